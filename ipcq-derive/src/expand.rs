@@ -1,0 +1,286 @@
+//! Writes the code: the `…Kind` enum, the `…Handler` trait, and the
+//! `QueueMessage` and `Dispatch` impls.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::DeriveInput;
+use syn::spanned::Spanned;
+
+use crate::ast::{Enum, Style, Variant};
+use crate::attr::Encoding;
+use crate::ctxt::Ctxt;
+use crate::{fallback, valid};
+
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let model = Enum::from_ast(&cx, input);
+    if let Some(model) = &model {
+        valid::check(&cx, model);
+    }
+    match (cx.check(), model) {
+        (Ok(()), Some(model)) => expand(&model),
+        (Err(errors), _) => fallback::expand(input, errors),
+        (Ok(()), None) => unreachable!("a model is only missing after an error"),
+    }
+}
+
+fn expand(input: &Enum<'_>) -> TokenStream {
+    let kind_enum = kind_enum(input);
+    let handler_trait = handler_trait(input);
+    let impls = impls(input);
+    quote! {
+        #kind_enum
+        #handler_trait
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        const _: () = {
+            #impls
+        };
+    }
+}
+
+pub(crate) fn kind_ident(input: &syn::Ident) -> Ident {
+    format_ident!("{}Kind", input)
+}
+
+pub(crate) fn handler_ident(input: &syn::Ident) -> Ident {
+    format_ident!("{}Handler", input)
+}
+
+fn kind_enum(input: &Enum<'_>) -> TokenStream {
+    let vis = input.vis;
+    let name = input.ident;
+    let kind = kind_ident(name);
+    let idents: Vec<&syn::Ident> = input.variants.iter().map(|v| v.ident).collect();
+    let names: Vec<String> = idents.iter().map(ToString::to_string).collect();
+    let mtypes: Vec<i64> = input.variants.iter().map(|v| v.mtype as i64).collect();
+    let docs = input
+        .variants
+        .iter()
+        .map(|v| format!("`{name}::{}`, sent with mtype {}.", v.ident, v.mtype));
+    let doc =
+        format!("Which variant of [`{name}`] a message is: one value per variant, with its mtype.");
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #vis enum #kind {
+            #( #[doc = #docs] #idents, )*
+        }
+
+        #[automatically_derived]
+        impl #kind {
+            /// Every kind, in declaration order.
+            #vis const ALL: &'static [#kind] = &[ #( #kind::#idents ),* ];
+
+            /// The mtype the variant is sent with.
+            #vis const fn mtype(self) -> i64 {
+                match self { #( #kind::#idents => #mtypes, )* }
+            }
+
+            /// The variant's name as declared.
+            #vis const fn name(self) -> &'static str {
+                match self { #( #kind::#idents => #names, )* }
+            }
+
+            /// The kind sent with `mtype`, if any.
+            #vis const fn from_mtype(mtype: i64) -> ::core::option::Option<Self> {
+                match mtype {
+                    #( #mtypes => ::core::option::Option::Some(#kind::#idents), )*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl ::ipcq::MessageKind for #kind {
+            const ALL: &'static [Self] = #kind::ALL;
+            fn mtype(self) -> i64 { #kind::mtype(self) }
+            fn name(self) -> &'static str { #kind::name(self) }
+            fn from_mtype(mtype: i64) -> ::core::option::Option<Self> { #kind::from_mtype(mtype) }
+        }
+
+        #[automatically_derived]
+        impl ::core::fmt::Display for #kind {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(#kind::name(*self))
+            }
+        }
+
+        #[automatically_derived]
+        impl ::core::convert::From<#kind> for i64 {
+            fn from(kind: #kind) -> i64 { #kind::mtype(kind) }
+        }
+    }
+}
+
+fn method_ident(variant: &Variant<'_>) -> Ident {
+    let name = variant.method_name();
+    match name.as_str() {
+        // Keywords that cannot be raw identifiers.
+        "self" | "super" | "crate" | "_" => format_ident!("{}_", name, span = variant.ident.span()),
+        _ if syn::parse_str::<Ident>(&name).is_err() => Ident::new_raw(&name, variant.ident.span()),
+        _ => Ident::new(&name, variant.ident.span()),
+    }
+}
+
+/// Names for the fields of a variant as bindings: the field names of a struct
+/// variant, `arg0`, `arg1`… for a tuple variant.
+fn bindings(variant: &Variant<'_>) -> Vec<Ident> {
+    variant
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match f.ident {
+            Some(ident) => ident.clone(),
+            None => format_ident!("arg{}", i),
+        })
+        .collect()
+}
+
+/// A pattern that binds every field of the variant by its binding name.
+fn pattern(enum_ident: &syn::Ident, variant: &Variant<'_>) -> TokenStream {
+    let ident = variant.ident;
+    let names = bindings(variant);
+    match variant.style {
+        Style::Unit => quote!(#enum_ident::#ident),
+        Style::Tuple => quote!(#enum_ident::#ident( #(#names),* )),
+        Style::Struct => quote!(#enum_ident::#ident { #(#names),* }),
+    }
+}
+
+fn handler_trait(input: &Enum<'_>) -> TokenStream {
+    let vis = input.vis;
+    let name = input.ident;
+    let handler = handler_ident(name);
+    let methods = input.variants.iter().map(|v| {
+        let method = method_ident(v);
+        let names = bindings(v);
+        let types = v.fields.iter().map(|f| f.ty);
+        let doc = format!("Handles a [`{name}::{}`].", v.ident);
+        quote! {
+            #[doc = #doc]
+            fn #method(&mut self #(, #names: #types)*);
+        }
+    });
+    let doc = format!(
+        "A handler for every variant of [`{name}`], for `TypedQueue::serve`: one method per variant, taking its fields."
+    );
+    quote! {
+        #[doc = #doc]
+        #vis trait #handler {
+            #(#methods)*
+        }
+    }
+}
+
+fn impls(input: &Enum<'_>) -> TokenStream {
+    let name = input.ident;
+    let kind = kind_ident(name);
+    let handler = handler_ident(name);
+
+    let kind_arms = input.variants.iter().map(|v| {
+        let ident = v.ident;
+        let pat = match v.style {
+            Style::Unit => quote!(#name::#ident),
+            Style::Tuple => quote!(#name::#ident(..)),
+            Style::Struct => quote!(#name::#ident { .. }),
+        };
+        quote!(#pat => #kind::#ident,)
+    });
+
+    let encode_arms = input.variants.iter().map(|v| {
+        let pat = pattern(name, v);
+        let names = bindings(v);
+        let variant = v.ident.to_string();
+        let mtype = v.mtype as i64;
+        let body = match v.encoding {
+            Encoding::Typed => {
+                let signature = v.signature();
+                quote! {
+                    ::ipcq::__private::encode_fields::<__C, _>(
+                        __ipcq_body, #variant, #mtype,
+                        const { ::ipcq::__private::fingerprint(#signature) },
+                        &( #(#names,)* ),
+                    )
+                }
+            }
+            Encoding::Text => {
+                quote!(::ipcq::__private::encode_text(__ipcq_body, #variant, #mtype, #(#names)*))
+            }
+            Encoding::Bytes => quote!(::ipcq::__private::encode_bytes(__ipcq_body, #(#names)*)),
+        };
+        quote!(#pat => #body,)
+    });
+
+    let decode_arms = input.variants.iter().map(|v| {
+        let mtype = v.mtype as i64;
+        let variant = v.ident.to_string();
+        let pat = pattern(name, v);
+        let names = bindings(v);
+        let read = match v.encoding {
+            Encoding::Typed => {
+                let signature = v.signature();
+                let types = v.fields.iter().map(|f| f.ty);
+                // Point a missing Deserialize at the variant, not at the derive.
+                let span = v.original.span();
+                quote_spanned! {span=>
+                    let ( #(#names,)* ): ( #(#types,)* ) = ::ipcq::__private::decode_fields::<__C, _>(
+                        #variant,
+                        const { ::ipcq::__private::fingerprint(#signature) },
+                        __ipcq_body,
+                    )?;
+                }
+            }
+            Encoding::Text => quote!(let #(#names)* = ::ipcq::__private::decode_text(#variant, __ipcq_body)?;),
+            Encoding::Bytes => quote!(let #(#names)* = ::ipcq::__private::decode_bytes(#variant, __ipcq_body)?;),
+        };
+        quote! {
+            #mtype => {
+                #read
+                ::core::result::Result::Ok(#pat)
+            }
+        }
+    });
+
+    let dispatch_arms = input.variants.iter().map(|v| {
+        let pat = pattern(name, v);
+        let method = method_ident(v);
+        let names = bindings(v);
+        quote!(#pat => __ipcq_handler.#method(#(#names),*),)
+    });
+
+    quote! {
+        #[automatically_derived]
+        impl ::ipcq::QueueMessage for #name {
+            type Kind = #kind;
+
+            fn kind(&self) -> #kind {
+                match self { #(#kind_arms)* }
+            }
+
+            fn encode_body<__C: ::ipcq::Codec>(
+                &self,
+                __ipcq_body: &mut ::ipcq::__private::Body<'_>,
+            ) -> ::core::result::Result<(), ::ipcq::EncodeError> {
+                match self { #(#encode_arms)* }
+            }
+
+            fn decode_body<__C: ::ipcq::Codec>(
+                __ipcq_mtype: i64,
+                __ipcq_body: &[u8],
+            ) -> ::core::result::Result<Self, ::ipcq::DecodeReason> {
+                match __ipcq_mtype {
+                    #(#decode_arms)*
+                    _ => ::core::result::Result::Err(::ipcq::DecodeReason::UnknownType),
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl<__H: #handler + ?Sized> ::ipcq::Dispatch<__H> for #name {
+            fn dispatch(self, __ipcq_handler: &mut __H) {
+                match self { #(#dispatch_arms)* }
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! What the derive emits when the input has errors: the errors, plus stand-ins
+//! for the items it would have generated, so that the user sees the real
+//! mistakes rather than a cascade of "cannot find `CmdKind`" (thiserror's way).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Data, DeriveInput};
+
+use crate::expand::{handler_ident, kind_ident};
+
+pub(crate) fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
+    let errors = errors.to_compile_error();
+    let Data::Enum(data) = &input.data else {
+        return errors;
+    };
+    if !input.generics.params.is_empty() {
+        return errors;
+    }
+    let vis = &input.vis;
+    let name = &input.ident;
+    let kind = kind_ident(name);
+    let handler = handler_ident(name);
+    let variants = data.variants.iter().map(|v| &v.ident);
+    quote! {
+        #errors
+
+        #[allow(missing_docs, dead_code)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #vis enum #kind { #(#variants,)* }
+
+        #[allow(missing_docs)]
+        #vis trait #handler {}
+
+        #[allow(unused_variables, clippy::all)]
+        const _: () = {
+            impl ::ipcq::MessageKind for #kind {
+                const ALL: &'static [Self] = &[];
+                fn mtype(self) -> i64 { ::core::unreachable!() }
+                fn name(self) -> &'static str { ::core::unreachable!() }
+            }
+
+            impl ::ipcq::QueueMessage for #name {
+                type Kind = #kind;
+                fn kind(&self) -> #kind { ::core::unreachable!() }
+                fn encode_body<__C: ::ipcq::Codec>(
+                    &self,
+                    __ipcq_body: &mut ::ipcq::__private::Body<'_>,
+                ) -> ::core::result::Result<(), ::ipcq::EncodeError> {
+                    ::core::unreachable!()
+                }
+                fn decode_body<__C: ::ipcq::Codec>(
+                    __ipcq_mtype: i64,
+                    __ipcq_body: &[u8],
+                ) -> ::core::result::Result<Self, ::ipcq::DecodeReason> {
+                    ::core::unreachable!()
+                }
+            }
+        };
+    }
+}

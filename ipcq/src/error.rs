@@ -1,0 +1,429 @@
+//! The one error type of ipcq, and what each errno means for each operation.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::errno::Errno;
+
+use crate::key::{Key, QueueId};
+use crate::message::{DecodeError, EncodeError};
+
+/// The result type of ipcq.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The operation that failed, as named in error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Op {
+    /// Opening or creating a queue (`msgget`).
+    Open,
+    /// Sending a message (`msgsnd`).
+    Send,
+    /// Receiving a message (`msgrcv`).
+    Receive,
+    /// Reading a queue's status (`msgctl IPC_STAT`).
+    Stat,
+    /// Changing a queue's owner, mode or capacity (`msgctl IPC_SET`).
+    SetAttributes,
+    /// Removing a queue (`msgctl IPC_RMID`).
+    Remove,
+    /// Deriving a key from a path (`ftok`).
+    Ftok,
+    /// Reading the kernel's limits from `/proc/sys/kernel`.
+    ReadLimits,
+    /// Listing the host's queues from `/proc/sysvipc/msg`.
+    List,
+    /// Encoding a typed message.
+    Encode,
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Op::Open => "open the queue (msgget)",
+            Op::Send => "send (msgsnd)",
+            Op::Receive => "receive (msgrcv)",
+            Op::Stat => "read the queue's status (msgctl IPC_STAT)",
+            Op::SetAttributes => "change the queue's attributes (msgctl IPC_SET)",
+            Op::Remove => "remove the queue (msgctl IPC_RMID)",
+            Op::Ftok => "derive a key (ftok)",
+            Op::ReadLimits => "read the kernel's message-queue limits",
+            Op::List => "list the message queues",
+            Op::Encode => "encode the message",
+        })
+    }
+}
+
+/// Who owns a queue and who may use it, as reported with a permission error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// The queue's permission bits, as in `ipcs -q` (e.g. `0o600`).
+    pub mode: u32,
+    /// The queue's owner.
+    pub uid: u32,
+    /// The queue's group.
+    pub gid: u32,
+    /// The effective uid of the process that was refused.
+    pub caller_uid: u32,
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the queue has mode {:04o} and is owned by uid {} gid {}, and this process runs as uid {}",
+            self.mode & 0o777,
+            self.uid,
+            self.gid,
+            self.caller_uid
+        )
+    }
+}
+
+/// Everything that can go wrong in ipcq.
+///
+/// Variants are meant to be matched: a listener loop ends cleanly on
+/// [`Error::Removed`], a non-blocking call sees [`Error::WouldBlock`], and so
+/// on. Each carries the [`Op`] that failed and, for a failed syscall, its errno;
+/// `Display` explains the failure for that operation in a sentence.
+///
+/// # Examples
+///
+/// ```
+/// use ipcq::{Error, Key, MsgQueue};
+///
+/// match MsgQueue::open(Key::new(0x7fff_fff0)) {
+///     Err(Error::NotFound { .. }) => {} // nobody created it
+///     other => panic!("unexpected: {other:?}"),
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The queue was removed (`EIDRM`), possibly while this call was blocked in it.
+    #[error("cannot {op}: {} ({errno:?})", removed(*op))]
+    Removed {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned.
+        errno: Errno,
+    },
+
+    /// No such queue: no queue has the key (`ENOENT`), or the id no longer names
+    /// a queue (`EINVAL` from a queue removed before the call), or a path given to
+    /// [`Key::ftok`] does not exist.
+    #[error("cannot {op}: {what} ({errno:?})")]
+    NotFound {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned.
+        errno: Errno,
+        /// What was not found, in words.
+        what: String,
+    },
+
+    /// An exclusive create found a queue with the key already there (`EEXIST`).
+    #[error(
+        "cannot {op}: a queue with key {key} already exists and an exclusive create was asked for ({errno:?})"
+    )]
+    AlreadyExists {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned.
+        errno: Errno,
+        /// The key that is taken.
+        key: Key,
+    },
+
+    /// A non-blocking call could not go on at once: the queue is full on send
+    /// (`EAGAIN`), or no matching message waits on receive (`ENOMSG`).
+    #[error("cannot {op}: {} ({errno:?})", would_block(*op))]
+    WouldBlock {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned.
+        errno: Errno,
+    },
+
+    /// A call with a timeout ran out of time before it could go on.
+    #[error("cannot {op}: {} within {timeout:?}", timed_out(*op))]
+    TimedOut {
+        /// The operation that failed.
+        op: Op,
+        /// `ETIMEDOUT`: the kernel has no timed msgsnd, so ipcq reports its own timeout.
+        errno: Errno,
+        /// How long the call waited.
+        timeout: Duration,
+    },
+
+    /// The process may not do this to the queue (`EACCES` or `EPERM`).
+    #[error("cannot {op}: permission denied: {}{} ({errno:?})", permission(*op, *errno), access_text(access))]
+    PermissionDenied {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned.
+        errno: Errno,
+        /// The queue's mode and owner, when they could be read.
+        access: Option<Access>,
+    },
+
+    /// A message does not fit: larger than the queue or the kernel allows on
+    /// send, or larger than the receive buffer on receive (`E2BIG`; the message
+    /// stays on the queue).
+    #[error("cannot {op}: the message is {size} bytes, more than the limit of {limit} bytes; {} ({errno:?})", too_large(*op))]
+    TooLarge {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned, or would have returned.
+        errno: Errno,
+        /// The size of the message body in bytes (on receive, at least this much).
+        size: usize,
+        /// The limit it exceeds, in bytes.
+        limit: usize,
+    },
+
+    /// A blocking call was interrupted by a signal after a stop was requested
+    /// (see [`StopHandle`](crate::StopHandle)); without a stop it retries by itself.
+    #[error("cannot {op}: interrupted because a stop was requested ({errno:?})")]
+    Interrupted {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned.
+        errno: Errno,
+    },
+
+    /// An argument was refused, by ipcq before the syscall or by the kernel (`EINVAL`).
+    #[error("cannot {op}: invalid argument: {reason} ({errno:?})")]
+    InvalidArgument {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned, or would have returned.
+        errno: Errno,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// A system-wide limit was reached: the host has `msgmni` queues already
+    /// (`ENOSPC`), or the kernel is out of memory for messages (`ENOMEM`).
+    #[error("cannot {op}: {} ({errno:?})", limit_reached(*errno))]
+    LimitReached {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned.
+        errno: Errno,
+    },
+
+    /// A received message could not be turned into the typed message; the
+    /// error holds its mtype and bytes, so nothing is lost.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+
+    /// A typed message could not be encoded; nothing was sent.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+
+    /// Reading a file under `/proc` failed.
+    #[error("cannot {op}: {}: {source}", path.display())]
+    Io {
+        /// The operation that failed.
+        op: Op,
+        /// The file that could not be read.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// Any other failure of a syscall.
+    #[error("cannot {op}: {detail} ({errno:?}: {})", errno.desc())]
+    Os {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned.
+        errno: Errno,
+        /// What ipcq was doing, in words.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// The operation that failed, where there is one.
+    pub fn op(&self) -> Option<Op> {
+        match self {
+            Error::Removed { op, .. }
+            | Error::NotFound { op, .. }
+            | Error::AlreadyExists { op, .. }
+            | Error::WouldBlock { op, .. }
+            | Error::TimedOut { op, .. }
+            | Error::PermissionDenied { op, .. }
+            | Error::TooLarge { op, .. }
+            | Error::Interrupted { op, .. }
+            | Error::InvalidArgument { op, .. }
+            | Error::LimitReached { op, .. }
+            | Error::Io { op, .. }
+            | Error::Os { op, .. } => Some(*op),
+            Error::Encode(_) => Some(Op::Encode),
+            Error::Decode(_) => Some(Op::Receive),
+        }
+    }
+
+    /// The errno behind the error, where there is one.
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Removed { errno, .. }
+            | Error::NotFound { errno, .. }
+            | Error::AlreadyExists { errno, .. }
+            | Error::WouldBlock { errno, .. }
+            | Error::TimedOut { errno, .. }
+            | Error::PermissionDenied { errno, .. }
+            | Error::TooLarge { errno, .. }
+            | Error::Interrupted { errno, .. }
+            | Error::InvalidArgument { errno, .. }
+            | Error::LimitReached { errno, .. }
+            | Error::Os { errno, .. } => Some(*errno),
+            Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw),
+            Error::Encode(_) | Error::Decode(_) => None,
+        }
+    }
+
+    /// Whether the queue is gone: removed while in use, or no longer there.
+    ///
+    /// A listener loop ends cleanly when this is true.
+    pub fn is_removed(&self) -> bool {
+        matches!(self, Error::Removed { .. }) || self.is_dead_id()
+    }
+
+    /// Whether no queue, key or file was found.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// Whether a non-blocking call found the queue full (send) or empty (receive).
+    pub fn is_would_block(&self) -> bool {
+        matches!(self, Error::WouldBlock { .. })
+    }
+
+    /// Whether a stop was requested while the call was blocked.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Error::Interrupted { .. })
+    }
+
+    fn is_dead_id(&self) -> bool {
+        matches!(self, Error::NotFound { op, .. } if *op != Op::Open && *op != Op::Ftok)
+    }
+
+    pub(crate) fn invalid(op: Op, reason: impl Into<String>) -> Error {
+        Error::InvalidArgument {
+            op,
+            errno: Errno::EINVAL,
+            reason: reason.into(),
+        }
+    }
+
+    /// Classifies an errno from an operation.
+    ///
+    /// With `queue` given, the arguments were checked before the call, so
+    /// `EINVAL` means that the id no longer names a queue.
+    pub(crate) fn from_errno(op: Op, errno: Errno, queue: Option<QueueId>) -> Error {
+        match errno {
+            Errno::EIDRM => Error::Removed { op, errno },
+            Errno::EINVAL if queue.is_some() => Error::NotFound {
+                op,
+                errno,
+                what: format!(
+                    "queue id {} no longer exists",
+                    queue.map_or(0, QueueId::get)
+                ),
+            },
+            Errno::ENOENT => Error::NotFound {
+                op,
+                errno,
+                what: "no queue has this key".into(),
+            },
+            Errno::EAGAIN | Errno::ENOMSG => Error::WouldBlock { op, errno },
+            Errno::EACCES | Errno::EPERM => Error::PermissionDenied {
+                op,
+                errno,
+                access: None,
+            },
+            Errno::ENOSPC | Errno::ENOMEM => Error::LimitReached { op, errno },
+            Errno::EINVAL => Error::invalid(op, "the kernel refused the arguments"),
+            _ => Error::Os {
+                op,
+                errno,
+                detail: "the call failed".into(),
+            },
+        }
+    }
+}
+
+fn removed(op: Op) -> &'static str {
+    match op {
+        Op::Send => {
+            "the queue was removed while this process waited to send; the message was not sent"
+        }
+        Op::Receive => "the queue was removed while this process waited for a message",
+        _ => "the queue was removed",
+    }
+}
+
+fn would_block(op: Op) -> &'static str {
+    match op {
+        Op::Send => {
+            "the queue is full (it holds its capacity in bytes, msg_qbytes) and the call was not allowed to wait"
+        }
+        Op::Receive => {
+            "no message of the requested type is waiting and the call was not allowed to wait"
+        }
+        _ => "the call would have had to wait",
+    }
+}
+
+fn timed_out(op: Op) -> &'static str {
+    match op {
+        Op::Send => "the queue stayed full",
+        Op::Receive => "no message of the requested type arrived",
+        _ => "the call could not complete",
+    }
+}
+
+fn permission(op: Op, errno: Errno) -> &'static str {
+    match (op, errno) {
+        (Op::Send, _) => {
+            "sending needs write permission on the queue, or the CAP_IPC_OWNER capability"
+        }
+        (Op::Receive | Op::Stat, _) => {
+            "this needs read permission on the queue, or the CAP_IPC_OWNER capability"
+        }
+        (Op::Open, _) => {
+            "the queue exists but its mode does not allow this process in; CAP_IPC_OWNER bypasses queue permissions"
+        }
+        (Op::SetAttributes, _) => {
+            "only the queue's owner or creator, or a process with CAP_SYS_ADMIN, may change it; raising its capacity above msgmnb also needs CAP_SYS_RESOURCE"
+        }
+        (Op::Remove, _) => {
+            "only the queue's owner or creator, or a process with CAP_SYS_ADMIN, may remove it"
+        }
+        (_, _) => "the process lacks the permission or capability for this",
+    }
+}
+
+fn access_text(access: &Option<Access>) -> String {
+    access.map_or_else(String::new, |a| format!("; {a}"))
+}
+
+fn too_large(op: Op) -> &'static str {
+    match op {
+        Op::Receive => "it stays on the queue; receive it with a larger buffer",
+        _ => "it was not sent; raise the queue's capacity or the kernel's msgmax, or send less",
+    }
+}
+
+fn limit_reached(errno: Errno) -> &'static str {
+    match errno {
+        Errno::ENOSPC => {
+            "the host already has as many queues as the kernel allows (msgmni); remove unused queues or raise kernel.msgmni"
+        }
+        _ => "the kernel has no memory left for this",
+    }
+}

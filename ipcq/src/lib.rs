@@ -1,0 +1,99 @@
+//! Typed System V message queues for Linux.
+//!
+//! Declare the messages of a queue as an enum, derive [`QueueMessage`], and
+//! send and receive its variants. Each variant travels as one System V
+//! message whose mtype is the variant's, so a receiver can take one variant,
+//! the most urgent first, or hand each to a handler method:
+//!
+//! ```
+//! use ipcq::{Key, QueueMessage, TypedQueue};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+//! enum Cmd {
+//!     Reload,                        // mtype 1
+//!     #[ipcq(mtype = 10)]
+//!     Job { id: u64, path: String }, // mtype 10
+//!     Shutdown,                      // mtype 11
+//! }
+//!
+//! # fn main() -> ipcq::Result<()> {
+//! let q = TypedQueue::<Cmd>::create(Key::private())?;
+//! q.send(Cmd::Job { id: 7, path: "/srv/in/7".into() })?;
+//! q.send(Cmd::Reload)?;
+//!
+//! // Lowest mtype first: Reload (1) jumps the queue.
+//! assert_eq!(q.recv_priority(CmdKind::Shutdown)?, Cmd::Reload);
+//! match q.recv()? {
+//!     Cmd::Job { id, path } => println!("job {id}: {path}"),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! q.remove()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layers
+//!
+//! - [`MsgQueue`]: bytes and mtypes over `msgsnd`/`msgrcv`, with every receive
+//!   selection ([`Selector`]), timeouts, status and limits. All `unsafe` code of
+//!   ipcq is in its private `sys` module.
+//! - [`TypedQueue`]: the variants of a [`QueueMessage`] enum, encoded by a
+//!   [`Codec`] ([`Bincode`] by default) behind a short header that catches
+//!   sender and receiver built from different versions of the enum
+//!   (`docs/WIRE.md`).
+//! - [`StopHandle`]: stops blocked calls and worker loops cleanly.
+//!
+//! # Errors
+//!
+//! Every fallible call returns [`Error`], one enum whose variants say what
+//! happened ([`Error::Removed`], [`Error::WouldBlock`], [`Error::TooLarge`], …)
+//! and carry the operation and errno. A message that cannot be decoded comes
+//! back whole in [`Error::Decode`]; nothing is truncated or dropped silently.
+
+#![cfg(target_os = "linux")]
+#![warn(missing_docs)]
+
+mod buffer;
+mod codec;
+mod error;
+mod key;
+mod message;
+mod options;
+mod queue;
+mod selector;
+mod stat;
+mod stop;
+#[allow(unsafe_code)]
+mod sys;
+mod typed;
+mod wake;
+mod wire;
+
+pub use buffer::{Message, MsgBuffer};
+pub use codec::{Bincode, Codec, CodecError};
+pub use error::{Access, Error, Op, Result};
+pub use key::{Key, QueueId};
+pub use message::{DecodeError, DecodeReason, Dispatch, EncodeError, MessageKind, QueueMessage};
+pub use options::{Attributes, OpenOptions};
+pub use queue::MsgQueue;
+pub use selector::Selector;
+pub use stat::{Limits, QueueStat, list};
+pub use stop::StopHandle;
+pub use typed::{Iter, SendError, TypedQueue};
+pub use wake::WAKE_SIGNAL;
+pub use wire::{HEADER_LEN, WIRE_VERSION, fingerprint};
+
+/// Derives [`QueueMessage`] for an enum, with its `…Kind` enum and `…Handler` trait.
+pub use ipcq_derive::QueueMessage;
+
+/// Items the derive's generated code names; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::wire::{
+        Body, RawBytes, decode_bytes, decode_fields, decode_text, encode_bytes, encode_fields,
+        encode_text, fingerprint,
+    };
+    pub use serde::Serialize;
+    pub use serde::de::DeserializeOwned;
+}

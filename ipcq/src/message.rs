@@ -1,0 +1,224 @@
+//! What `#[derive(QueueMessage)]` implements, and how typed messages fail.
+
+use std::fmt;
+use std::hash::Hash;
+
+use crate::buffer::Message;
+use crate::codec::{Codec, CodecError};
+use crate::wire::Body;
+
+/// A message enum whose variants travel as System V messages.
+///
+/// Derive it with `#[derive(QueueMessage)]`; implementing it by hand is
+/// possible but the derive's checks (unique mtypes, schema fingerprints) are
+/// the point. Each variant has its own mtype, so a receiver can take one
+/// variant, or the lowest mtype first; the body holds the variant's fields,
+/// encoded by a [`Codec`]. The layout is in `docs/WIRE.md`.
+///
+/// # Examples
+///
+/// ```
+/// use ipcq::{MessageKind, QueueMessage};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+/// enum Cmd {
+///     Reload,                        // mtype 1
+///     #[ipcq(mtype = 10)]
+///     Job { id: u64, path: String }, // mtype 10
+///     Shutdown,                      // mtype 11
+/// }
+///
+/// assert_eq!(Cmd::Reload.kind(), CmdKind::Reload);
+/// assert_eq!(CmdKind::Job.mtype(), 10);
+/// assert_eq!(CmdKind::Shutdown.mtype(), 11);
+/// assert_eq!(CmdKind::from_mtype(10), Some(CmdKind::Job));
+/// assert_eq!(CmdKind::Job.name(), "Job");
+/// ```
+pub trait QueueMessage: Sized {
+    /// The generated fieldless enum with one value per variant (`CmdKind` for `Cmd`).
+    type Kind: MessageKind;
+
+    /// Which variant this is.
+    fn kind(&self) -> Self::Kind;
+
+    /// The mtype this message is sent with.
+    fn mtype(&self) -> i64 {
+        self.kind().mtype()
+    }
+
+    /// Writes the body of this message, header included.
+    ///
+    /// # Errors
+    ///
+    /// When the codec cannot encode a field.
+    #[doc(hidden)]
+    fn encode_body<C: Codec>(&self, body: &mut Body<'_>) -> Result<(), EncodeError>;
+
+    /// Rebuilds a message from its mtype and body.
+    ///
+    /// # Errors
+    ///
+    /// Why the bytes are not a message of this type; the caller adds the bytes.
+    #[doc(hidden)]
+    fn decode_body<C: Codec>(mtype: i64, body: &[u8]) -> Result<Self, DecodeReason>;
+}
+
+/// The fieldless companion enum of a message enum: one value per variant.
+pub trait MessageKind: Copy + Eq + Hash + fmt::Debug + 'static {
+    /// Every kind, in declaration order.
+    const ALL: &'static [Self];
+
+    /// The variant's mtype.
+    fn mtype(self) -> i64;
+
+    /// The variant's name as declared.
+    fn name(self) -> &'static str;
+
+    /// The kind whose mtype is `mtype`.
+    fn from_mtype(mtype: i64) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.mtype() == mtype)
+    }
+}
+
+/// Hands a message to the handler method for its variant.
+///
+/// The derive implements this for every type implementing the generated
+/// handler trait (`CmdHandler` for `Cmd`), which is what
+/// [`TypedQueue::serve`](crate::TypedQueue::serve) calls.
+pub trait Dispatch<H: ?Sized> {
+    /// Calls the method of `handler` that matches this message's variant.
+    fn dispatch(self, handler: &mut H);
+}
+
+/// A received message that could not be decoded into the typed message.
+///
+/// Nothing is lost: the error owns the message's mtype and bytes, so the
+/// caller can log it, keep it, or send it back with
+/// [`MsgQueue::send`](crate::MsgQueue::send).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot decode a message of mtype {} ({} bytes): {reason}", message.mtype, message.body.len())]
+pub struct DecodeError {
+    message: Message,
+    reason: DecodeReason,
+}
+
+impl DecodeError {
+    pub(crate) fn new(mtype: i64, bytes: &[u8], reason: DecodeReason) -> Self {
+        DecodeError {
+            message: Message {
+                mtype,
+                body: bytes.to_vec(),
+            },
+            reason,
+        }
+    }
+
+    /// The message's mtype.
+    pub fn mtype(&self) -> i64 {
+        self.message.mtype
+    }
+
+    /// The message's bytes, exactly as received.
+    pub fn bytes(&self) -> &[u8] {
+        &self.message.body
+    }
+
+    /// Why it could not be decoded.
+    pub fn reason(&self) -> &DecodeReason {
+        &self.reason
+    }
+
+    /// The undecodable message, to keep or send elsewhere.
+    pub fn into_message(self) -> Message {
+        self.message
+    }
+}
+
+/// Why a received message could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeReason {
+    /// No variant has this mtype.
+    #[error("no variant has this mtype")]
+    UnknownType,
+
+    /// The body is shorter than the wire header.
+    #[error("variant {variant}: the body is {len} bytes, shorter than the {header}-byte header")]
+    MissingHeader {
+        /// The variant the mtype belongs to.
+        variant: &'static str,
+        /// The body's length.
+        len: usize,
+        /// The header's length.
+        header: usize,
+    },
+
+    /// The header names a wire format version this build does not know.
+    #[error("variant {variant}: wire format version {found}, this build reads version {expected}")]
+    WireVersion {
+        /// The variant the mtype belongs to.
+        variant: &'static str,
+        /// The version this build reads.
+        expected: u8,
+        /// The version in the message.
+        found: u8,
+    },
+
+    /// The sender encoded the body with another codec.
+    #[error(
+        "variant {variant}: the body was encoded with codec {found}, this queue uses codec {expected}"
+    )]
+    Codec {
+        /// The variant the mtype belongs to.
+        variant: &'static str,
+        /// This queue's codec id.
+        expected: u8,
+        /// The codec id in the message.
+        found: u8,
+    },
+
+    /// The sender's definition of the variant differs from this one: another
+    /// build, or another version, of the message enum.
+    #[error(
+        "variant {variant}: the sender's definition differs from this one (schema fingerprint {found:#010x}, expected {expected:#010x}); sender and receiver were built from different versions of the message enum"
+    )]
+    SchemaMismatch {
+        /// The variant the mtype belongs to.
+        variant: &'static str,
+        /// This build's fingerprint.
+        expected: u32,
+        /// The fingerprint in the message.
+        found: u32,
+    },
+
+    /// The fields could not be decoded from the body.
+    #[error("variant {variant}: {error}")]
+    Body {
+        /// The variant the mtype belongs to.
+        variant: &'static str,
+        /// What the codec reported.
+        error: CodecError,
+    },
+
+    /// A text variant's body is not UTF-8, or does not parse into its field.
+    #[error("text variant {variant}: {error}")]
+    Text {
+        /// The variant the mtype belongs to.
+        variant: &'static str,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// A typed message that could not be encoded; nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot encode variant {variant} (mtype {mtype}): {error}")]
+pub struct EncodeError {
+    /// The variant being sent.
+    pub variant: &'static str,
+    /// Its mtype.
+    pub mtype: i64,
+    /// What the codec reported.
+    pub error: CodecError,
+}

@@ -1,0 +1,235 @@
+//! How a queue is opened or created.
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Op, Result};
+use crate::key::{Key, QueueId};
+use crate::queue::MsgQueue;
+use crate::stop::StopHandle;
+use crate::sys;
+
+/// Options for opening or creating a queue, in the manner of
+/// [`std::fs::OpenOptions`].
+///
+/// By default an open only finds an existing queue. A queue created here gets
+/// mode `0o600` (owner read and write) unless [`mode`](Self::mode) says otherwise;
+/// the owner and capacity, when given, are applied with `IPC_SET` right after
+/// creation, and a queue that cannot be set up that way is removed again.
+/// Mode, owner and capacity apply only to a queue this call creates; change an
+/// existing queue with [`MsgQueue::set_attributes`].
+///
+/// # Examples
+///
+/// ```
+/// use ipcq::{Key, OpenOptions};
+///
+/// let q = OpenOptions::new()
+///     .create_new(true)
+///     .mode(0o660)
+///     .capacity(4096)
+///     .open(Key::private())?;
+/// let stat = q.stat()?;
+/// assert_eq!((stat.mode, stat.capacity), (0o660, 4096));
+/// q.remove()?;
+/// # Ok::<(), ipcq::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    create: bool,
+    create_new: bool,
+    mode: u32,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    capacity: Option<u64>,
+    stop: Option<StopHandle>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions::new()
+    }
+}
+
+impl OpenOptions {
+    /// Options that open an existing queue only.
+    pub fn new() -> Self {
+        OpenOptions {
+            create: false,
+            create_new: false,
+            mode: 0o600,
+            uid: None,
+            gid: None,
+            capacity: None,
+            stop: None,
+        }
+    }
+
+    /// Creates the queue if it does not exist, or opens it if it does.
+    pub fn create(&mut self, create: bool) -> &mut Self {
+        self.create = create;
+        self
+    }
+
+    /// Creates the queue, failing with [`Error::AlreadyExists`] if one has the key.
+    pub fn create_new(&mut self, create_new: bool) -> &mut Self {
+        self.create_new = create_new;
+        self
+    }
+
+    /// The permission bits of a created queue (default `0o600`).
+    ///
+    /// Only the low nine bits count: read lets a process receive and stat, write
+    /// lets it send. The process umask does not apply to System V queues.
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.mode = mode & 0o777;
+        self
+    }
+
+    /// The owner uid of a created queue (needs privilege to give away).
+    pub fn uid(&mut self, uid: u32) -> &mut Self {
+        self.uid = Some(uid);
+        self
+    }
+
+    /// The owner gid of a created queue.
+    pub fn gid(&mut self, gid: u32) -> &mut Self {
+        self.gid = Some(gid);
+        self
+    }
+
+    /// The capacity in bytes of a created queue (`msg_qbytes`; the kernel's
+    /// default is `msgmnb`, and only a privileged process may go above it).
+    pub fn capacity(&mut self, bytes: u64) -> &mut Self {
+        self.capacity = Some(bytes);
+        self
+    }
+
+    /// A stop handle for the opened queue (see [`MsgQueue::with_stop`]).
+    pub fn stop(&mut self, stop: StopHandle) -> &mut Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Opens or creates the queue named by `key`, as these options say.
+    ///
+    /// [`Key::private`] always creates a new queue.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when the queue does not exist and creation was not
+    /// asked for; [`Error::AlreadyExists`] for `create_new` on a taken key;
+    /// [`Error::PermissionDenied`] when the queue's mode shuts this process out or
+    /// the owner cannot be given away; [`Error::LimitReached`] when the host has
+    /// `msgmni` queues already.
+    pub fn open(&self, key: Key) -> Result<MsgQueue> {
+        let (id, created) = self.get(key)?;
+        let queue = MsgQueue::from_id(key, id, self.stop.clone());
+        if created && (self.uid.is_some() || self.gid.is_some() || self.capacity.is_some()) {
+            let attributes = Attributes {
+                uid: self.uid,
+                gid: self.gid,
+                mode: None,
+                capacity: self.capacity,
+            };
+            if let Err(err) = queue.set_attributes(&attributes) {
+                // Leave nothing half set up behind.
+                let _ = queue.remove();
+                return Err(err);
+            }
+        }
+        Ok(queue)
+    }
+
+    /// msgget, telling whether this call created the queue.
+    fn get(&self, key: Key) -> Result<(QueueId, bool)> {
+        let mode = self.mode as libc::c_int;
+        let create = libc::IPC_CREAT | libc::IPC_EXCL | mode;
+        let fail = |errno| open_error(key, errno);
+        if key.is_private() {
+            return sys::msgget(key.get(), libc::IPC_CREAT | mode)
+                .map(|id| (QueueId(id), true))
+                .map_err(fail);
+        }
+        if self.create_new {
+            return sys::msgget(key.get(), create)
+                .map(|id| (QueueId(id), true))
+                .map_err(fail);
+        }
+        if !self.create {
+            return sys::msgget(key.get(), 0)
+                .map(|id| (QueueId(id), false))
+                .map_err(fail);
+        }
+        // Create exclusively so that we know whether to apply the attributes;
+        // the queue may come and go between the two calls, so try a few times.
+        let mut last = Errno::ENOENT;
+        for _ in 0..8 {
+            match sys::msgget(key.get(), create) {
+                Ok(id) => return Ok((QueueId(id), true)),
+                Err(Errno::EEXIST) => {}
+                Err(errno) => return Err(fail(errno)),
+            }
+            match sys::msgget(key.get(), 0) {
+                Ok(id) => return Ok((QueueId(id), false)),
+                Err(Errno::ENOENT) => last = Errno::ENOENT,
+                Err(errno) => return Err(fail(errno)),
+            }
+        }
+        Err(fail(last))
+    }
+}
+
+fn open_error(key: Key, errno: Errno) -> Error {
+    match errno {
+        Errno::EEXIST => Error::AlreadyExists {
+            op: Op::Open,
+            errno,
+            key,
+        },
+        Errno::ENOENT => Error::NotFound {
+            op: Op::Open,
+            errno,
+            what: format!("no queue has key {key}"),
+        },
+        Errno::EACCES => Error::PermissionDenied {
+            op: Op::Open,
+            errno,
+            access: crate::stat::list()
+                .ok()
+                .and_then(|all| all.into_iter().find(|s| s.key == key))
+                .map(|s| crate::error::Access {
+                    mode: s.mode,
+                    uid: s.uid,
+                    gid: s.gid,
+                    caller_uid: nix::unistd::geteuid().as_raw(),
+                }),
+        },
+        _ => Error::from_errno(Op::Open, errno, None),
+    }
+}
+
+/// Attributes of an existing queue to change with `IPC_SET`; `None` keeps the
+/// current value.
+///
+/// # Examples
+///
+/// ```
+/// use ipcq::{Attributes, Key, MsgQueue};
+///
+/// let q = MsgQueue::create(Key::private())?;
+/// q.set_attributes(&Attributes { mode: Some(0o640), ..Attributes::default() })?;
+/// assert_eq!(q.stat()?.mode, 0o640);
+/// q.remove()?;
+/// # Ok::<(), ipcq::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attributes {
+    /// The new owner uid.
+    pub uid: Option<u32>,
+    /// The new owner gid.
+    pub gid: Option<u32>,
+    /// The new permission bits (only the low nine bits count).
+    pub mode: Option<u32>,
+    /// The new capacity in bytes (`msg_qbytes`).
+    pub capacity: Option<u64>,
+}

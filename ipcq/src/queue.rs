@@ -1,0 +1,566 @@
+//! A System V message queue that moves bytes: the layer every other one is built on.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use libc::c_int;
+use nix::errno::Errno;
+
+use crate::buffer::{Message, MsgBuffer};
+use crate::error::{Access, Error, Op, Result};
+use crate::key::{Key, QueueId};
+use crate::options::{Attributes, OpenOptions};
+use crate::selector::{Selector, check_mtype};
+use crate::stat::{Limits, QueueStat, proc_entry};
+use crate::stop::StopHandle;
+use crate::sys::{self, MsgBuf};
+use crate::wake::DeadlineAlarm;
+
+/// How long a call may wait.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wait {
+    /// Not at all (`IPC_NOWAIT`).
+    No,
+    /// Until the call can go on, the queue is removed, or a stop is requested.
+    Forever,
+    /// As `Forever`, but no longer than until the deadline.
+    Until(Instant),
+}
+
+impl Wait {
+    pub(crate) fn timeout(timeout: Duration) -> Wait {
+        // A timeout too long to represent is as good as none.
+        Instant::now()
+            .checked_add(timeout)
+            .map_or(Wait::Forever, Wait::Until)
+    }
+}
+
+/// A receive buffer this large takes any message while the kernel's limits
+/// are at their defaults; buffers still grow when a message needs more.
+const FIRST_RECV_CAPACITY: usize = 8192;
+
+/// The largest buffer a receive grows to on its own; a message beyond it is
+/// reported as too large and stays on the queue.
+const MAX_RECV_CAPACITY: usize = 1 << 26;
+
+thread_local! {
+    /// Per-thread buffers, so that sending and receiving through a shared queue
+    /// allocate nothing once warm.
+    static SEND_BUF: RefCell<MsgBuf> = RefCell::new(MsgBuf::with_capacity(256));
+    static RECV_BUF: RefCell<MsgBuf> = RefCell::new(MsgBuf::with_capacity(FIRST_RECV_CAPACITY));
+}
+
+/// Runs `f` with this thread's buffer, or a fresh one if it is in use further
+/// up the stack (a `Serialize` impl that sends, say).
+pub(crate) fn with_thread_buf<R>(
+    key: &'static std::thread::LocalKey<RefCell<MsgBuf>>,
+    f: impl FnOnce(&mut MsgBuf) -> R,
+) -> R {
+    let mut f = Some(f);
+    let reused = key.with(|cell| {
+        cell.try_borrow_mut()
+            .ok()
+            .map(|mut buf| (f.take().expect("called once"))(&mut buf))
+    });
+    match reused {
+        Some(r) => r,
+        None => (f.take().expect("called once"))(&mut MsgBuf::with_capacity(FIRST_RECV_CAPACITY)),
+    }
+}
+
+pub(crate) fn with_send_buf<R>(f: impl FnOnce(&mut MsgBuf) -> R) -> R {
+    with_thread_buf(&SEND_BUF, f)
+}
+
+pub(crate) fn with_recv_buf<R>(f: impl FnOnce(&mut MsgBuf) -> R) -> R {
+    with_thread_buf(&RECV_BUF, f)
+}
+
+/// A handle to one System V message queue, sending and receiving bytes.
+///
+/// This is the untyped layer: each message is an mtype and a byte string, as
+/// in C, PHP and Python. [`TypedQueue`](crate::TypedQueue) builds typed
+/// messages on top of it.
+///
+/// The handle is an id and a few cached numbers: it is `Send + Sync`, cheap to
+/// clone, and dropping it leaves the queue in place (queues live until
+/// [`remove`](Self::remove)d or the host reboots). Blocking calls wait until
+/// they can go on; a signal does not end them unless a stop was requested
+/// through the queue's [`StopHandle`].
+///
+/// # Examples
+///
+/// ```
+/// use ipcq::{Key, MsgQueue, Selector};
+///
+/// let q = MsgQueue::create(Key::private())?;
+/// q.send(1, b"hello")?;
+/// let msg = q.recv(Selector::Any)?;
+/// assert_eq!((msg.mtype, &msg.body[..]), (1, &b"hello"[..]));
+/// q.remove()?;
+/// # Ok::<(), ipcq::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct MsgQueue {
+    key: Key,
+    id: QueueId,
+    stop: Option<StopHandle>,
+    /// The largest text a send may carry as last seen: the lesser of msgmax
+    /// and the queue's capacity. Re-read when a message does not fit.
+    send_limit: AtomicUsize,
+}
+
+impl Clone for MsgQueue {
+    fn clone(&self) -> Self {
+        MsgQueue {
+            key: self.key,
+            id: self.id,
+            stop: self.stop.clone(),
+            send_limit: AtomicUsize::new(self.send_limit.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl MsgQueue {
+    pub(crate) fn from_id(key: Key, id: QueueId, stop: Option<StopHandle>) -> Self {
+        let queue = MsgQueue {
+            key,
+            id,
+            stop,
+            send_limit: AtomicUsize::new(0),
+        };
+        queue.refresh_send_limit();
+        queue
+    }
+
+    /// Opens the existing queue named by `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when no queue has the key, and the errors of
+    /// [`OpenOptions::open`].
+    pub fn open(key: Key) -> Result<Self> {
+        OpenOptions::new().open(key)
+    }
+
+    /// Opens the queue named by `key`, creating it with mode `0o600` if missing.
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenOptions::open`].
+    pub fn create(key: Key) -> Result<Self> {
+        OpenOptions::new().create(true).open(key)
+    }
+
+    /// Options to open or create a queue with.
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+
+    /// Attaches a stop handle: once it is stopped, blocking calls on this handle
+    /// return [`Error::Interrupted`] instead of waiting on.
+    pub fn with_stop(mut self, stop: StopHandle) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// The stop handle attached to this queue, if any.
+    pub fn stop_handle(&self) -> Option<&StopHandle> {
+        self.stop.as_ref()
+    }
+
+    /// The key the queue was opened with.
+    pub fn key(&self) -> Key {
+        self.key
+    }
+
+    /// The queue's id.
+    pub fn id(&self) -> QueueId {
+        self.id
+    }
+
+    /// Sends a message, waiting while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an mtype below 1; [`Error::TooLarge`] for a
+    /// body larger than msgmax or the queue's capacity, before any syscall;
+    /// [`Error::Removed`] if the queue is removed meanwhile;
+    /// [`Error::Interrupted`] after a stop; [`Error::PermissionDenied`] without
+    /// write permission.
+    pub fn send(&self, mtype: i64, body: &[u8]) -> Result<()> {
+        self.send_bytes(mtype, body, Wait::Forever).map(drop)
+    }
+
+    /// Sends a message if there is room now, or fails with [`Error::WouldBlock`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WouldBlock`] when the queue is full, and those of [`send`](Self::send).
+    pub fn try_send(&self, mtype: i64, body: &[u8]) -> Result<()> {
+        match self.send_bytes(mtype, body, Wait::No)? {
+            true => Ok(()),
+            false => Err(Error::WouldBlock {
+                op: Op::Send,
+                errno: Errno::EAGAIN,
+            }),
+        }
+    }
+
+    /// Sends a message, waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimedOut`] when the queue stayed full, and those of [`send`](Self::send).
+    pub fn send_timeout(&self, mtype: i64, body: &[u8], timeout: Duration) -> Result<()> {
+        match self.send_bytes(mtype, body, Wait::timeout(timeout))? {
+            true => Ok(()),
+            false => Err(timed_out(Op::Send, timeout)),
+        }
+    }
+
+    fn send_bytes(&self, mtype: i64, body: &[u8], wait: Wait) -> Result<bool> {
+        let mtype = check_mtype(Op::Send, mtype)?;
+        with_send_buf(|buf| {
+            buf.set_mtype(mtype);
+            buf.clear_text();
+            buf.extend_text(body);
+            self.send_buf(buf, wait)
+        })
+    }
+
+    /// Sends the message assembled in `buf`; false when it would have to wait
+    /// longer than `wait` allows.
+    pub(crate) fn send_buf(&self, buf: &MsgBuf, wait: Wait) -> Result<bool> {
+        let size = buf.text().len();
+        if size > self.send_limit.load(Ordering::Relaxed) {
+            self.check_fits(size)?;
+        }
+        match self.run(Op::Send, wait, |flags| sys::msgsnd(self.id.0, buf, flags))? {
+            Outcome::Done(()) => Ok(true),
+            Outcome::Empty => Ok(false),
+            Outcome::Failed(Errno::EINVAL) => {
+                // The id is dead, or a limit shrank below the message since we looked.
+                self.check_fits(size)?;
+                Err(self.error(Op::Send, Errno::EINVAL))
+            }
+            Outcome::Failed(errno) => Err(self.error(Op::Send, errno)),
+        }
+    }
+
+    /// Re-reads the limits and fails with `TooLarge` if `size` exceeds them.
+    fn check_fits(&self, size: usize) -> Result<()> {
+        let limit = self.refresh_send_limit();
+        if size > limit {
+            return Err(Error::TooLarge {
+                op: Op::Send,
+                errno: Errno::EINVAL,
+                size,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    /// The largest message text this queue takes now.
+    ///
+    /// The lesser of the kernel's `msgmax` and the queue's capacity; where the
+    /// queue's status cannot be read (no read permission), `msgmax` alone.
+    pub fn max_message_size(&self) -> usize {
+        self.refresh_send_limit()
+    }
+
+    fn refresh_send_limit(&self) -> usize {
+        let msgmax = Limits::read().map_or(FIRST_RECV_CAPACITY, |l| l.msgmax);
+        let limit = match sys::msgctl_stat(self.id.0) {
+            Ok(ds) => msgmax.min(usize::try_from(ds.msg_qbytes).unwrap_or(usize::MAX)),
+            Err(_) => msgmax,
+        };
+        self.send_limit.store(limit, Ordering::Relaxed);
+        limit
+    }
+
+    /// Receives the message `selector` picks, waiting until there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Removed`] when the queue is removed while waiting (or
+    /// [`Error::NotFound`] if it was already gone); [`Error::Interrupted`] after
+    /// a stop; [`Error::PermissionDenied`] without read permission.
+    pub fn recv(&self, selector: Selector) -> Result<Message> {
+        let msg = self.recv_owned(selector, Wait::Forever)?;
+        Ok(msg.expect("a blocking receive returns a message or an error"))
+    }
+
+    /// Receives the message `selector` picks if one is waiting now.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv); an empty queue is `Ok(None)`, not an error.
+    pub fn try_recv(&self, selector: Selector) -> Result<Option<Message>> {
+        self.recv_owned(selector, Wait::No)
+    }
+
+    /// Receives the message `selector` picks, waiting at most `timeout`.
+    ///
+    /// `Ok(None)` means that none came in time. The wait sleeps in the kernel
+    /// and returns within about a millisecond of the deadline.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_timeout(&self, selector: Selector, timeout: Duration) -> Result<Option<Message>> {
+        self.recv_owned(selector, Wait::timeout(timeout))
+    }
+
+    fn recv_owned(&self, selector: Selector, wait: Wait) -> Result<Option<Message>> {
+        with_recv_buf(|buf| {
+            Ok(self.recv_buf(selector, buf, None, wait)?.then(|| Message {
+                mtype: buf.mtype(),
+                body: buf.text().to_vec(),
+            }))
+        })
+    }
+
+    /// Receives into a reusable buffer, waiting until there is a message.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv), and [`Error::TooLarge`] when a
+    /// [bounded](MsgBuffer::bounded) buffer is too small; the message then stays
+    /// on the queue.
+    pub fn recv_into(&self, selector: Selector, buf: &mut MsgBuffer) -> Result<()> {
+        self.recv_buf(selector, &mut buf.raw, buf.limit, Wait::Forever)
+            .map(drop)
+    }
+
+    /// Receives into a reusable buffer if a message waits now; false if none does.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_into`](Self::recv_into).
+    pub fn try_recv_into(&self, selector: Selector, buf: &mut MsgBuffer) -> Result<bool> {
+        self.recv_buf(selector, &mut buf.raw, buf.limit, Wait::No)
+    }
+
+    /// Receives into a reusable buffer, waiting at most `timeout`; false if none came.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_into`](Self::recv_into).
+    pub fn recv_timeout_into(
+        &self,
+        selector: Selector,
+        buf: &mut MsgBuffer,
+        timeout: Duration,
+    ) -> Result<bool> {
+        self.recv_buf(selector, &mut buf.raw, buf.limit, Wait::timeout(timeout))
+    }
+
+    /// Receives into `buf`, growing it (up to `limit`) until the message fits.
+    pub(crate) fn recv_buf(
+        &self,
+        selector: Selector,
+        buf: &mut MsgBuf,
+        limit: Option<usize>,
+        wait: Wait,
+    ) -> Result<bool> {
+        let (msgtyp, flags) = selector.to_msgtyp()?;
+        let limit = limit.unwrap_or(MAX_RECV_CAPACITY);
+        loop {
+            let outcome = self.run(Op::Receive, wait, |wait_flags| {
+                sys::msgrcv(self.id.0, buf, msgtyp, flags | wait_flags)
+            })?;
+            match outcome {
+                Outcome::Done(_) => return Ok(true),
+                Outcome::Empty => return Ok(false),
+                Outcome::Failed(Errno::E2BIG) => {
+                    // The message stays queued; take it whole with a larger buffer.
+                    let have = buf.text_capacity();
+                    if have >= limit {
+                        return Err(Error::TooLarge {
+                            op: Op::Receive,
+                            errno: Errno::E2BIG,
+                            size: have + 1,
+                            limit: have,
+                        });
+                    }
+                    let want = self.largest_possible_message().max(have.saturating_mul(2));
+                    buf.reserve_text(want.min(limit));
+                }
+                Outcome::Failed(errno) => return Err(self.error(Op::Receive, errno)),
+            }
+        }
+    }
+
+    /// The largest message that can be on this queue: no message is larger
+    /// than msgmax or the queue's capacity at the time it was sent.
+    fn largest_possible_message(&self) -> usize {
+        let msgmax = Limits::read().map_or(0, |l| l.msgmax);
+        let capacity = sys::msgctl_stat(self.id.0).map_or(0, |ds| ds.msg_qbytes as usize);
+        msgmax.max(capacity)
+    }
+
+    /// The queue's status (`IPC_STAT`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] without read permission, [`Error::NotFound`]
+    /// or [`Error::Removed`] when the queue is gone.
+    pub fn stat(&self) -> Result<QueueStat> {
+        sys::msgctl_stat(self.id.0)
+            .map(|ds| QueueStat::from_ds(self.id, &ds))
+            .map_err(|errno| self.error(Op::Stat, errno))
+    }
+
+    /// Changes the queue's owner, mode or capacity (`IPC_SET`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] unless this process owns or created the queue
+    /// (or has `CAP_SYS_ADMIN`), or when raising the capacity above `msgmnb`
+    /// without `CAP_SYS_RESOURCE`; [`Error::InvalidArgument`] for a capacity of 0.
+    pub fn set_attributes(&self, attributes: &Attributes) -> Result<()> {
+        if attributes.capacity == Some(0) {
+            return Err(Error::invalid(
+                Op::SetAttributes,
+                "a queue's capacity must be at least 1 byte",
+            ));
+        }
+        let mut ds = sys::msgctl_stat(self.id.0).map_err(|errno| self.error(Op::Stat, errno))?;
+        if let Some(uid) = attributes.uid {
+            ds.msg_perm.uid = uid;
+        }
+        if let Some(gid) = attributes.gid {
+            ds.msg_perm.gid = gid;
+        }
+        if let Some(mode) = attributes.mode {
+            ds.msg_perm.mode = (mode & 0o777) as libc::c_ushort;
+        }
+        if let Some(capacity) = attributes.capacity {
+            ds.msg_qbytes = capacity;
+        }
+        sys::msgctl_set(self.id.0, &ds).map_err(|errno| self.error(Op::SetAttributes, errno))?;
+        self.refresh_send_limit();
+        Ok(())
+    }
+
+    /// Removes the queue (`IPC_RMID`): pending messages are dropped, and every
+    /// process blocked on it wakes with [`Error::Removed`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] unless this process owns or created the queue
+    /// (or has `CAP_SYS_ADMIN`); [`Error::NotFound`] when it is already gone.
+    pub fn remove(&self) -> Result<()> {
+        sys::msgctl_rmid(self.id.0).map_err(|errno| self.error(Op::Remove, errno))
+    }
+
+    /// Whether a queue with `key` exists (it may still refuse this process).
+    ///
+    /// # Errors
+    ///
+    /// Only unexpected failures of `msgget`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipcq::{Key, MsgQueue};
+    ///
+    /// assert!(!MsgQueue::exists(Key::new(0x7fff_fff1))?);
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn exists(key: Key) -> Result<bool> {
+        if key.is_private() {
+            return Ok(false);
+        }
+        match sys::msgget(key.get(), 0) {
+            Ok(_) | Err(Errno::EACCES) => Ok(true),
+            Err(Errno::ENOENT) => Ok(false),
+            Err(errno) => Err(Error::from_errno(Op::Open, errno, None)),
+        }
+    }
+
+    /// Runs a send or receive call as `wait` allows, retrying after signals.
+    fn run<T>(
+        &self,
+        op: Op,
+        wait: Wait,
+        mut call: impl FnMut(c_int) -> Result<T, Errno>,
+    ) -> Result<Outcome<T>> {
+        let nowait = |call: &mut dyn FnMut(c_int) -> Result<T, Errno>| loop {
+            match call(libc::IPC_NOWAIT) {
+                Ok(v) => return Outcome::Done(v),
+                Err(Errno::EAGAIN | Errno::ENOMSG) => return Outcome::Empty,
+                Err(Errno::EINTR) => continue,
+                Err(errno) => return Outcome::Failed(errno),
+            }
+        };
+        let deadline = match wait {
+            Wait::No => return Ok(nowait(&mut call)),
+            Wait::Forever => None,
+            Wait::Until(deadline) => {
+                // Most calls need not wait: skip the timer for those.
+                match nowait(&mut call) {
+                    Outcome::Empty => Some(deadline),
+                    done => return Ok(done),
+                }
+            }
+        };
+        let _alarm = deadline.map(|d| DeadlineAlarm::arm(op, d)).transpose()?;
+        let _blocked = self.stop.as_ref().map(|s| s.enter(op)).transpose()?;
+        loop {
+            if self.stop.as_ref().is_some_and(StopHandle::is_stopped) {
+                return Err(Error::Interrupted {
+                    op,
+                    errno: Errno::EINTR,
+                });
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Outcome::Empty);
+            }
+            match call(0) {
+                Ok(v) => return Ok(Outcome::Done(v)),
+                Err(Errno::EINTR) => continue,
+                Err(errno) => return Ok(Outcome::Failed(errno)),
+            }
+        }
+    }
+
+    /// The error for `errno` from an operation on this queue, with the queue's
+    /// mode and owner added to a permission error.
+    pub(crate) fn error(&self, op: Op, errno: Errno) -> Error {
+        match Error::from_errno(op, errno, Some(self.id)) {
+            Error::PermissionDenied { op, errno, .. } => Error::PermissionDenied {
+                op,
+                errno,
+                access: proc_entry(self.id).map(|s| Access {
+                    mode: s.mode,
+                    uid: s.uid,
+                    gid: s.gid,
+                    caller_uid: nix::unistd::geteuid().as_raw(),
+                }),
+            },
+            other => other,
+        }
+    }
+}
+
+enum Outcome<T> {
+    /// The call went through.
+    Done(T),
+    /// It would have had to wait longer than allowed.
+    Empty,
+    /// It failed with this errno.
+    Failed(Errno),
+}
+
+pub(crate) fn timed_out(op: Op, timeout: Duration) -> Error {
+    Error::TimedOut {
+        op,
+        errno: Errno::ETIMEDOUT,
+        timeout,
+    }
+}

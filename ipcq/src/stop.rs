@@ -1,0 +1,131 @@
+//! Asking blocked calls and worker loops to stop.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use nix::sys::pthread::{Pthread, pthread_kill, pthread_self};
+
+use crate::error::{Op, Result};
+use crate::wake::{self, REPEAT, WAKE_SIGNAL};
+
+/// A shared flag that stops the queues it is attached to.
+///
+/// Attach a handle to a queue with
+/// [`MsgQueue::with_stop`](crate::MsgQueue::with_stop) (or the typed queue's
+/// equivalent). Without a requested stop, a blocking send or receive that a
+/// signal interrupts simply goes on waiting. After [`stop`](Self::stop), every
+/// call blocked on a queue with this handle wakes up and returns
+/// [`Error::Interrupted`](crate::Error::Interrupted), later blocking calls return it
+/// at once, and worker loops return `Ok` after finishing the message in hand.
+///
+/// Clones share one flag, so a handle can be passed to another thread, a
+/// signal watcher or a handler, and stop a worker from there.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use ipcq::{Key, MsgQueue, StopHandle};
+///
+/// let stop = StopHandle::new();
+/// let q = MsgQueue::create(Key::private())?.with_stop(stop.clone());
+/// let stopper = std::thread::spawn(move || {
+///     std::thread::sleep(Duration::from_millis(50));
+///     stop.stop();
+/// });
+/// let err = q.recv(ipcq::Selector::Any).unwrap_err();
+/// assert!(err.is_interrupted());
+/// stopper.join().unwrap();
+/// q.remove()?;
+/// # Ok::<(), ipcq::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct StopHandle {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    stopped: AtomicBool,
+    next_ticket: AtomicU64,
+    /// Threads blocked in a call on a queue with this handle.
+    blocked: Mutex<Vec<(u64, Pthread)>>,
+}
+
+/// How long [`StopHandle::stop`] keeps waking threads that do not leave their call.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(5);
+
+impl StopHandle {
+    /// A handle that has not been stopped.
+    pub fn new() -> Self {
+        StopHandle::default()
+    }
+
+    /// Requests a stop, and wakes every thread blocked on a queue with this handle.
+    ///
+    /// Returns once each of those threads has left its blocking call.
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+        let started = Instant::now();
+        loop {
+            let blocked: Vec<Pthread> = self.lock().iter().map(|&(_, thread)| thread).collect();
+            if blocked.is_empty() {
+                return;
+            }
+            if started.elapsed() > GIVE_UP_AFTER {
+                log::warn!(
+                    "{} thread(s) did not leave a blocked queue call after a stop",
+                    blocked.len()
+                );
+                return;
+            }
+            for thread in blocked {
+                // A thread that has just exited makes this fail with ESRCH; it has left anyway.
+                let _ = pthread_kill(thread, WAKE_SIGNAL);
+            }
+            std::thread::sleep(REPEAT);
+        }
+    }
+
+    /// Whether a stop has been requested.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Clears a requested stop, so that the attached queues block again.
+    pub fn reset(&self) {
+        self.inner.stopped.store(false, Ordering::SeqCst);
+    }
+
+    /// Registers the calling thread as blocked until the guard drops, so that a
+    /// stop can wake it.
+    pub(crate) fn enter(&self, op: Op) -> Result<Blocked<'_>> {
+        wake::ensure_handler(op)?;
+        let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
+        self.lock().push((ticket, pthread_self()));
+        Ok(Blocked { stop: self, ticket })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<(u64, Pthread)>> {
+        // The list stays consistent whatever panicked while it was held.
+        self.inner
+            .blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The registration of a blocked thread; removes it when dropped.
+pub(crate) struct Blocked<'a> {
+    stop: &'a StopHandle,
+    ticket: u64,
+}
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        self.stop
+            .lock()
+            .retain(|&(ticket, _)| ticket != self.ticket);
+    }
+}

@@ -1,0 +1,198 @@
+//! The System V message-queue syscalls, and the only `unsafe` code in ipcq.
+//!
+//! One small safe function per call: build the arguments, make the call, turn
+//! `-1` into an [`Errno`]. Everything above this module is safe Rust. nix has no
+//! wrappers for the SysV message calls, so they come from `libc` directly.
+//!
+//! Man pages: msgget(2), msgsnd(2), msgrcv(2), msgctl(2), ftok(3), sigaction(2).
+
+use std::ffi::CStr;
+use std::mem::{MaybeUninit, size_of};
+
+use libc::{c_int, c_long, c_void};
+use nix::errno::Errno;
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
+
+/// Size of the `mtype` header that precedes the text of every message.
+const HEADER: usize = size_of::<c_long>();
+
+/// A `struct msgbuf { long mtype; char mtext[]; }` with room for a text of
+/// some capacity, kept in `c_long` words so that `mtype` is always aligned.
+///
+/// The buffer is reused across calls: its storage only grows.
+#[derive(Debug, Clone)]
+pub(crate) struct MsgBuf {
+    /// `words[0]` is `mtype`; the text starts at `words[1]`.
+    words: Vec<c_long>,
+    /// Length of the text currently held, in bytes.
+    len: usize,
+}
+
+impl MsgBuf {
+    /// An empty buffer whose text can hold `capacity` bytes without growing.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        let mut buf = MsgBuf {
+            words: vec![0],
+            len: 0,
+        };
+        buf.reserve_text(capacity);
+        buf
+    }
+
+    /// How many text bytes fit without growing.
+    pub(crate) fn text_capacity(&self) -> usize {
+        (self.words.len() - 1) * HEADER
+    }
+
+    /// Makes room for a text of at least `capacity` bytes.
+    pub(crate) fn reserve_text(&mut self, capacity: usize) {
+        let words = 1 + capacity.div_ceil(HEADER);
+        if self.words.len() < words {
+            self.words.resize(words, 0);
+        }
+    }
+
+    pub(crate) fn mtype(&self) -> i64 {
+        // c_long is i64 on 64-bit Linux and i32 on 32-bit Linux.
+        #[allow(clippy::useless_conversion)]
+        i64::from(self.words[0])
+    }
+
+    pub(crate) fn set_mtype(&mut self, mtype: c_long) {
+        self.words[0] = mtype;
+    }
+
+    /// The text received or assembled so far.
+    pub(crate) fn text(&self) -> &[u8] {
+        &self.bytes()[HEADER..HEADER + self.len]
+    }
+
+    /// Empties the text, keeping the storage.
+    pub(crate) fn clear_text(&mut self) {
+        self.len = 0;
+    }
+
+    /// Appends to the text, growing the storage when needed.
+    pub(crate) fn extend_text(&mut self, more: &[u8]) {
+        let end = self.len + more.len();
+        self.reserve_text(end);
+        let start = HEADER + self.len;
+        self.bytes_mut()[start..HEADER + end].copy_from_slice(more);
+        self.len = end;
+    }
+
+    fn bytes(&self) -> &[u8] {
+        let len = self.words.len() * HEADER;
+        // SAFETY: the pointer comes from a live Vec<c_long> of `len / HEADER`
+        // initialised words; u8 has no alignment requirement and every bit
+        // pattern is a valid u8; the borrow of `self` keeps the storage alive and
+        // unaliased by writers for the lifetime of the returned slice.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), len) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        let len = self.words.len() * HEADER;
+        // SAFETY: as in `bytes`, and the exclusive borrow of `self` makes this the
+        // only reference to the storage; any byte pattern written is a valid c_long.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), len) }
+    }
+}
+
+/// `msgget(2)`: the id of the queue with `key`, creating it as `flags` say.
+pub(crate) fn msgget(key: libc::key_t, flags: c_int) -> Result<c_int, Errno> {
+    // SAFETY: msgget takes no pointers; any key and flag values are defined.
+    let id = unsafe { libc::msgget(key, flags) };
+    Errno::result(id)
+}
+
+/// `msgsnd(2)`: sends the mtype and text held in `buf`.
+pub(crate) fn msgsnd(id: c_int, buf: &MsgBuf, flags: c_int) -> Result<(), Errno> {
+    let ptr = buf.words.as_ptr().cast::<c_void>();
+    // SAFETY: `ptr` points at a long mtype followed by at least `buf.len` bytes of
+    // initialised text (text_capacity() >= len), which the kernel only reads.
+    let res = unsafe { libc::msgsnd(id, ptr, buf.len, flags) };
+    Errno::result(res).map(drop)
+}
+
+/// `msgrcv(2)`: receives into `buf`, whose whole text capacity is offered.
+///
+/// Returns the text length and records it in `buf`.
+pub(crate) fn msgrcv(
+    id: c_int,
+    buf: &mut MsgBuf,
+    msgtyp: c_long,
+    flags: c_int,
+) -> Result<usize, Errno> {
+    let capacity = buf.text_capacity();
+    let ptr = buf.words.as_mut_ptr().cast::<c_void>();
+    // SAFETY: `ptr` is valid for writes of one long plus `capacity` bytes, and the
+    // kernel writes no more than that (it fails with E2BIG instead, as MSG_NOERROR
+    // is never passed by ipcq).
+    let res = unsafe { libc::msgrcv(id, ptr, capacity, msgtyp, flags) };
+    let len = Errno::result(res)? as usize;
+    buf.len = len;
+    Ok(len)
+}
+
+/// `msgctl(2)` with `IPC_STAT`.
+pub(crate) fn msgctl_stat(id: c_int) -> Result<libc::msqid_ds, Errno> {
+    let mut ds = MaybeUninit::<libc::msqid_ds>::uninit();
+    // SAFETY: IPC_STAT writes one whole msqid_ds through the valid pointer.
+    let res = unsafe { libc::msgctl(id, libc::IPC_STAT, ds.as_mut_ptr()) };
+    Errno::result(res)?;
+    // SAFETY: the call succeeded, so the kernel filled the struct in.
+    Ok(unsafe { ds.assume_init() })
+}
+
+/// `msgctl(2)` with `IPC_SET`: applies uid, gid, mode and msg_qbytes from `ds`.
+pub(crate) fn msgctl_set(id: c_int, ds: &libc::msqid_ds) -> Result<(), Errno> {
+    let ptr = std::ptr::from_ref(ds).cast_mut();
+    // SAFETY: IPC_SET only reads the msqid_ds behind the valid pointer.
+    let res = unsafe { libc::msgctl(id, libc::IPC_SET, ptr) };
+    Errno::result(res).map(drop)
+}
+
+/// `msgctl(2)` with `IPC_RMID`.
+pub(crate) fn msgctl_rmid(id: c_int) -> Result<(), Errno> {
+    // SAFETY: IPC_RMID ignores the buffer argument, so null is allowed.
+    let res = unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
+    Errno::result(res).map(drop)
+}
+
+/// `ftok(3)`: a key derived from the inode of `path` and `project_id`.
+pub(crate) fn ftok(path: &CStr, project_id: u8) -> Result<libc::key_t, Errno> {
+    // SAFETY: `path` is a valid NUL-terminated string for the duration of the call.
+    let key = unsafe { libc::ftok(path.as_ptr(), c_int::from(project_id)) };
+    Errno::result(key)
+}
+
+/// Installs a handler for `signal` that does nothing and does not set
+/// `SA_RESTART`, so that the signal makes a blocked msgsnd or msgrcv in the
+/// thread it is sent to return `EINTR`.
+pub(crate) fn install_wake_handler(signal: Signal) -> Result<(), Errno> {
+    extern "C" fn wake(_: c_int) {}
+    let action = SigAction::new(SigHandler::Handler(wake), SaFlags::empty(), SigSet::empty());
+    // SAFETY: the handler is async-signal-safe (it does nothing), and replacing
+    // the disposition of the one signal ipcq reserves for waking threads cannot
+    // break an invariant of this process.
+    unsafe { nix::sys::signal::sigaction(signal, &action) }.map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trips_through_the_aligned_storage() {
+        let mut buf = MsgBuf::with_capacity(3);
+        assert!(buf.text_capacity() >= 3);
+        buf.set_mtype(42);
+        buf.extend_text(b"hello, ");
+        buf.extend_text(b"world");
+        assert_eq!(buf.mtype(), 42);
+        assert_eq!(buf.text(), b"hello, world");
+        buf.clear_text();
+        assert_eq!(buf.text(), b"");
+        assert_eq!(buf.mtype(), 42);
+    }
+}

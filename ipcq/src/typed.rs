@@ -1,0 +1,555 @@
+//! `TypedQueue<M>`: typed messages over a byte queue.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use crate::buffer::Message;
+use crate::codec::{Bincode, Codec};
+use crate::error::{Error, Op, Result};
+use crate::key::{Key, QueueId};
+use crate::message::{DecodeError, Dispatch, MessageKind, QueueMessage};
+use crate::options::OpenOptions;
+use crate::queue::{MsgQueue, Wait, timed_out, with_recv_buf, with_send_buf};
+use crate::selector::{Selector, check_mtype};
+use crate::stat::QueueStat;
+use crate::stop::StopHandle;
+use crate::wire::Body;
+
+/// A queue of typed messages: the variants of one [`QueueMessage`] enum.
+///
+/// Each variant travels with its own mtype, so besides receiving in order
+/// ([`recv`](Self::recv)) a receiver can take one variant
+/// ([`recv_kind`](Self::recv_kind)), the most urgent first
+/// ([`recv_priority`](Self::recv_priority)) or all but one
+/// ([`recv_except`](Self::recv_except)). `C` is the [`Codec`] of the bodies.
+///
+/// Sending encodes straight into a per-thread buffer and receiving decodes
+/// from one, so neither allocates once warm (decoding a `String` field
+/// allocates the string, of course). The handle is `Send + Sync` and clones
+/// are cheap; several threads and processes may send and receive on one queue,
+/// and each message goes to exactly one receiver.
+///
+/// # Examples
+///
+/// ```
+/// use ipcq::{Key, QueueMessage, TypedQueue};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+/// enum Cmd {
+///     Reload,
+///     #[ipcq(mtype = 10)]
+///     Job { id: u64, path: String },
+///     Shutdown,
+/// }
+///
+/// let q = TypedQueue::<Cmd>::create(Key::private())?;
+/// q.send(Cmd::Job { id: 1, path: "/srv/a".into() })?;
+/// q.send(&Cmd::Reload)?;
+/// assert_eq!(q.recv_kind(CmdKind::Reload)?, Cmd::Reload);
+/// match q.recv()? {
+///     Cmd::Job { id, path } => assert_eq!((id, path.as_str()), (1, "/srv/a")),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// q.remove()?;
+/// # Ok::<(), ipcq::Error>(())
+/// ```
+pub struct TypedQueue<M, C = Bincode> {
+    queue: MsgQueue,
+    // fn() -> (M, C): the queue holds neither, so it is Send + Sync whatever they are.
+    _types: PhantomData<fn() -> (M, C)>,
+}
+
+impl<M, C> Clone for TypedQueue<M, C> {
+    fn clone(&self) -> Self {
+        TypedQueue {
+            queue: self.queue.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<M, C> fmt::Debug for TypedQueue<M, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypedQueue")
+            .field("message", &std::any::type_name::<M>())
+            .field("codec", &std::any::type_name::<C>())
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
+    /// Opens the queue named by `key`, creating it with mode `0o600` if missing.
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenOptions::open`].
+    pub fn create(key: Key) -> Result<Self> {
+        MsgQueue::create(key).map(Self::from_queue)
+    }
+
+    /// Opens the existing queue named by `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when no queue has the key, and as [`OpenOptions::open`].
+    pub fn open(key: Key) -> Result<Self> {
+        MsgQueue::open(key).map(Self::from_queue)
+    }
+
+    /// Opens or creates the queue named by `key` as `options` say (exclusive
+    /// create, mode, owner, capacity, stop handle).
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenOptions::open`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use ipcq::{Key, QueueMessage, TypedQueue, OpenOptions};
+    /// # #[derive(QueueMessage, serde::Serialize, serde::Deserialize)]
+    /// # enum Cmd { Reload }
+    /// let q = TypedQueue::<Cmd>::open_with(
+    ///     Key::private(),
+    ///     OpenOptions::new().create_new(true).mode(0o620).capacity(1024),
+    /// )?;
+    /// assert_eq!(q.stat()?.capacity, 1024);
+    /// q.remove()?;
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn open_with(key: Key, options: &OpenOptions) -> Result<Self> {
+        options.open(key).map(Self::from_queue)
+    }
+
+    /// A typed view of a byte queue.
+    pub fn from_queue(queue: MsgQueue) -> Self {
+        TypedQueue {
+            queue,
+            _types: PhantomData,
+        }
+    }
+
+    /// Attaches a stop handle (see [`MsgQueue::with_stop`]).
+    pub fn with_stop(self, stop: StopHandle) -> Self {
+        Self::from_queue(self.queue.with_stop(stop))
+    }
+
+    /// The byte queue underneath, to send or receive raw messages.
+    pub fn as_bytes(&self) -> &MsgQueue {
+        &self.queue
+    }
+
+    /// Gives up the types, keeping the byte queue.
+    pub fn into_bytes(self) -> MsgQueue {
+        self.queue
+    }
+
+    /// The key the queue was opened with.
+    pub fn key(&self) -> Key {
+        self.queue.key()
+    }
+
+    /// The queue's id.
+    pub fn id(&self) -> QueueId {
+        self.queue.id()
+    }
+
+    /// Sends a message, by value or by reference, waiting while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooLarge`] when the encoded message exceeds msgmax or the
+    /// queue's capacity, before any syscall; [`Error::Encode`] when a field
+    /// cannot be encoded; otherwise as [`MsgQueue::send`].
+    pub fn send(&self, msg: impl Borrow<M>) -> Result<()> {
+        self.send_wait(msg.borrow(), Wait::Forever).map(drop)
+    }
+
+    /// Sends a message if there is room now. On any failure, including a full
+    /// queue, the message comes back in the error.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::is_full`] when the queue is full; otherwise as [`send`](Self::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use ipcq::{Key, OpenOptions, QueueMessage, TypedQueue};
+    /// # #[derive(QueueMessage, serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    /// # enum Cmd { Data(Vec<u8>) }
+    /// let q = TypedQueue::<Cmd>::open_with(Key::private(), OpenOptions::new().capacity(100))?;
+    /// q.try_send(Cmd::Data(vec![0; 80]))?;
+    /// let err = q.try_send(Cmd::Data(vec![1; 80])).unwrap_err();
+    /// assert!(err.is_full());
+    /// assert_eq!(err.into_message(), Cmd::Data(vec![1; 80])); // nothing lost
+    /// q.remove()?;
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn try_send<B: Borrow<M>>(&self, msg: B) -> Result<(), SendError<B>> {
+        match self.send_wait(msg.borrow(), Wait::No) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(SendError::new(
+                Error::WouldBlock {
+                    op: Op::Send,
+                    errno: nix::errno::Errno::EAGAIN,
+                },
+                msg,
+            )),
+            Err(error) => Err(SendError::new(error, msg)),
+        }
+    }
+
+    /// Sends a message, waiting at most `timeout` for room. On any failure,
+    /// including the timeout, the message comes back in the error.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::is_timeout`] when the queue stayed full; otherwise as
+    /// [`send`](Self::send).
+    pub fn send_timeout<B: Borrow<M>>(
+        &self,
+        msg: B,
+        timeout: Duration,
+    ) -> Result<(), SendError<B>> {
+        match self.send_wait(msg.borrow(), Wait::timeout(timeout)) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(SendError::new(timed_out(Op::Send, timeout), msg)),
+            Err(error) => Err(SendError::new(error, msg)),
+        }
+    }
+
+    fn send_wait(&self, msg: &M, wait: Wait) -> Result<bool> {
+        with_send_buf(|buf| {
+            buf.set_mtype(check_mtype(Op::Send, msg.mtype())?);
+            buf.clear_text();
+            msg.encode_body::<C>(&mut Body(buf))?;
+            self.queue.send_buf(buf, wait)
+        })
+    }
+
+    /// Receives the oldest message, waiting until there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] for a message that is not a valid `M` (it holds the
+    /// message's mtype and bytes); otherwise as [`MsgQueue::recv`].
+    pub fn recv(&self) -> Result<M> {
+        self.recv_by(Selector::Any)
+    }
+
+    /// Receives the oldest message if one is waiting now.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn try_recv(&self) -> Result<Option<M>> {
+        self.try_recv_by(Selector::Any)
+    }
+
+    /// Receives the oldest message, waiting at most `timeout`; `Ok(None)` if none came.
+    ///
+    /// The wait sleeps in the kernel and wakes when a message arrives or about a
+    /// millisecond after the deadline.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<M>> {
+        self.recv_by_timeout(Selector::Any, timeout)
+    }
+
+    /// Receives the oldest message of one variant, leaving the others queued.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_kind(&self, kind: M::Kind) -> Result<M> {
+        self.recv_by(Selector::Type(kind.mtype()))
+    }
+
+    /// Receives the message with the lowest mtype at or below `up_to`'s, the
+    /// oldest of those first: variants declared earlier (lower mtypes) are more
+    /// urgent.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_priority(&self, up_to: M::Kind) -> Result<M> {
+        self.recv_by(Selector::UpTo(up_to.mtype()))
+    }
+
+    /// Receives the oldest message of any variant but `kind`.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_except(&self, kind: M::Kind) -> Result<M> {
+        self.recv_by(Selector::Except(kind.mtype()))
+    }
+
+    /// Receives the message `selector` picks, waiting until there is one.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_by(&self, selector: Selector) -> Result<M> {
+        let msg = self.recv_wait(selector, Wait::Forever)?;
+        Ok(msg.expect("a blocking receive returns a message or an error"))
+    }
+
+    /// Receives the message `selector` picks if one is waiting now.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn try_recv_by(&self, selector: Selector) -> Result<Option<M>> {
+        self.recv_wait(selector, Wait::No)
+    }
+
+    /// Receives the message `selector` picks, waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_by_timeout(&self, selector: Selector, timeout: Duration) -> Result<Option<M>> {
+        self.recv_wait(selector, Wait::timeout(timeout))
+    }
+
+    fn recv_wait(&self, selector: Selector, wait: Wait) -> Result<Option<M>> {
+        with_recv_buf(|buf| {
+            if !self.queue.recv_buf(selector, buf, None, wait)? {
+                return Ok(None);
+            }
+            let mtype = buf.mtype();
+            M::decode_body::<C>(mtype, buf.text())
+                .map(Some)
+                .map_err(|reason| Error::Decode(DecodeError::new(mtype, buf.text(), reason)))
+        })
+    }
+
+    /// A blocking iterator over received messages.
+    ///
+    /// It ends when the queue is removed or a stop is requested, and yields
+    /// every other error (a decode error among them) as an `Err` item, going on
+    /// after it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use ipcq::{Key, QueueMessage, TypedQueue};
+    /// # #[derive(QueueMessage, serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    /// # enum Cmd { Job(u32) }
+    /// let q = TypedQueue::<Cmd>::create(Key::private())?;
+    /// let consumer = {
+    ///     let q = q.clone();
+    ///     std::thread::spawn(move || q.iter().map(Result::unwrap).collect::<Vec<_>>())
+    /// };
+    /// for n in 0..3 {
+    ///     q.send(Cmd::Job(n))?;
+    /// }
+    /// while q.stat()?.messages > 0 {
+    ///     std::thread::yield_now();
+    /// }
+    /// q.remove()?; // ends the consumer's iterator
+    /// assert_eq!(consumer.join().unwrap(), [Cmd::Job(0), Cmd::Job(1), Cmd::Job(2)]);
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn iter(&self) -> Iter<'_, M, C> {
+        Iter {
+            queue: self,
+            wait: Wait::Forever,
+        }
+    }
+
+    /// An iterator over the messages waiting now; it never blocks.
+    pub fn try_iter(&self) -> Iter<'_, M, C> {
+        Iter {
+            queue: self,
+            wait: Wait::No,
+        }
+    }
+
+    /// Runs a worker loop: receives each message and hands it to the handler
+    /// method for its variant.
+    ///
+    /// Returns `Ok(())` when the queue is removed or a stop is requested through
+    /// the queue's [`StopHandle`]. A message that has been received is always
+    /// handled before the loop returns. Any other error ends the loop and is
+    /// returned; for a [`Error::Decode`] the undecodable message is in the error
+    /// and the loop can simply be called again.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv), except removal and stop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipcq::{Key, QueueMessage, TypedQueue};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(QueueMessage, Serialize, Deserialize)]
+    /// enum Cmd {
+    ///     Add(u64),
+    ///     Quit,
+    /// }
+    ///
+    /// struct Summer<'q> {
+    ///     total: u64,
+    ///     queue: &'q TypedQueue<Cmd>,
+    /// }
+    ///
+    /// impl CmdHandler for Summer<'_> {
+    ///     fn add(&mut self, n: u64) {
+    ///         self.total += n;
+    ///     }
+    ///     fn quit(&mut self) {
+    ///         self.queue.remove().unwrap(); // ends serve()
+    ///     }
+    /// }
+    ///
+    /// let q = TypedQueue::<Cmd>::create(Key::private())?;
+    /// for msg in [Cmd::Add(1), Cmd::Add(2), Cmd::Quit] {
+    ///     q.send(msg)?;
+    /// }
+    /// let mut summer = Summer { total: 0, queue: &q };
+    /// q.serve(&mut summer)?;
+    /// assert_eq!(summer.total, 3);
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn serve<H>(&self, handler: &mut H) -> Result<()>
+    where
+        H: ?Sized,
+        M: Dispatch<H>,
+    {
+        self.serve_fn(|msg| msg.dispatch(handler))
+    }
+
+    /// Runs a worker loop with a closure for every message, as [`serve`](Self::serve) does.
+    ///
+    /// # Errors
+    ///
+    /// As [`serve`](Self::serve).
+    pub fn serve_fn(&self, mut handle: impl FnMut(M)) -> Result<()> {
+        loop {
+            match self.recv() {
+                Ok(msg) => handle(msg),
+                Err(e) if e.is_removed() || e.is_interrupted() => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The queue's status (see [`MsgQueue::stat`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`MsgQueue::stat`].
+    pub fn stat(&self) -> Result<QueueStat> {
+        self.queue.stat()
+    }
+
+    /// Removes the queue, dropping pending messages and waking every blocked
+    /// sender and receiver with [`Error::Removed`].
+    ///
+    /// # Errors
+    ///
+    /// As [`MsgQueue::remove`].
+    pub fn remove(&self) -> Result<()> {
+        self.queue.remove()
+    }
+}
+
+/// The iterator of [`TypedQueue::iter`] and [`TypedQueue::try_iter`].
+pub struct Iter<'q, M, C> {
+    queue: &'q TypedQueue<M, C>,
+    wait: Wait,
+}
+
+impl<M: QueueMessage, C: Codec> Iterator for Iter<'_, M, C> {
+    type Item = Result<M>;
+
+    fn next(&mut self) -> Option<Result<M>> {
+        match self.queue.recv_wait(Selector::Any, self.wait) {
+            Ok(msg) => msg.map(Ok),
+            Err(e) if e.is_removed() || e.is_interrupted() => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// A failed send that hands the message back, so that nothing is lost.
+///
+/// Converts into [`Error`] with `?` (dropping the message).
+pub struct SendError<T> {
+    error: Error,
+    message: T,
+}
+
+impl<T> SendError<T> {
+    fn new(error: Error, message: T) -> Self {
+        SendError { error, message }
+    }
+
+    /// Whether the queue was full (a non-blocking send).
+    pub fn is_full(&self) -> bool {
+        self.error.is_would_block()
+    }
+
+    /// Whether the queue stayed full until the timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.error, Error::TimedOut { .. })
+    }
+
+    /// What went wrong.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The message that was not sent.
+    pub fn into_message(self) -> T {
+        self.message
+    }
+
+    /// The error and the message that was not sent.
+    pub fn into_parts(self) -> (Error, T) {
+        (self.error, self.message)
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+impl<T> From<SendError<T>> for Error {
+    fn from(e: SendError<T>) -> Error {
+        e.error
+    }
+}
+
+impl From<DecodeError> for Message {
+    fn from(e: DecodeError) -> Message {
+        e.into_message()
+    }
+}

@@ -1,0 +1,84 @@
+//! Waking a thread that is blocked in msgsnd or msgrcv.
+//!
+//! The kernel has no timed or cancellable msgsnd/msgrcv. What it has is this:
+//! a signal delivered to the blocked thread makes the call return `EINTR`, and
+//! these two calls are never restarted, whatever `SA_RESTART` says (signal(7)).
+//! ipcq reserves one signal for that, [`WAKE_SIGNAL`], with a handler that does
+//! nothing, and sends it to one thread at a time: from a per-call POSIX timer
+//! for timeouts, and from [`StopHandle::stop`](crate::StopHandle::stop) for stops.
+//!
+//! A signal that lands just before the thread enters the syscall wakes nothing,
+//! so every waker repeats itself until the thread has seen it: the timer fires
+//! at the deadline and then every [`REPEAT`], and a stop re-signals every
+//! thread that is still registered as blocked.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{SigEvent, SigevNotify, Signal};
+use nix::sys::time::TimeSpec;
+use nix::sys::timer::{Expiration, Timer, TimerSetTimeFlags};
+use nix::time::ClockId;
+
+use crate::error::{Error, Op, Result};
+use crate::sys;
+
+/// The signal ipcq sends to a thread to wake it from a blocked msgsnd/msgrcv.
+///
+/// `SIGURG` is ignored by default and only raised for out-of-band socket data
+/// to a process that asked for it, so taking it over disturbs nothing (the Go
+/// runtime uses it for the same purpose). ipcq installs a handler that does
+/// nothing, with `SA_RESTART`, the first time it needs it.
+pub const WAKE_SIGNAL: Signal = Signal::SIGURG;
+
+/// How often a wake-up is repeated until the woken thread has seen it.
+pub(crate) const REPEAT: Duration = Duration::from_millis(1);
+
+/// Installs the do-nothing handler for [`WAKE_SIGNAL`] once per process.
+pub(crate) fn ensure_handler(op: Op) -> Result<()> {
+    static INSTALLED: OnceLock<Result<(), nix::errno::Errno>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| sys::install_wake_handler(WAKE_SIGNAL))
+        .map_err(|errno| Error::Os {
+            op,
+            errno,
+            detail: format!("cannot install the {WAKE_SIGNAL} handler used for timeouts and stops"),
+        })
+}
+
+/// A timer that signals the calling thread at `deadline` and then every
+/// [`REPEAT`], until dropped.
+pub(crate) struct DeadlineAlarm {
+    _timer: Timer,
+}
+
+impl DeadlineAlarm {
+    pub(crate) fn arm(op: Op, deadline: Instant) -> Result<Self> {
+        ensure_handler(op)?;
+        let os = |errno| Error::Os {
+            op,
+            errno,
+            detail: "cannot arm the timer that ends a wait with a timeout".into(),
+        };
+        let event = SigEvent::new(SigevNotify::SigevThreadId {
+            signal: WAKE_SIGNAL,
+            thread_id: nix::unistd::gettid().as_raw(),
+            si_value: 0,
+        });
+        let mut timer = Timer::new(ClockId::CLOCK_MONOTONIC, event).map_err(os)?;
+        // A zero delay would disarm the timer; a deadline already past fires at once.
+        let delay = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_nanos(1));
+        timer
+            .set(
+                Expiration::IntervalDelayed(
+                    TimeSpec::from_duration(delay),
+                    TimeSpec::from_duration(REPEAT),
+                ),
+                TimerSetTimeFlags::empty(),
+            )
+            .map_err(os)?;
+        Ok(DeadlineAlarm { _timer: timer })
+    }
+}

@@ -1,0 +1,298 @@
+//! The wire format of typed message bodies (`docs/WIRE.md` is its specification).
+//!
+//! A typed body is a 6-byte header, then the variant's fields encoded by the
+//! codec as one tuple:
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 1 | [`WIRE_VERSION`] |
+//! | 1 | 1 | the codec's [`Codec::ID`] |
+//! | 2 | 4 | the variant's schema fingerprint, little-endian u32 |
+//! | 6 | … | the fields |
+//!
+//! The mtype is the variant's tag, so the body holds no variant index. Text and
+//! bytes variants have no header: their body is the bare text or bytes.
+
+use std::fmt::{self, Display};
+use std::io;
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::{Codec, CodecError};
+use crate::message::{DecodeReason, EncodeError};
+use crate::sys::MsgBuf;
+
+/// The wire format version written in byte 0 of every typed body.
+pub const WIRE_VERSION: u8 = 1;
+
+/// Length of the header that starts every typed (non-interop) body.
+pub const HEADER_LEN: usize = 6;
+
+/// The schema fingerprint of a variant signature: 32-bit FNV-1a of its UTF-8 bytes.
+///
+/// The derive computes the signature from the variant's declaration: its name,
+/// then `(T1,T2)` for a tuple variant or `{a:T1,b:T2}` for a struct variant,
+/// with each type written as in the source, all whitespace removed. A unit
+/// variant's signature is its name alone.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(ipcq::fingerprint(""), 0x811c_9dc5);
+/// assert_eq!(ipcq::fingerprint("Job{id:u64,path:String}"), ipcq::fingerprint("Job{id:u64,path:String}"));
+/// assert_ne!(ipcq::fingerprint("Job{id:u64}"), ipcq::fingerprint("Job{id:u32}"));
+/// ```
+pub const fn fingerprint(signature: &str) -> u32 {
+    let bytes = signature.as_bytes();
+    let mut hash: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u32;
+        hash = hash.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    hash
+}
+
+/// The body of a message being assembled, written straight into the send buffer.
+#[doc(hidden)]
+pub struct Body<'a>(pub(crate) &'a mut MsgBuf);
+
+impl io::Write for Body<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.extend_text(buf);
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.extend_text(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Write for Body<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_text(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// A field type that a `#[ipcq(bytes)]` variant can carry as its raw body.
+pub trait RawBytes: Sized {
+    /// The bytes to send.
+    fn raw_bytes(&self) -> &[u8];
+
+    /// The field from received bytes.
+    ///
+    /// # Errors
+    ///
+    /// When the bytes cannot be this type (a `String` that is not UTF-8).
+    fn from_raw_bytes(bytes: &[u8]) -> Result<Self, String>;
+}
+
+impl RawBytes for Vec<u8> {
+    fn raw_bytes(&self) -> &[u8] {
+        self
+    }
+
+    fn from_raw_bytes(bytes: &[u8]) -> Result<Self, String> {
+        Ok(bytes.to_vec())
+    }
+}
+
+impl RawBytes for String {
+    fn raw_bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+
+    fn from_raw_bytes(bytes: &[u8]) -> Result<Self, String> {
+        String::from_utf8(bytes.to_vec())
+            .map_err(|e| format!("the body is not UTF-8: {}", e.utf8_error()))
+    }
+}
+
+/// Writes the header and the encoded fields of a typed variant.
+pub fn encode_fields<C: Codec, T: Serialize + ?Sized>(
+    body: &mut Body<'_>,
+    variant: &'static str,
+    mtype: i64,
+    fingerprint: u32,
+    fields: &T,
+) -> Result<(), EncodeError> {
+    let [a, b, c, d] = fingerprint.to_le_bytes();
+    body.0.extend_text(&[WIRE_VERSION, C::ID, a, b, c, d]);
+    C::encode(fields, &mut *body).map_err(|error| EncodeError {
+        variant,
+        mtype,
+        error,
+    })
+}
+
+/// Writes a text variant's field as its `Display` text.
+pub fn encode_text<T: Display + ?Sized>(
+    body: &mut Body<'_>,
+    variant: &'static str,
+    mtype: i64,
+    field: &T,
+) -> Result<(), EncodeError> {
+    fmt::Write::write_fmt(body, format_args!("{field}")).map_err(|_| EncodeError {
+        variant,
+        mtype,
+        error: CodecError::new("the field's Display implementation returned an error"),
+    })
+}
+
+/// Writes a bytes variant's field as the raw body.
+pub fn encode_bytes<T: RawBytes>(body: &mut Body<'_>, field: &T) -> Result<(), EncodeError> {
+    body.0.extend_text(field.raw_bytes());
+    Ok(())
+}
+
+/// Checks the header of a typed variant's body and decodes its fields.
+pub fn decode_fields<C: Codec, T: DeserializeOwned>(
+    variant: &'static str,
+    fingerprint: u32,
+    body: &[u8],
+) -> Result<T, DecodeReason> {
+    let Some((header, fields)) = body.split_first_chunk::<HEADER_LEN>() else {
+        return Err(DecodeReason::MissingHeader {
+            variant,
+            len: body.len(),
+            header: HEADER_LEN,
+        });
+    };
+    let [version, codec, fp @ ..] = *header;
+    if version != WIRE_VERSION {
+        return Err(DecodeReason::WireVersion {
+            variant,
+            expected: WIRE_VERSION,
+            found: version,
+        });
+    }
+    if codec != C::ID {
+        return Err(DecodeReason::Codec {
+            variant,
+            expected: C::ID,
+            found: codec,
+        });
+    }
+    let found = u32::from_le_bytes(fp);
+    if found != fingerprint {
+        return Err(DecodeReason::SchemaMismatch {
+            variant,
+            expected: fingerprint,
+            found,
+        });
+    }
+    C::decode(fields).map_err(|error| DecodeReason::Body { variant, error })
+}
+
+/// Parses a text variant's field from its UTF-8 body.
+pub fn decode_text<T>(variant: &'static str, body: &[u8]) -> Result<T, DecodeReason>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    let text = std::str::from_utf8(body).map_err(|e| DecodeReason::Text {
+        variant,
+        error: format!("the body is not UTF-8: {e}"),
+    })?;
+    text.parse().map_err(|e| DecodeReason::Text {
+        variant,
+        error: format!("cannot parse {text:?}: {e}"),
+    })
+}
+
+/// Takes a bytes variant's field from its body.
+pub fn decode_bytes<T: RawBytes>(variant: &'static str, body: &[u8]) -> Result<T, DecodeReason> {
+    T::from_raw_bytes(body).map_err(|error| DecodeReason::Text { variant, error })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Bincode;
+
+    fn encoded(fp: u32, fields: &(u8, String)) -> Vec<u8> {
+        let mut buf = MsgBuf::with_capacity(0);
+        encode_fields::<Bincode, _>(&mut Body(&mut buf), "V", 1, fp, fields).unwrap();
+        buf.text().to_vec()
+    }
+
+    #[test]
+    fn fingerprint_is_fnv1a_32() {
+        // Reference values of 32-bit FNV-1a.
+        assert_eq!(fingerprint("a"), 0xe40c_292c);
+        assert_eq!(fingerprint("foobar"), 0xbf9c_f968);
+    }
+
+    #[test]
+    fn header_then_fields() {
+        let bytes = encoded(0x0403_0201, &(9, "hi".into()));
+        assert_eq!(
+            bytes,
+            [WIRE_VERSION, Bincode::ID, 1, 2, 3, 4, 9, 2, b'h', b'i']
+        );
+        let back: (u8, String) = decode_fields::<Bincode, _>("V", 0x0403_0201, &bytes).unwrap();
+        assert_eq!(back, (9, "hi".into()));
+    }
+
+    #[test]
+    fn each_header_fault_has_its_reason() {
+        let good = encoded(5, &(1, String::new()));
+        let decode = |b: &[u8]| decode_fields::<Bincode, (u8, String)>("V", 5, b).unwrap_err();
+        assert!(matches!(
+            decode(&good[..3]),
+            DecodeReason::MissingHeader { len: 3, .. }
+        ));
+        let mut bad = good.clone();
+        bad[0] = 9;
+        assert!(matches!(
+            decode(&bad),
+            DecodeReason::WireVersion { found: 9, .. }
+        ));
+        let mut bad = good.clone();
+        bad[1] = 0x99;
+        assert!(matches!(
+            decode(&bad),
+            DecodeReason::Codec { found: 0x99, .. }
+        ));
+        let mut bad = good.clone();
+        bad[2] ^= 1;
+        assert!(matches!(
+            decode(&bad),
+            DecodeReason::SchemaMismatch {
+                found: 4,
+                expected: 5,
+                ..
+            }
+        ));
+        let mut bad = good;
+        bad.push(0);
+        assert!(matches!(decode(&bad), DecodeReason::Body { .. }));
+    }
+
+    #[test]
+    fn text_and_bytes_bodies_are_bare() {
+        let mut buf = MsgBuf::with_capacity(0);
+        encode_text(&mut Body(&mut buf), "N", 7, &42u32).unwrap();
+        assert_eq!(buf.text(), b"42");
+        assert_eq!(decode_text::<u32>("N", b"42").unwrap(), 42);
+        assert!(matches!(
+            decode_text::<u32>("N", b"4x2"),
+            Err(DecodeReason::Text { .. })
+        ));
+        assert!(matches!(
+            decode_text::<u32>("N", &[0xff]),
+            Err(DecodeReason::Text { .. })
+        ));
+        assert_eq!(decode_bytes::<Vec<u8>>("B", &[0, 255]).unwrap(), [0, 255]);
+        assert!(decode_bytes::<String>("B", &[0xff]).is_err());
+    }
+}

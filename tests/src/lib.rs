@@ -1,1 +1,112 @@
+//! Shared pieces of the integration tests: queues that clean up after
+//! themselves, the message enums the tests and the `peer` process share, and
+//! a way to start that peer.
 
+pub mod messages;
+
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use ipcq::{Error, Key, MsgQueue, OpenOptions};
+
+/// A queue under a key no other test uses, removed when dropped, even when
+/// the test fails, so that `ipcs -q` is the same before and after the suite.
+pub struct TestQueue {
+    queue: MsgQueue,
+}
+
+impl TestQueue {
+    /// A new queue with mode 0600 and the kernel's default capacity.
+    pub fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    /// A new queue with options set by `configure` (create_new is forced).
+    pub fn with(configure: impl Fn(&mut OpenOptions)) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            // 0x2Axxxxxx: pid in the middle bits, a per-process counter below.
+            let key = 0x2A00_0000 | ((std::process::id() & 0xFFFF) << 8) as i32 | (n & 0xFF) as i32;
+            let mut options = OpenOptions::new();
+            configure(&mut options);
+            match options.create_new(true).open(Key::new(key)) {
+                Ok(queue) => return TestQueue { queue },
+                Err(Error::AlreadyExists { .. }) if n < 100_000 => continue,
+                Err(e) => panic!("cannot create a test queue: {e}"),
+            }
+        }
+    }
+
+    /// The key, as a decimal string for the peer's command line.
+    pub fn key_arg(&self) -> String {
+        self.queue.key().get().to_string()
+    }
+}
+
+impl Default for TestQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Deref for TestQueue {
+    type Target = MsgQueue;
+
+    fn deref(&self) -> &MsgQueue {
+        &self.queue
+    }
+}
+
+impl Drop for TestQueue {
+    fn drop(&mut self) {
+        match self.queue.remove() {
+            Ok(()) | Err(Error::NotFound { .. } | Error::Removed { .. }) => {}
+            Err(e) => eprintln!("could not remove test queue {}: {e}", self.queue.id()),
+        }
+    }
+}
+
+/// A short name for an error's variant, as the peer prints it.
+pub fn error_kind(e: &Error) -> &'static str {
+    match e {
+        Error::Removed { .. } => "removed",
+        Error::NotFound { .. } => "not-found",
+        Error::AlreadyExists { .. } => "already-exists",
+        Error::WouldBlock { .. } => "would-block",
+        Error::TimedOut { .. } => "timed-out",
+        Error::PermissionDenied { .. } => "permission-denied",
+        Error::TooLarge { .. } => "too-large",
+        Error::Interrupted { .. } => "interrupted",
+        Error::InvalidArgument { .. } => "invalid-argument",
+        Error::LimitReached { .. } => "limit-reached",
+        Error::Decode(_) => "decode",
+        Error::Encode(_) => "encode",
+        _ => "other",
+    }
+}
+
+/// A `Command` for the test package's `peer` binary.
+#[macro_export]
+macro_rules! peer {
+    ($($arg:expr),* $(,)?) => {{
+        let mut command = ::std::process::Command::new(env!("CARGO_BIN_EXE_peer"));
+        $( command.arg($arg); )*
+        command
+    }};
+}
+
+/// Runs a peer to completion and returns its stdout, panicking with its
+/// stderr if it failed.
+pub fn run_ok(mut command: std::process::Command) -> String {
+    let out = command.output().expect("cannot start the peer");
+    assert!(
+        out.status.success(),
+        "peer {:?} failed with {}: {}{}",
+        command.get_args().collect::<Vec<_>>(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("peer output is UTF-8")
+}

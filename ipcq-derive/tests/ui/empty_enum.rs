@@ -1,0 +1,7 @@
+use ipcq::QueueMessage;
+use serde::{Deserialize, Serialize};
+
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+enum Cmd {}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use ipcq::QueueMessage;
+use serde::{Deserialize, Serialize};
+
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+enum Cmd<'a> {
+    Job(&'a str),
+}
+
+fn main() {}

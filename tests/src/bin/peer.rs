@@ -1,0 +1,155 @@
+//! The other process in the integration tests: sends, receives or serves on a
+//! queue named by its key, as its arguments say, and reports on stdout.
+//!
+//! Usage:
+//!   peer [as UID GID] send KEY MTYPE BODY...
+//!   peer [as UID GID] recv KEY SELECTOR COUNT        SELECTOR: any | type:N | upto:N | except:N
+//!   peer [as UID GID] remove KEY
+//!   peer send-work KEY FIRST LAST                    sends Work::Job { id } for FIRST..=LAST
+//!   peer send-mix KEY                                sends Log, Job 1, Urgent 7, Stop, Job 2, Urgent 8
+//!   peer serve KEY                                   a Work worker: prints a line per message,
+//!                                                    and stops after Work::Stop
+//!   peer ftok PATH ID
+//!
+//! An ipcq error ends the peer with status 3 after printing `error KIND: MESSAGE`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use ipcq::{Key, MsgQueue, Selector, StopHandle, TypedQueue};
+use nix::unistd::{Gid, Uid, setgid, setgroups, setuid};
+use tests::error_kind;
+use tests::messages::{Work, WorkHandler};
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("as") {
+        let uid: u32 = args[1].parse().expect("uid");
+        let gid: u32 = args[2].parse().expect("gid");
+        setgroups(&[]).expect("setgroups");
+        setgid(Gid::from_raw(gid)).expect("setgid");
+        setuid(Uid::from_raw(uid)).expect("setuid");
+        args.drain(..3);
+    }
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            println!("error {}: {e}", error_kind(&e));
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn key(arg: &str) -> Key {
+    Key::new(arg.parse().expect("key"))
+}
+
+fn selector(arg: &str) -> Selector {
+    let (what, n) = arg.split_once(':').unwrap_or((arg, "0"));
+    let n: i64 = n.parse().expect("selector type");
+    match what {
+        "any" => Selector::Any,
+        "type" => Selector::Type(n),
+        "upto" => Selector::UpTo(n),
+        "except" => Selector::Except(n),
+        other => panic!("unknown selector {other}"),
+    }
+}
+
+fn run(args: &[String]) -> ipcq::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match args[0].as_str() {
+        "send" => {
+            let q = MsgQueue::open(key(&args[1]))?;
+            let mtype: i64 = args[2].parse().expect("mtype");
+            for body in &args[3..] {
+                q.send(mtype, body.as_bytes())?;
+            }
+        }
+        "recv" => {
+            let q = MsgQueue::open(key(&args[1]))?;
+            let selector = selector(&args[2]);
+            let count: usize = args[3].parse().expect("count");
+            println!("ready");
+            for _ in 0..count {
+                let msg = q.recv(selector)?;
+                writeln!(out, "{} {}", msg.mtype, String::from_utf8_lossy(&msg.body)).unwrap();
+                out.flush().unwrap();
+            }
+        }
+        "remove" => MsgQueue::open(key(&args[1]))?.remove()?,
+        "send-work" => {
+            let q = TypedQueue::<Work>::open(key(&args[1]))?;
+            let first: u64 = args[2].parse().expect("first");
+            let last: u64 = args[3].parse().expect("last");
+            for id in first..=last {
+                q.send(Work::Job {
+                    id,
+                    payload: format!("payload {id}"),
+                })?;
+            }
+        }
+        "send-mix" => {
+            let q = TypedQueue::<Work>::open(key(&args[1]))?;
+            for msg in mix() {
+                q.send(msg)?;
+            }
+        }
+        "serve" => {
+            let stop = StopHandle::new();
+            let q = TypedQueue::<Work>::open(key(&args[1]))?.with_stop(stop.clone());
+            let mut worker = Worker { out, stop };
+            q.serve(&mut worker)?;
+            writeln!(worker.out, "done").unwrap();
+        }
+        "ftok" => {
+            let id: u8 = args[2].parse().expect("project id");
+            println!("{}", Key::ftok(&args[1], id)?.get());
+        }
+        other => panic!("unknown peer command {other}"),
+    }
+    Ok(())
+}
+
+/// The messages of `send-mix`, in order.
+fn mix() -> [Work; 6] {
+    [
+        Work::Log("first".into()),
+        Work::Job {
+            id: 1,
+            payload: "payload 1".into(),
+        },
+        Work::Urgent(7),
+        Work::Stop,
+        Work::Job {
+            id: 2,
+            payload: "payload 2".into(),
+        },
+        Work::Urgent(8),
+    ]
+}
+
+struct Worker<W: Write> {
+    out: W,
+    stop: StopHandle,
+}
+
+impl<W: Write> WorkHandler for Worker<W> {
+    fn urgent(&mut self, arg0: u32) {
+        writeln!(self.out, "urgent {arg0}").unwrap();
+    }
+
+    fn job(&mut self, id: u64, payload: String) {
+        assert_eq!(payload, format!("payload {id}"));
+        writeln!(self.out, "job {id}").unwrap();
+    }
+
+    fn log(&mut self, arg0: String) {
+        writeln!(self.out, "log {arg0}").unwrap();
+    }
+
+    fn stop(&mut self) {
+        writeln!(self.out, "stop").unwrap();
+        self.stop.stop();
+    }
+}

@@ -1,0 +1,19 @@
+//! Message enums shared by the tests and the peer process.
+
+use ipcq::QueueMessage;
+use serde::{Deserialize, Serialize};
+
+/// Work for a pool of workers.
+#[derive(QueueMessage, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub enum Work {
+    /// mtype 1: handled before anything else by priority receivers.
+    Urgent(u32),
+    /// mtype 2.
+    Job { id: u64, payload: String },
+    /// mtype 3.
+    #[ipcq(text)]
+    Log(String),
+    /// mtype 10.
+    #[ipcq(mtype = 10)]
+    Stop,
+}

@@ -1,0 +1,210 @@
+//! Messages that are not what the receiver expects: other versions of the
+//! enum, unknown mtypes, foreign bytes, another codec. None is decoded into a
+//! wrong value and none is lost: each comes back with its mtype and bytes.
+
+use ipcq::{Codec, CodecError, DecodeReason, Error, QueueMessage, Selector, TypedQueue};
+use serde::{Deserialize, Serialize};
+use tests::TestQueue;
+use tests::messages::Work;
+
+/// The enum as an older build declared it.
+mod v1 {
+    use super::*;
+
+    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    pub(crate) enum Cmd {
+        Reload,
+        Job { id: u32 },
+    }
+}
+
+/// The same enum, a version later: `Job` changed its fields.
+mod v2 {
+    use super::*;
+
+    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    pub(crate) enum Cmd {
+        Reload,
+        Job { id: u64, name: String },
+    }
+}
+
+fn decode_error<T: std::fmt::Debug>(result: ipcq::Result<T>) -> ipcq::DecodeError {
+    match result {
+        Err(Error::Decode(e)) => e,
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_sender_built_from_another_version_is_detected_and_named() {
+    let raw = TestQueue::new();
+    let old = TypedQueue::<v1::Cmd>::from_queue((*raw).clone());
+    let new = TypedQueue::<v2::Cmd>::from_queue((*raw).clone());
+
+    // The same bytes twice: one to look at, one for the new receiver.
+    old.send(v1::Cmd::Job { id: 7 }).unwrap();
+    let sent = raw.recv(Selector::Any).unwrap();
+    raw.send(sent.mtype, &sent.body).unwrap();
+
+    let e = decode_error(new.recv());
+    assert!(
+        matches!(
+            e.reason(),
+            DecodeReason::SchemaMismatch { variant: "Job", .. }
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("different versions of the message enum"),
+        "{e}"
+    );
+    assert_eq!((e.mtype(), e.bytes()), (sent.mtype, &sent.body[..]));
+    assert_eq!(e.into_message(), sent);
+
+    // Variants whose definition did not change still pass between versions.
+    old.send(v1::Cmd::Reload).unwrap();
+    assert_eq!(new.recv().unwrap(), v2::Cmd::Reload);
+}
+
+#[test]
+fn an_unknown_mtype_comes_back_whole() {
+    let raw = TestQueue::new();
+    let q = TypedQueue::<Work>::from_queue((*raw).clone());
+    raw.send(99, b"from a newer build").unwrap();
+    let e = decode_error(q.recv());
+    assert_eq!(e.reason(), &DecodeReason::UnknownType);
+    assert_eq!((e.mtype(), e.bytes()), (99, &b"from a newer build"[..]));
+    // It was taken off the queue, and handed to the caller: nothing stays to spin on.
+    assert_eq!(raw.stat().unwrap().messages, 0);
+}
+
+#[test]
+fn foreign_bytes_on_a_typed_mtype_are_reported_not_decoded() {
+    let raw = TestQueue::new();
+    let q = TypedQueue::<Work>::from_queue((*raw).clone());
+    let job = Work::Job {
+        id: 1,
+        payload: String::new(),
+    }
+    .mtype();
+    // Too short for the header.
+    raw.send(job, b"hi").unwrap();
+    let e = decode_error(q.recv());
+    assert!(
+        matches!(e.reason(), DecodeReason::MissingHeader { len: 2, .. }),
+        "{e}"
+    );
+    // A header from another wire version.
+    raw.send(job, &[9, 1, 0, 0, 0, 0, 1]).unwrap();
+    assert!(matches!(
+        decode_error(q.recv()).reason(),
+        DecodeReason::WireVersion { found: 9, .. }
+    ));
+    // A text variant whose body is not UTF-8.
+    raw.send(3, &[0xff, 0xfe]).unwrap();
+    let e = decode_error(q.recv());
+    assert!(
+        matches!(e.reason(), DecodeReason::Text { variant: "Log", .. }),
+        "{e}"
+    );
+    assert_eq!(e.bytes(), [0xff, 0xfe]);
+}
+
+#[test]
+fn a_worker_loop_returns_an_undecodable_message_and_goes_on_after_it() {
+    let raw = TestQueue::new();
+    let q = TypedQueue::<Work>::from_queue((*raw).clone());
+    q.send(Work::Urgent(1)).unwrap();
+    raw.send(77, b"poison").unwrap();
+    q.send(Work::Urgent(2)).unwrap();
+    q.send(Work::Stop).unwrap();
+
+    let mut seen = Vec::new();
+    let mut dead_letters = Vec::new();
+    loop {
+        let result = q.serve_fn(|msg| match msg {
+            Work::Stop => q.remove().unwrap(),
+            other => seen.push(other),
+        });
+        match result {
+            Ok(()) => break,
+            Err(Error::Decode(e)) => dead_letters.push(e.into_message()),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(seen, [Work::Urgent(1), Work::Urgent(2)]);
+    assert_eq!(
+        dead_letters,
+        [ipcq::Message {
+            mtype: 77,
+            body: b"poison".to_vec()
+        }]
+    );
+
+    // iter() yields the error as an item and goes on too.
+    let raw = TestQueue::new();
+    let q = TypedQueue::<Work>::from_queue((*raw).clone());
+    raw.send(77, b"poison").unwrap();
+    q.send(Work::Urgent(3)).unwrap();
+    let items: Vec<_> = q.try_iter().collect();
+    assert!(matches!(items[0], Err(Error::Decode(_))));
+    assert_eq!(items[1].as_ref().unwrap(), &Work::Urgent(3));
+}
+
+/// A second codec, to show the seam: postcard instead of bincode.
+struct Postcard;
+
+impl Codec for Postcard {
+    const ID: u8 = 0x80;
+    const NAME: &'static str = "postcard";
+
+    fn encode<T, W>(value: &T, out: W) -> Result<(), CodecError>
+    where
+        T: Serialize + ?Sized,
+        W: std::io::Write,
+    {
+        postcard::to_io(value, out)
+            .map(drop)
+            .map_err(CodecError::new)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+        match postcard::take_from_bytes(bytes) {
+            Ok((value, [])) => Ok(value),
+            Ok((_, rest)) => Err(CodecError::new(format!("{} bytes left over", rest.len()))),
+            Err(e) => Err(CodecError::new(e)),
+        }
+    }
+}
+
+#[test]
+fn another_codec_carries_the_same_enum_and_a_mismatch_is_caught() {
+    let raw = TestQueue::new();
+    let pq = TypedQueue::<Work, Postcard>::from_queue((*raw).clone());
+    let bq = TypedQueue::<Work>::from_queue((*raw).clone());
+    let msg = Work::Job {
+        id: 300,
+        payload: "via postcard".into(),
+    };
+    pq.send(&msg).unwrap();
+    assert_eq!(pq.recv().unwrap(), msg);
+
+    pq.send(&msg).unwrap();
+    let e = decode_error(bq.recv());
+    assert!(
+        matches!(
+            e.reason(),
+            DecodeReason::Codec {
+                expected: 1,
+                found: 0x80,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Interop variants carry no header, so every codec reads them alike.
+    pq.send(Work::Log("plain".into())).unwrap();
+    assert_eq!(bq.recv().unwrap(), Work::Log("plain".into()));
+}

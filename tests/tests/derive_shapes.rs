@@ -1,0 +1,218 @@
+//! What the derive generates: every variant shape through a real queue, the
+//! Kind enum, and the Handler trait with its dispatch.
+
+use std::collections::HashMap;
+
+use ipcq::{Dispatch, MessageKind, QueueMessage, TypedQueue};
+use serde::{Deserialize, Serialize};
+use tests::TestQueue;
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Point {
+    x: i32,
+    y: i32,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+enum Color {
+    Red,
+    Custom(u8, u8, u8),
+}
+
+#[derive(QueueMessage, Serialize, Deserialize, Debug, Clone, PartialEq)]
+enum Shape {
+    Unit,
+    Tuple(u8, i64, String),
+    Struct {
+        list: Vec<u32>,
+        maybe: Option<String>,
+        map: HashMap<String, u64>,
+    },
+    #[ipcq(mtype = 40)]
+    Nested(Point, Color),
+    EmptyStruct {},
+    EmptyTuple(),
+    Float(f64, bool, char),
+    #[ipcq(text)]
+    Count(u64),
+    #[ipcq(bytes)]
+    Blob(Vec<u8>),
+    #[ipcq(mtype = 7, bytes)]
+    Line(String),
+}
+
+fn samples() -> Vec<Shape> {
+    vec![
+        Shape::Unit,
+        Shape::Tuple(255, i64::MIN, "tuple ✓".into()),
+        Shape::Struct {
+            list: vec![0, 1, u32::MAX],
+            maybe: Some("some".into()),
+            map: HashMap::from([("a".into(), 1), ("b".into(), u64::MAX)]),
+        },
+        Shape::Struct {
+            list: vec![],
+            maybe: None,
+            map: HashMap::new(),
+        },
+        Shape::Nested(Point { x: -1, y: 2 }, Color::Custom(1, 2, 3)),
+        Shape::Nested(Point { x: 0, y: 0 }, Color::Red),
+        Shape::EmptyStruct {},
+        Shape::EmptyTuple(),
+        Shape::Float(-0.5, true, 'é'),
+        Shape::Count(1234567890),
+        Shape::Blob(vec![0, 159, 146, 150, 255]),
+        Shape::Blob(vec![]),
+        Shape::Line("a line\n".into()),
+    ]
+}
+
+#[test]
+fn every_variant_shape_round_trips_through_a_queue() {
+    let raw = TestQueue::new();
+    let q = TypedQueue::<Shape>::from_queue((*raw).clone());
+    for msg in samples() {
+        q.send(&msg).unwrap();
+        // The mtype on the wire is the variant's.
+        let peeked = raw.try_recv(ipcq::Selector::Any).unwrap().unwrap();
+        assert_eq!(peeked.mtype, msg.mtype());
+        raw.send(peeked.mtype, &peeked.body).unwrap();
+        assert_eq!(q.recv().unwrap(), msg);
+    }
+}
+
+#[test]
+fn mtypes_count_from_one_and_continue_after_explicit_ones() {
+    let expected = [
+        (ShapeKind::Unit, 1),
+        (ShapeKind::Tuple, 2),
+        (ShapeKind::Struct, 3),
+        (ShapeKind::Nested, 40),
+        (ShapeKind::EmptyStruct, 41),
+        (ShapeKind::EmptyTuple, 42),
+        (ShapeKind::Float, 43),
+        (ShapeKind::Count, 44),
+        (ShapeKind::Blob, 45),
+        (ShapeKind::Line, 7),
+    ];
+    assert_eq!(ShapeKind::ALL, expected.map(|(k, _)| k));
+    for (kind, mtype) in expected {
+        assert_eq!(kind.mtype(), mtype);
+        assert_eq!(MessageKind::mtype(kind), mtype);
+        assert_eq!(i64::from(kind), mtype);
+        assert_eq!(ShapeKind::from_mtype(mtype), Some(kind));
+        assert_eq!(kind.to_string(), format!("{kind:?}"));
+        assert_eq!(kind.name(), format!("{kind:?}"));
+    }
+    assert_eq!(ShapeKind::from_mtype(0), None);
+    assert_eq!(ShapeKind::from_mtype(8), None);
+    for msg in samples() {
+        assert_eq!(msg.kind().mtype(), msg.mtype());
+    }
+}
+
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+#[ipcq(base = 100)]
+enum Based {
+    First,
+    Second(u8),
+    #[ipcq(mtype = 5)]
+    Low,
+    AfterLow,
+}
+
+#[test]
+fn base_moves_the_automatic_numbering() {
+    assert_eq!(BasedKind::First.mtype(), 100);
+    assert_eq!(BasedKind::Second.mtype(), 101);
+    assert_eq!(BasedKind::Low.mtype(), 5);
+    assert_eq!(BasedKind::AfterLow.mtype(), 6);
+    assert_eq!(Based::Second(1).mtype(), 101);
+    assert_eq!(Based::First.kind(), BasedKind::First);
+    assert_eq!(Based::Low.mtype(), 5);
+    assert_eq!(Based::AfterLow.kind().mtype(), 6);
+}
+
+#[derive(Default)]
+struct Recorder {
+    calls: Vec<String>,
+}
+
+impl ShapeHandler for Recorder {
+    fn unit(&mut self) {
+        self.calls.push("unit".into());
+    }
+    fn tuple(&mut self, a: u8, b: i64, c: String) {
+        self.calls.push(format!("tuple {a} {b} {c}"));
+    }
+    fn r#struct(&mut self, list: Vec<u32>, maybe: Option<String>, map: HashMap<String, u64>) {
+        self.calls
+            .push(format!("struct {list:?} {maybe:?} {}", map.len()));
+    }
+    fn nested(&mut self, p: Point, c: Color) {
+        self.calls.push(format!("nested {p:?} {c:?}"));
+    }
+    fn empty_struct(&mut self) {
+        self.calls.push("empty_struct".into());
+    }
+    fn empty_tuple(&mut self) {
+        self.calls.push("empty_tuple".into());
+    }
+    fn float(&mut self, f: f64, b: bool, c: char) {
+        self.calls.push(format!("float {f} {b} {c}"));
+    }
+    fn count(&mut self, n: u64) {
+        self.calls.push(format!("count {n}"));
+    }
+    fn blob(&mut self, bytes: Vec<u8>) {
+        self.calls.push(format!("blob {bytes:?}"));
+    }
+    fn line(&mut self, text: String) {
+        self.calls.push(format!("line {text:?}"));
+    }
+}
+
+#[test]
+fn dispatch_calls_the_handler_method_of_each_variant() {
+    let mut recorder = Recorder::default();
+    for msg in samples() {
+        msg.dispatch(&mut recorder);
+    }
+    assert_eq!(
+        recorder.calls,
+        [
+            "unit",
+            "tuple 255 -9223372036854775808 tuple ✓",
+            "struct [0, 1, 4294967295] Some(\"some\") 2",
+            "struct [] None 0",
+            "nested Point { x: -1, y: 2 } Custom(1, 2, 3)",
+            "nested Point { x: 0, y: 0 } Red",
+            "empty_struct",
+            "empty_tuple",
+            "float -0.5 true é",
+            "count 1234567890",
+            "blob [0, 159, 146, 150, 255]",
+            "blob []",
+            "line \"a line\\n\"",
+        ]
+    );
+}
+
+#[test]
+fn serve_dispatches_received_messages_to_the_handler() {
+    let raw = TestQueue::new();
+    let q = TypedQueue::<Shape>::from_queue((*raw).clone());
+    q.send(Shape::Count(3)).unwrap();
+    q.send(Shape::Unit).unwrap();
+    std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            let mut recorder = Recorder::default();
+            q.serve(&mut recorder).map(|()| recorder.calls)
+        });
+        while raw.stat().unwrap().messages > 0 {
+            std::thread::yield_now();
+        }
+        q.remove().unwrap();
+        assert_eq!(worker.join().unwrap().unwrap(), ["count 3", "unit"]);
+    });
+}

@@ -1,0 +1,99 @@
+//! Permissions, tested for real: a peer that drops to an unprivileged uid.
+//!
+//! CI runs as root, and root passes every permission check, so each refusal
+//! here is observed in a child process running as `nobody` (65534).
+
+use ipcq::Selector;
+use tests::{TestQueue, peer};
+
+const NOBODY: &str = "65534";
+
+fn as_nobody(args: &[&str]) -> (Option<i32>, String) {
+    let mut command = peer!("as", NOBODY, NOBODY);
+    command.args(args);
+    let out = command.output().unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "peer wrote to stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+fn skip_unless_root() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return false;
+    }
+    eprintln!("skipped: dropping to another uid needs root");
+    true
+}
+
+#[test]
+fn a_private_queue_refuses_another_user_and_says_why() {
+    if skip_unless_root() {
+        return;
+    }
+    let q = TestQueue::new(); // mode 0600, owned by root
+    let key = q.key_arg();
+
+    let (code, out) = as_nobody(&["send", &key, "1", "sneaky"]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.starts_with("error permission-denied:"), "{out}");
+    assert!(out.contains("write permission"), "{out}");
+    assert!(out.contains("mode 0600"), "{out}");
+    assert!(out.contains("owned by uid 0"), "{out}");
+    assert!(out.contains("runs as uid 65534"), "{out}");
+    assert!(out.contains("CAP_IPC_OWNER"), "{out}");
+    assert_eq!(q.stat().unwrap().messages, 0);
+
+    q.send(1, b"secret").unwrap();
+    let (code, out) = as_nobody(&["recv", &key, "any", "1"]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("error permission-denied:"), "{out}");
+    assert!(out.contains("read permission"), "{out}");
+    // The refused receive took nothing.
+    assert_eq!(q.stat().unwrap().messages, 1);
+
+    let (code, out) = as_nobody(&["remove", &key]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("only the queue's owner or creator"), "{out}");
+    assert!(ipcq::MsgQueue::exists(q.key()).unwrap());
+}
+
+#[test]
+fn write_only_permission_lets_others_send_but_not_receive() {
+    if skip_unless_root() {
+        return;
+    }
+    let q = TestQueue::with(|o| {
+        o.mode(0o622);
+    });
+    let key = q.key_arg();
+    let (code, out) = as_nobody(&["send", &key, "5", "from nobody"]);
+    assert_eq!((code, out.as_str()), (Some(0), ""));
+    let msg = q.recv(Selector::Any).unwrap();
+    assert_eq!((msg.mtype, &msg.body[..]), (5, &b"from nobody"[..]));
+
+    q.send(5, b"for root only").unwrap();
+    let (code, out) = as_nobody(&["recv", &key, "any", "1"]);
+    assert_eq!(code, Some(3));
+    assert!(out.contains("error permission-denied:"), "{out}");
+}
+
+#[test]
+fn the_owner_given_at_creation_may_use_and_remove_the_queue() {
+    if skip_unless_root() {
+        return;
+    }
+    let q = TestQueue::with(|o| {
+        o.uid(65534).gid(65534);
+    });
+    let key = q.key_arg();
+    let (code, out) = as_nobody(&["send", &key, "2", "mine"]);
+    assert_eq!((code, out.as_str()), (Some(0), ""));
+    let (code, out) = as_nobody(&["recv", &key, "any", "1"]);
+    assert_eq!((code, out.as_str()), (Some(0), "ready\n2 mine\n"));
+    let (code, out) = as_nobody(&["remove", &key]);
+    assert_eq!((code, out.as_str()), (Some(0), ""));
+    assert!(!ipcq::MsgQueue::exists(q.key()).unwrap());
+}

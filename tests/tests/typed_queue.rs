@@ -1,0 +1,190 @@
+//! TypedQueue: typed sends and every kind of receive, across processes.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ipcq::{Error, Limits, Selector, StopHandle, TypedQueue};
+use tests::messages::{Work, WorkKind};
+use tests::{TestQueue, peer, run_ok};
+
+fn typed(q: &TestQueue) -> TypedQueue<Work> {
+    TypedQueue::from_queue((**q).clone())
+}
+
+fn job(id: u64) -> Work {
+    Work::Job {
+        id,
+        payload: format!("payload {id}"),
+    }
+}
+
+#[test]
+fn every_receive_mode_on_messages_from_another_process() {
+    let raw = TestQueue::new();
+    let q = typed(&raw);
+    // Log(3) "first", Job(2) 1, Urgent(1) 7, Stop(10), Job(2) 2, Urgent(1) 8
+    run_ok(peer!("send-mix", raw.key_arg()));
+
+    assert_eq!(q.recv_kind(WorkKind::Job).unwrap(), job(1));
+    // Lowest mtype at or below Job's: the Urgent ones, oldest first.
+    assert_eq!(q.recv_priority(WorkKind::Job).unwrap(), Work::Urgent(7));
+    assert_eq!(
+        q.recv_except(WorkKind::Urgent).unwrap(),
+        Work::Log("first".into())
+    );
+    assert_eq!(q.recv().unwrap(), Work::Stop);
+    assert_eq!(q.recv_priority(WorkKind::Stop).unwrap(), Work::Urgent(8));
+    assert_eq!(
+        q.try_recv_by(Selector::Type(WorkKind::Urgent.mtype()))
+            .unwrap(),
+        None
+    );
+    assert_eq!(q.try_recv().unwrap(), Some(job(2)));
+    assert_eq!(q.try_recv().unwrap(), None);
+    assert_eq!(q.recv_timeout(Duration::from_millis(20)).unwrap(), None);
+}
+
+#[test]
+fn try_send_on_a_full_queue_hands_the_message_back() {
+    let raw = TestQueue::with(|o| {
+        o.capacity(64);
+    });
+    let q = typed(&raw);
+    let mut sent = 0;
+    let refused = loop {
+        match q.try_send(job(sent)) {
+            Ok(()) => sent += 1,
+            Err(e) => break e,
+        }
+    };
+    assert!(sent > 0);
+    assert!(refused.is_full(), "{refused:?}");
+    assert!(refused.error().is_would_block());
+    assert_eq!(refused.into_message(), job(sent));
+
+    // By reference, the caller keeps the message anyway.
+    let msg = job(99);
+    assert!(q.try_send(&msg).unwrap_err().is_full());
+
+    let timed = q
+        .send_timeout(job(sent), Duration::from_millis(30))
+        .unwrap_err();
+    assert!(timed.is_timeout(), "{timed:?}");
+    assert_eq!(timed.into_message(), job(sent));
+
+    // `?` turns a SendError into the library's Error.
+    fn forward(q: &TypedQueue<Work>, msg: Work) -> ipcq::Result<()> {
+        q.try_send(msg)?;
+        Ok(())
+    }
+    assert!(matches!(
+        forward(&q, job(sent)),
+        Err(Error::WouldBlock { .. })
+    ));
+    assert_eq!(q.try_iter().count() as u64, sent);
+}
+
+#[test]
+fn a_message_too_large_for_the_queue_is_refused_before_sending() {
+    let raw = TestQueue::new();
+    let q = typed(&raw);
+    let msgmax = Limits::read().unwrap().msgmax;
+    let big = Work::Job {
+        id: 1,
+        payload: "x".repeat(msgmax),
+    };
+    match q.send(&big) {
+        Err(Error::TooLarge { size, limit, .. }) => {
+            assert!(size > msgmax, "{size}");
+            assert_eq!(limit, msgmax);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let err = q.try_send(big).unwrap_err();
+    assert!(matches!(err.error(), Error::TooLarge { .. }));
+    assert!(
+        err.to_string().contains("bytes, more than the limit of"),
+        "{err}"
+    );
+    assert_eq!(raw.stat().unwrap().messages, 0);
+}
+
+#[test]
+fn interop_variants_meet_raw_bytes() {
+    let raw = TestQueue::new();
+    let q = typed(&raw);
+    // A C, PHP or Python program sends plain text with mtype 3.
+    raw.send(3, b"disk almost full").unwrap();
+    assert_eq!(q.recv().unwrap(), Work::Log("disk almost full".into()));
+    // And a typed sender feeds such programs plain text, without a header.
+    q.send(Work::Log("rotated".into())).unwrap();
+    let msg = raw.recv(Selector::Any).unwrap();
+    assert_eq!((msg.mtype, &msg.body[..]), (3, &b"rotated"[..]));
+}
+
+#[test]
+fn iter_ends_when_the_queue_is_removed() {
+    let raw = TestQueue::new();
+    let q = typed(&raw);
+    std::thread::scope(|s| {
+        let consumer = s.spawn(|| q.iter().map(Result::unwrap).collect::<Vec<_>>());
+        for id in 0..20 {
+            q.send(job(id)).unwrap();
+        }
+        while raw.stat().unwrap().messages > 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        q.remove().unwrap();
+        assert_eq!(
+            consumer.join().unwrap(),
+            (0..20).map(job).collect::<Vec<_>>()
+        );
+    });
+}
+
+#[test]
+fn serve_handles_every_received_message_then_returns_on_stop() {
+    let raw = TestQueue::new();
+    let stop = StopHandle::new();
+    let q = typed(&raw).with_stop(stop.clone());
+    let handled = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            q.serve_fn(|msg| {
+                assert!(matches!(msg, Work::Job { .. }));
+                // Slow handling: a stop arriving meanwhile must wait for it.
+                std::thread::sleep(Duration::from_micros(300));
+                handled.fetch_add(1, Ordering::SeqCst);
+            })
+        });
+        for id in 0..200 {
+            q.send(job(id)).unwrap();
+        }
+        while raw.stat().unwrap().messages > 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        stop.stop();
+        worker.join().unwrap().unwrap();
+    });
+    // Every message taken off the queue was handled.
+    assert_eq!(handled.load(Ordering::SeqCst), 200);
+    assert_eq!(raw.stat().unwrap().messages, 0);
+}
+
+#[test]
+fn serve_returns_ok_when_the_queue_is_removed() {
+    let raw = TestQueue::new();
+    let q = typed(&raw);
+    std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            let mut n = 0;
+            q.serve_fn(|_| n += 1).map(|()| n)
+        });
+        q.send(Work::Urgent(1)).unwrap();
+        while raw.stat().unwrap().messages > 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        q.remove().unwrap();
+        assert_eq!(worker.join().unwrap().unwrap(), 1);
+    });
+}

@@ -1,0 +1,129 @@
+//! Waiting: timeouts, signals that interrupt a blocked call, and stops.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ipcq::{Error, MsgQueue, Selector, StopHandle, WAKE_SIGNAL};
+use nix::sys::pthread::{pthread_kill, pthread_self};
+use tests::TestQueue;
+
+#[test]
+fn recv_timeout_gives_none_after_the_deadline_and_not_before() {
+    let q = TestQueue::new();
+    let timeout = Duration::from_millis(150);
+    let started = Instant::now();
+    assert_eq!(q.recv_timeout(Selector::Any, timeout).unwrap(), None);
+    let waited = started.elapsed();
+    assert!(waited >= timeout, "returned early, after {waited:?}");
+    // Generous: a loaded CI machine may be slow to schedule us.
+    assert!(
+        waited < timeout + Duration::from_secs(2),
+        "returned late, after {waited:?}"
+    );
+}
+
+#[test]
+fn recv_timeout_hands_over_a_message_that_arrives_in_time() {
+    let q = TestQueue::new();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            q.send(4, b"on time").unwrap();
+        });
+        let msg = q
+            .recv_timeout(Selector::Type(4), Duration::from_secs(30))
+            .unwrap();
+        assert_eq!(msg.map(|m| m.body), Some(b"on time".to_vec()));
+    });
+}
+
+#[test]
+fn a_waiting_message_is_returned_at_once_even_with_a_zero_timeout() {
+    let q = TestQueue::new();
+    q.send(1, b"ready").unwrap();
+    let msg = q.recv_timeout(Selector::Any, Duration::ZERO).unwrap();
+    assert_eq!(msg.unwrap().body, b"ready");
+    assert_eq!(q.recv_timeout(Selector::Any, Duration::ZERO).unwrap(), None);
+}
+
+#[test]
+fn send_timeout_fails_on_a_queue_that_stays_full() {
+    let q = TestQueue::with(|o| {
+        o.capacity(10);
+    });
+    q.send(1, &[0; 10]).unwrap();
+    let started = Instant::now();
+    let err = q
+        .send_timeout(1, b"x", Duration::from_millis(100))
+        .unwrap_err();
+    assert!(matches!(err, Error::TimedOut { .. }), "{err:?}");
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert_eq!(q.stat().unwrap().messages, 1);
+
+    // Room made while waiting lets the send through.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            q.recv(Selector::Any).unwrap();
+        });
+        q.send_timeout(2, b"in", Duration::from_secs(30)).unwrap();
+    });
+    assert_eq!(q.recv(Selector::Any).unwrap().body, b"in");
+}
+
+#[test]
+fn signals_do_not_end_a_blocked_receive_without_a_stop() {
+    let q = TestQueue::new();
+    // A timed receive installs ipcq's handler for the wake signal, so that the
+    // storm below really interrupts msgrcv with EINTR instead of being ignored.
+    assert_eq!(
+        q.recv_timeout(Selector::Any, Duration::from_millis(1))
+            .unwrap(),
+        None
+    );
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|s| {
+        let receiver = s.spawn(|| {
+            tx.send(pthread_self()).unwrap();
+            q.recv(Selector::Any)
+        });
+        let target = rx.recv().unwrap();
+        let storm_ends = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < storm_ends {
+            pthread_kill(target, WAKE_SIGNAL).unwrap();
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        assert!(!receiver.is_finished(), "a signal ended the receive");
+        q.send(9, b"after the storm").unwrap();
+        assert_eq!(receiver.join().unwrap().unwrap().body, b"after the storm");
+    });
+}
+
+#[test]
+fn a_stop_wakes_blocked_calls_and_refuses_new_ones() {
+    let stop = StopHandle::new();
+    let q = TestQueue::new();
+    let stoppable = MsgQueue::open(q.key()).unwrap().with_stop(stop.clone());
+    std::thread::scope(|s| {
+        let waiters: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| stoppable.recv(Selector::Any)))
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        stop.stop();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        for w in waiters {
+            assert!(matches!(w.join().unwrap(), Err(Error::Interrupted { .. })));
+        }
+    });
+    // Later blocking calls return at once, and no message was taken.
+    q.send(1, b"kept").unwrap();
+    assert!(stoppable.recv(Selector::Any).unwrap_err().is_interrupted());
+    assert!(stoppable.send(1, b"x").unwrap_err().is_interrupted());
+    assert_eq!(q.stat().unwrap().messages, 1);
+    // Non-blocking calls still work, and a reset makes blocking ones work again.
+    assert!(stoppable.try_recv(Selector::Any).unwrap().is_some());
+    stop.reset();
+    stoppable.send(1, b"again").unwrap();
+    assert_eq!(stoppable.recv(Selector::Any).unwrap().body, b"again");
+}

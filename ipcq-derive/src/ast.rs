@@ -1,10 +1,11 @@
 //! The model of a message enum that the later stages work on.
 
-use proc_macro2::Span;
-use quote::ToTokens;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident};
+use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
 
-use crate::attr::{self, Encoding, EnumAttrs, Number};
+use crate::attr::{self, Encoding, EnumAttrs, Setting};
 use crate::ctxt::Ctxt;
 
 pub(crate) struct Enum<'a> {
@@ -21,10 +22,11 @@ pub(crate) struct Variant<'a> {
     pub(crate) fields: Vec<Field<'a>>,
     pub(crate) encoding: Encoding,
     pub(crate) encoding_span: Span,
-    /// Whether the mtype was written out, and where.
-    pub(crate) explicit: Option<Span>,
-    /// The mtype, explicit or counted on from the previous one; checked by `valid`.
-    pub(crate) mtype: i128,
+    /// The mtype as written, if it was.
+    pub(crate) explicit: Option<TokenStream>,
+    /// The mtype, explicit or counted on from the previous one; checked by
+    /// `valid`. `None` when it rests on a number that could not be read.
+    pub(crate) mtype: Option<i128>,
     pub(crate) original: &'a syn::Variant,
 }
 
@@ -62,14 +64,29 @@ impl<'a> Enum<'a> {
             }
         };
         let attrs = attr::enum_attrs(cx, &input.attrs);
-        let mut next = attrs.base.map_or(1, |Number { value, .. }| value);
+        let mut next = match &attrs.base {
+            Setting::Absent => Some(1),
+            Setting::Given(n) => Some(n.value),
+            Setting::Invalid => None,
+        };
         let variants = data
             .variants
             .iter()
             .map(|variant| {
                 let vattrs = attr::variant_attrs(cx, &variant.attrs);
-                let mtype = vattrs.mtype.map_or(next, |n| n.value);
-                next = mtype.saturating_add(1);
+                for field in &variant.fields {
+                    attr::no_field_attrs(cx, &field.attrs);
+                }
+                let mtype = match &vattrs.mtype {
+                    Setting::Absent => next,
+                    Setting::Given(n) => Some(n.value),
+                    Setting::Invalid => None,
+                };
+                next = mtype.map(|m| m.saturating_add(1));
+                let explicit = match vattrs.mtype {
+                    Setting::Given(n) => Some(n.tokens),
+                    _ => None,
+                };
                 Variant {
                     ident: &variant.ident,
                     style: match variant.fields {
@@ -87,7 +104,7 @@ impl<'a> Enum<'a> {
                         .collect(),
                     encoding: vattrs.encoding,
                     encoding_span: vattrs.encoding_span,
-                    explicit: vattrs.mtype.map(|n| n.span),
+                    explicit,
                     mtype,
                     original: variant,
                 }
@@ -112,7 +129,7 @@ impl Variant<'_> {
             s.retain(|c| !c.is_whitespace());
             s
         };
-        let name = self.ident.to_string();
+        let name = self.name();
         match self.style {
             Style::Unit => name,
             Style::Tuple => {
@@ -136,10 +153,32 @@ impl Variant<'_> {
         }
     }
 
-    /// The name of the variant's handler method: the variant name in snake case.
-    pub(crate) fn method_name(&self) -> String {
-        snake_case(&self.ident.to_string())
+    /// The variant's name as declared, without any `r#`.
+    pub(crate) fn name(&self) -> String {
+        self.ident.unraw().to_string()
     }
+
+    /// The variant's handler method: its name in snake case, made a raw
+    /// identifier or suffixed with `_` where it is a keyword.
+    pub(crate) fn method_ident(&self) -> Ident {
+        let name = snake_case(&self.name());
+        let span = self.ident.span();
+        match name.as_str() {
+            // Keywords that cannot be raw identifiers.
+            "self" | "super" | "crate" | "_" => format_ident!("{}_", name, span = span),
+            _ if is_keyword(&name) => Ident::new_raw(&name, span),
+            _ => Ident::new(&name, span),
+        }
+    }
+}
+
+/// Whether `name` is a keyword, strict or reserved, in any edition up to 2024.
+fn is_keyword(name: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "abstract", "async", "await", "become", "box", "do", "dyn", "final", "gen", "macro",
+        "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    ];
+    RESERVED.contains(&name) || syn::parse_str::<Ident>(name).is_err()
 }
 
 /// `JobDone` → `job_done`, `HTTPRequest` → `http_request`, `V2Hello` → `v2_hello`.

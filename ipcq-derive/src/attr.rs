@@ -1,6 +1,7 @@
 //! Reads the `#[ipcq(...)]` attributes of the enum and of its variants.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, UnOp};
 
@@ -10,17 +11,34 @@ use crate::ctxt::Ctxt;
 ///
 /// Kept as i128 so that values beyond a C `long` can be reported rather than
 /// overflow while being read.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct Number {
     pub(crate) value: i128,
-    pub(crate) span: Span,
+    /// The whole expression as written, for errors that underline all of it.
+    pub(crate) tokens: TokenStream,
+}
+
+/// A numeric attribute: absent, given, or given but unreadable (already
+/// reported, and not to be guessed at by later checks).
+#[derive(Clone, Default)]
+pub(crate) enum Setting {
+    #[default]
+    Absent,
+    Given(Number),
+    Invalid,
+}
+
+impl Setting {
+    pub(crate) fn is_present(&self) -> bool {
+        !matches!(self, Setting::Absent)
+    }
 }
 
 /// `#[ipcq(...)]` on the enum.
 #[derive(Default)]
 pub(crate) struct EnumAttrs {
     /// `base = N`: the mtype of the first variant without an explicit one.
-    pub(crate) base: Option<Number>,
+    pub(crate) base: Setting,
 }
 
 /// How a variant's body is encoded.
@@ -36,7 +54,7 @@ pub(crate) enum Encoding {
 
 /// `#[ipcq(...)]` on a variant.
 pub(crate) struct VariantAttrs {
-    pub(crate) mtype: Option<Number>,
+    pub(crate) mtype: Setting,
     pub(crate) encoding: Encoding,
     /// Where `text` or `bytes` was written.
     pub(crate) encoding_span: Span,
@@ -47,10 +65,11 @@ pub(crate) fn enum_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EnumAttrs {
     for attr in attrs.iter().filter(|a| a.path().is_ident("ipcq")) {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("base") {
-                let number = number(&meta.value()?.parse()?)?;
-                if out.base.replace(number).is_some() {
+                let setting = setting(cx, &meta.value()?.parse()?);
+                if out.base.is_present() {
                     cx.error_spanned_by(&meta.path, "duplicate ipcq attribute `base`");
                 }
+                out.base = setting;
                 Ok(())
             } else if meta.path.is_ident("mtype")
                 || meta.path.is_ident("text")
@@ -76,17 +95,18 @@ pub(crate) fn enum_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EnumAttrs {
 
 pub(crate) fn variant_attrs(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
     let mut out = VariantAttrs {
-        mtype: None,
+        mtype: Setting::Absent,
         encoding: Encoding::Typed,
         encoding_span: Span::call_site(),
     };
     for attr in attrs.iter().filter(|a| a.path().is_ident("ipcq")) {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("mtype") {
-                let number = number(&meta.value()?.parse()?)?;
-                if out.mtype.replace(number).is_some() {
+                let setting = setting(cx, &meta.value()?.parse()?);
+                if out.mtype.is_present() {
                     cx.error_spanned_by(&meta.path, "duplicate ipcq attribute `mtype`");
                 }
+                out.mtype = setting;
                 Ok(())
             } else if meta.path.is_ident("text") || meta.path.is_ident("bytes") {
                 let encoding = if meta.path.is_ident("text") {
@@ -118,33 +138,62 @@ pub(crate) fn variant_attrs(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
     out
 }
 
+/// Rejects `#[ipcq(...)]` where it has no meaning: on a field.
+pub(crate) fn no_field_attrs(cx: &Ctxt, attrs: &[Attribute]) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("ipcq")) {
+        cx.error_spanned_by(
+            attr,
+            "ipcq attributes go on the enum or on a variant, not on a field",
+        );
+    }
+}
+
+/// Reads a number, reporting a bad one and marking it invalid so that later
+/// checks do not report guesses built on it.
+fn setting(cx: &Ctxt, expr: &Expr) -> Setting {
+    match number(expr) {
+        Ok(number) => Setting::Given(number),
+        Err(err) => {
+            cx.syn_error(err);
+            Setting::Invalid
+        }
+    }
+}
+
 /// An integer literal, possibly negated, so that `mtype = -1` is reported as
 /// out of range rather than as a syntax error.
 fn number(expr: &Expr) -> syn::Result<Number> {
-    let span = expr.span();
+    let not_integer =
+        || syn::Error::new_spanned(expr, "expected an integer literal, such as `mtype = 10`");
     let (negative, lit) = match expr {
         Expr::Lit(ExprLit { lit, .. }) => (false, lit),
         Expr::Unary(ExprUnary {
             op: UnOp::Neg(_),
-            expr,
+            expr: inner,
             ..
-        }) => match &**expr {
+        }) => match &**inner {
             Expr::Lit(ExprLit { lit, .. }) => (true, lit),
-            _ => return Err(syn::Error::new(span, "expected an integer literal")),
+            _ => return Err(not_integer()),
         },
-        _ => return Err(syn::Error::new(span, "expected an integer literal")),
+        _ => return Err(not_integer()),
     };
     let Lit::Int(int) = lit else {
-        return Err(syn::Error::new(span, "expected an integer literal"));
+        return Err(not_integer());
     };
+    if !int.suffix().is_empty() {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "write the number without a type suffix: mtypes are C longs",
+        ));
+    }
     let value = int.base10_parse::<i128>().map_err(|_| {
-        syn::Error::new(
-            span,
+        syn::Error::new_spanned(
+            expr,
             "integer too large: mtypes go up to 9223372036854775807 (C long)",
         )
     })?;
     Ok(Number {
         value: if negative { -value } else { value },
-        span,
+        tokens: expr.to_token_stream(),
     })
 }

@@ -1,7 +1,7 @@
 //! Writes the code: the `…Kind` enum, the `…Handler` trait, and the
 //! `QueueMessage` and `Dispatch` impls.
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::DeriveInput;
 use syn::spanned::Spanned;
@@ -19,7 +19,7 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     }
     match (cx.check(), model) {
         (Ok(()), Some(model)) => expand(&model),
-        (Err(errors), _) => fallback::expand(input, errors),
+        (Err(errors), model) => fallback::expand(input, model.as_ref(), errors),
         (Ok(()), None) => unreachable!("a model is only missing after an error"),
     }
 }
@@ -39,6 +39,23 @@ fn expand(input: &Enum<'_>) -> TokenStream {
     }
 }
 
+/// Where a field type lacking Serialize or Deserialize is reported: at the
+/// variant's first field rather than at the derive.
+fn fields_span(variant: &Variant<'_>) -> Span {
+    variant
+        .fields
+        .first()
+        .map_or_else(|| variant.ident.span(), |f| f.ty.span())
+}
+
+/// A checked mtype: `valid` has made sure that it is known and fits an i64.
+fn mtype(variant: &Variant<'_>) -> i64 {
+    variant
+        .mtype
+        .and_then(|m| i64::try_from(m).ok())
+        .expect("mtypes are checked before expansion")
+}
+
 pub(crate) fn kind_ident(input: &syn::Ident) -> Ident {
     format_ident!("{}Kind", input)
 }
@@ -52,16 +69,23 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
     let name = input.ident;
     let kind = kind_ident(name);
     let idents: Vec<&syn::Ident> = input.variants.iter().map(|v| v.ident).collect();
-    let names: Vec<String> = idents.iter().map(ToString::to_string).collect();
-    let mtypes: Vec<i64> = input.variants.iter().map(|v| v.mtype as i64).collect();
+    let names: Vec<String> = input.variants.iter().map(Variant::name).collect();
+    let mtypes: Vec<i64> = input.variants.iter().map(mtype).collect();
     let docs = input
         .variants
         .iter()
-        .map(|v| format!("`{name}::{}`, sent with mtype {}.", v.ident, v.mtype));
+        .map(|v| format!("`{name}::{}`, sent with mtype {}.", v.name(), mtype(v)));
+    // The user's `#[allow(...)]` covers the variant names the Kind repeats.
+    let lints = input
+        .original
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("allow"));
     let doc =
         format!("Which variant of [`{name}`] a message is: one value per variant, with its mtype.");
     quote! {
         #[doc = #doc]
+        #(#lints)*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #vis enum #kind {
             #( #[doc = #docs] #idents, )*
@@ -93,7 +117,7 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
 
         #[automatically_derived]
         impl ::ipcq::MessageKind for #kind {
-            const ALL: &'static [Self] = #kind::ALL;
+            const ALL: &'static [Self] = &[ #( #kind::#idents ),* ];
             fn mtype(self) -> i64 { #kind::mtype(self) }
             fn name(self) -> &'static str { #kind::name(self) }
             fn from_mtype(mtype: i64) -> ::core::option::Option<Self> { #kind::from_mtype(mtype) }
@@ -110,16 +134,6 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
         impl ::core::convert::From<#kind> for i64 {
             fn from(kind: #kind) -> i64 { #kind::mtype(kind) }
         }
-    }
-}
-
-fn method_ident(variant: &Variant<'_>) -> Ident {
-    let name = variant.method_name();
-    match name.as_str() {
-        // Keywords that cannot be raw identifiers.
-        "self" | "super" | "crate" | "_" => format_ident!("{}_", name, span = variant.ident.span()),
-        _ if syn::parse_str::<Ident>(&name).is_err() => Ident::new_raw(&name, variant.ident.span()),
-        _ => Ident::new(&name, variant.ident.span()),
     }
 }
 
@@ -148,15 +162,22 @@ fn pattern(enum_ident: &syn::Ident, variant: &Variant<'_>) -> TokenStream {
     }
 }
 
-fn handler_trait(input: &Enum<'_>) -> TokenStream {
+pub(crate) fn handler_trait(input: &Enum<'_>) -> TokenStream {
     let vis = input.vis;
     let name = input.ident;
     let handler = handler_ident(name);
-    let methods = input.variants.iter().map(|v| {
-        let method = method_ident(v);
+    // Colliding names are an error reported by `valid`; keeping the first
+    // spares the user a second error about the same thing from the fallback.
+    let mut seen = std::collections::HashSet::new();
+    let unique = input
+        .variants
+        .iter()
+        .filter(|v| seen.insert(v.method_ident().to_string()));
+    let methods = unique.map(|v| {
+        let method = v.method_ident();
         let names = bindings(v);
         let types = v.fields.iter().map(|f| f.ty);
-        let doc = format!("Handles a [`{name}::{}`].", v.ident);
+        let doc = format!("Handles a [`{name}::{}`].", v.name());
         quote! {
             #[doc = #doc]
             fn #method(&mut self #(, #names: #types)*);
@@ -191,12 +212,12 @@ fn impls(input: &Enum<'_>) -> TokenStream {
     let encode_arms = input.variants.iter().map(|v| {
         let pat = pattern(name, v);
         let names = bindings(v);
-        let variant = v.ident.to_string();
-        let mtype = v.mtype as i64;
+        let variant = v.name();
+        let mtype = mtype(v);
         let body = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
-                quote! {
+                quote_spanned! {fields_span(v)=>
                     ::ipcq::__private::encode_fields::<__C, _>(
                         __ipcq_body, #variant, #mtype,
                         const { ::ipcq::__private::fingerprint(#signature) },
@@ -204,26 +225,26 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                     )
                 }
             }
-            Encoding::Text => {
-                quote!(::ipcq::__private::encode_text(__ipcq_body, #variant, #mtype, #(#names)*))
-            }
-            Encoding::Bytes => quote!(::ipcq::__private::encode_bytes(__ipcq_body, #(#names)*)),
+            Encoding::Text => quote_spanned! {fields_span(v)=>
+                ::ipcq::__private::encode_text(__ipcq_body, #variant, #mtype, #(#names)*)
+            },
+            Encoding::Bytes => quote_spanned! {fields_span(v)=>
+                ::ipcq::__private::encode_bytes(__ipcq_body, #(#names)*)
+            },
         };
         quote!(#pat => #body,)
     });
 
     let decode_arms = input.variants.iter().map(|v| {
-        let mtype = v.mtype as i64;
-        let variant = v.ident.to_string();
+        let mtype = mtype(v);
+        let variant = v.name();
         let pat = pattern(name, v);
         let names = bindings(v);
         let read = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
                 let types = v.fields.iter().map(|f| f.ty);
-                // Point a missing Deserialize at the variant, not at the derive.
-                let span = v.original.span();
-                quote_spanned! {span=>
+                quote_spanned! {fields_span(v)=>
                     let ( #(#names,)* ): ( #(#types,)* ) = ::ipcq::__private::decode_fields::<__C, _>(
                         #variant,
                         const { ::ipcq::__private::fingerprint(#signature) },
@@ -231,8 +252,12 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                     )?;
                 }
             }
-            Encoding::Text => quote!(let #(#names)* = ::ipcq::__private::decode_text(#variant, __ipcq_body)?;),
-            Encoding::Bytes => quote!(let #(#names)* = ::ipcq::__private::decode_bytes(#variant, __ipcq_body)?;),
+            Encoding::Text => quote_spanned! {fields_span(v)=>
+                let #(#names)* = ::ipcq::__private::decode_text(#variant, __ipcq_body)?;
+            },
+            Encoding::Bytes => quote_spanned! {fields_span(v)=>
+                let #(#names)* = ::ipcq::__private::decode_bytes(#variant, __ipcq_body)?;
+            },
         };
         quote! {
             #mtype => {
@@ -244,7 +269,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
 
     let dispatch_arms = input.variants.iter().map(|v| {
         let pat = pattern(name, v);
-        let method = method_ident(v);
+        let method = v.method_ident();
         let names = bindings(v);
         quote!(#pat => __ipcq_handler.#method(#(#names),*),)
     });

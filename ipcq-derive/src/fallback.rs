@@ -1,14 +1,20 @@
 //! What the derive emits when the input has errors: the errors, plus stand-ins
 //! for the items it would have generated, so that the user sees the real
-//! mistakes rather than a cascade of "cannot find `CmdKind`" (thiserror's way).
+//! mistakes rather than a cascade of "cannot find `CmdKind`" or "method is not
+//! a member of `CmdHandler`" (thiserror's way).
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput};
 
-use crate::expand::{handler_ident, kind_ident};
+use crate::ast::Enum;
+use crate::expand::{handler_ident, handler_trait, kind_ident};
 
-pub(crate) fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
+pub(crate) fn expand(
+    input: &DeriveInput,
+    model: Option<&Enum<'_>>,
+    errors: syn::Error,
+) -> TokenStream {
     let errors = errors.to_compile_error();
     let Data::Enum(data) = &input.data else {
         return errors;
@@ -19,17 +25,22 @@ pub(crate) fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
     let vis = &input.vis;
     let name = &input.ident;
     let kind = kind_ident(name);
-    let handler = handler_ident(name);
+    let handler = match model {
+        Some(model) => handler_trait(model),
+        None => {
+            let handler = handler_ident(name);
+            quote!(#[allow(missing_docs)] #vis trait #handler {})
+        }
+    };
     let variants = data.variants.iter().map(|v| &v.ident);
     quote! {
         #errors
 
-        #[allow(missing_docs, dead_code)]
+        #[allow(missing_docs, dead_code, non_camel_case_types)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #vis enum #kind { #(#variants,)* }
 
-        #[allow(missing_docs)]
-        #vis trait #handler {}
+        #handler
 
         #[allow(unused_variables, clippy::all)]
         const _: () = {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use syn::GenericParam;
 
 use crate::ast::{Enum, Variant};
-use crate::attr::Encoding;
+use crate::attr::{Encoding, Setting};
 use crate::ctxt::Ctxt;
 
 /// The largest mtype: msgsnd takes a C `long`, 64 bits on the 64-bit Linux
@@ -21,21 +21,28 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
             "a message enum needs at least one variant: each variant is one message type",
         );
     }
-    if let Some(base) = input.attrs.base {
-        if base.value < 1 || base.value > MAX_MTYPE {
-            cx.syn_error(syn::Error::new(
-                base.span,
+    let base_ok = match &input.attrs.base {
+        Setting::Given(base) if !(1..=MAX_MTYPE).contains(&base.value) => {
+            cx.error_spanned_by(
+                &base.tokens,
                 format!(
                     "base = {} is out of range: mtypes go from 1 to {MAX_MTYPE} (C long)",
                     base.value
                 ),
-            ));
+            );
+            false
         }
-    }
+        _ => true,
+    };
     let mut mtypes: HashMap<i128, &Variant<'_>> = HashMap::new();
     let mut methods: HashMap<String, &Variant<'_>> = HashMap::new();
+    let mut after_explicit = false;
     for variant in &input.variants {
-        check_mtype(cx, variant);
+        after_explicit |= variant.explicit.is_some();
+        // Numbers counted on from a bad base were reported with the base.
+        if base_ok || after_explicit {
+            check_mtype(cx, variant, &mut mtypes);
+        }
         check_encoding(cx, variant);
         if let Some((_, discriminant)) = &variant.original.discriminant {
             cx.error_spanned_by(
@@ -43,28 +50,19 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
                 "explicit discriminants are not used as mtypes: write #[ipcq(mtype = N)] on the variant instead",
             );
         }
-        if let Some(first) = mtypes.insert(variant.mtype, variant) {
-            // Keep the first holder so that later duplicates all name it.
-            mtypes.insert(variant.mtype, first);
-            cx.error_spanned_by(
-                variant.original,
-                format!(
-                    "duplicate mtype {}: variant `{}` already has it",
-                    variant.mtype, first.ident
-                ),
-            );
-        }
-        if let Some(first) = methods.insert(variant.method_name(), variant) {
-            methods.insert(variant.method_name(), first);
-            cx.error_spanned_by(
+        let method = variant.method_ident().to_string();
+        match methods.get(&method) {
+            Some(first) => cx.error_spanned_by(
                 variant.ident,
                 format!(
-                    "variants `{}` and `{}` both give the handler method `{}`; rename one",
-                    first.ident,
-                    variant.ident,
-                    variant.method_name()
+                    "variants `{}` and `{}` both give the handler method `{method}`; rename one",
+                    first.name(),
+                    variant.name(),
                 ),
-            );
+            ),
+            None => {
+                methods.insert(method, variant);
+            }
         }
     }
 }
@@ -83,39 +81,53 @@ fn check_generics(cx: &Ctxt, input: &Enum<'_>) {
     }
 }
 
-fn check_mtype(cx: &Ctxt, variant: &Variant<'_>) {
-    if (1..=MAX_MTYPE).contains(&variant.mtype) {
+fn check_mtype<'a>(cx: &Ctxt, variant: &'a Variant<'a>, seen: &mut HashMap<i128, &'a Variant<'a>>) {
+    // An unreadable number was reported where it was written.
+    let Some(mtype) = variant.mtype else { return };
+    let counted = if variant.explicit.is_some() {
+        ""
+    } else {
+        " (counted on from the variant before it)"
+    };
+    let report = |message: String| match &variant.explicit {
+        Some(tokens) => cx.error_spanned_by(tokens, message),
+        None => cx.error_spanned_by(variant.ident, message),
+    };
+    if !(1..=MAX_MTYPE).contains(&mtype) {
+        report(format!(
+            "mtype {mtype} of variant `{}`{counted} is out of range: mtypes go from 1 to {MAX_MTYPE} (C long)",
+            variant.name()
+        ));
         return;
     }
-    let message = format!(
-        "mtype {} of variant `{}` is out of range: mtypes go from 1 to {MAX_MTYPE} (C long){}",
-        variant.mtype,
-        variant.ident,
-        if variant.explicit.is_some() {
-            ""
-        } else {
-            ", and this one is counted on from the previous variant"
+    match seen.get(&mtype) {
+        Some(first) => report(format!(
+            "duplicate mtype {mtype}{counted}: variant `{}` already has it{}",
+            first.name(),
+            if first.explicit.is_some() {
+                ""
+            } else {
+                " (counted on from the variant before it)"
+            }
+        )),
+        None => {
+            seen.insert(mtype, variant);
         }
-    );
-    match variant.explicit {
-        Some(span) => cx.syn_error(syn::Error::new(span, message)),
-        None => cx.error_spanned_by(variant.original, message),
     }
 }
 
 fn check_encoding(cx: &Ctxt, variant: &Variant<'_>) {
-    let name = match variant.encoding {
+    let (name, what) = match variant.encoding {
         Encoding::Typed => return,
-        Encoding::Text => "text",
-        Encoding::Bytes => "bytes",
+        Encoding::Text => ("text", "text is"),
+        Encoding::Bytes => ("bytes", "bytes are"),
     };
     if variant.fields.len() != 1 {
         cx.syn_error(syn::Error::new(
             variant.encoding_span,
             format!(
-                "a `{name}` variant carries exactly one field, whose {} is the whole message body; `{}` has {}",
-                if name == "text" { "text" } else { "bytes" },
-                variant.ident,
+                "a `{name}` variant carries exactly one field, whose {what} the whole message body; `{}` has {}",
+                variant.name(),
                 variant.fields.len()
             ),
         ));

@@ -209,6 +209,16 @@ pub enum DecodeReason {
         /// What went wrong.
         error: String,
     },
+
+    /// A bytes variant's body does not fit its field (a `String` field and a
+    /// body that is not UTF-8).
+    #[error("bytes variant {variant}: {error}")]
+    Bytes {
+        /// The variant the mtype belongs to.
+        variant: &'static str,
+        /// What went wrong.
+        error: String,
+    },
 }
 
 /// A typed message that could not be encoded; nothing was sent.

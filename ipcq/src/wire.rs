@@ -84,6 +84,10 @@ impl fmt::Write for Body<'_> {
 }
 
 /// A field type that a `#[ipcq(bytes)]` variant can carry as its raw body.
+#[diagnostic::on_unimplemented(
+    message = "a `#[ipcq(bytes)]` variant's field must be `Vec<u8>` or `String`, not `{Self}`",
+    label = "the body of a bytes variant is this field's bytes"
+)]
 pub trait RawBytes: Sized {
     /// The bytes to send.
     fn raw_bytes(&self) -> &[u8];
@@ -211,7 +215,7 @@ where
 
 /// Takes a bytes variant's field from its body.
 pub fn decode_bytes<T: RawBytes>(variant: &'static str, body: &[u8]) -> Result<T, DecodeReason> {
-    T::from_raw_bytes(body).map_err(|error| DecodeReason::Text { variant, error })
+    T::from_raw_bytes(body).map_err(|error| DecodeReason::Bytes { variant, error })
 }
 
 #[cfg(test)]
@@ -293,6 +297,9 @@ mod tests {
             Err(DecodeReason::Text { .. })
         ));
         assert_eq!(decode_bytes::<Vec<u8>>("B", &[0, 255]).unwrap(), [0, 255]);
-        assert!(decode_bytes::<String>("B", &[0xff]).is_err());
+        assert!(matches!(
+            decode_bytes::<String>("B", &[0xff]),
+            Err(DecodeReason::Bytes { variant: "B", .. })
+        ));
     }
 }

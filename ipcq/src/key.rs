@@ -120,9 +120,22 @@ impl fmt::Debug for Key {
 pub struct QueueId(pub(crate) libc::c_int);
 
 impl QueueId {
+    /// An id from its number, for [`MsgQueue::open_id`](crate::MsgQueue::open_id).
+    pub const fn new(id: i32) -> Self {
+        QueueId(id)
+    }
+
     /// The id's number.
     pub const fn get(self) -> i32 {
         self.0
+    }
+}
+
+impl std::str::FromStr for QueueId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(QueueId)
     }
 }
 

@@ -87,6 +87,11 @@ pub use wire::{HEADER_LEN, WIRE_VERSION, fingerprint};
 /// Derives [`QueueMessage`] for an enum, with its `…Kind` enum and `…Handler` trait.
 pub use ipcq_derive::QueueMessage;
 
+/// The README's examples, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// Items the derive's generated code names; not a public API.
 #[doc(hidden)]
 pub mod __private {

@@ -154,6 +154,38 @@ impl MsgQueue {
         OpenOptions::new().create(true).open(key)
     }
 
+    /// Opens a queue by its id, as `ipcs -q` lists it or another process
+    /// passed it on: the way to share a [`Key::private`] queue with a child.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when no queue has this id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipcq::{Key, MsgQueue, Selector};
+    ///
+    /// let private = MsgQueue::create(Key::private())?;
+    /// let same = MsgQueue::open_id(private.id())?;
+    /// same.send(1, b"shared")?;
+    /// assert_eq!(private.recv(Selector::Any)?.body, b"shared");
+    /// private.remove()?;
+    /// assert!(MsgQueue::open_id(private.id()).unwrap_err().is_not_found());
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn open_id(id: QueueId) -> Result<Self> {
+        // /proc lists every queue whatever its mode, so this works without read permission.
+        match proc_entry(id) {
+            Some(entry) => Ok(MsgQueue::from_id(entry.key, id, None)),
+            None => Err(Error::NotFound {
+                op: Op::Open,
+                errno: Errno::EINVAL,
+                what: format!("no queue has id {id}"),
+            }),
+        }
+    }
+
     /// Options to open or create a queue with.
     pub fn options() -> OpenOptions {
         OpenOptions::new()

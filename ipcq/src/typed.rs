@@ -100,6 +100,15 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         MsgQueue::open(key).map(Self::from_queue)
     }
 
+    /// Opens a queue by its id (see [`MsgQueue::open_id`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when no queue has this id.
+    pub fn open_id(id: QueueId) -> Result<Self> {
+        MsgQueue::open_id(id).map(Self::from_queue)
+    }
+
     /// Opens or creates the queue named by `key` as `options` say (exclusive
     /// create, mode, owner, capacity, stop handle).
     ///

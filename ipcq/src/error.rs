@@ -22,6 +22,8 @@ pub enum Op {
     Send,
     /// Receiving a message (`msgrcv`).
     Receive,
+    /// Copying a message without taking it (`msgrcv` with `MSG_COPY`).
+    Peek,
     /// Reading a queue's status (`msgctl IPC_STAT`).
     Stat,
     /// Changing a queue's owner, mode or capacity (`msgctl IPC_SET`).
@@ -44,6 +46,7 @@ impl fmt::Display for Op {
             Op::Open => "open the queue (msgget)",
             Op::Send => "send (msgsnd)",
             Op::Receive => "receive (msgrcv)",
+            Op::Peek => "peek at a message (msgrcv MSG_COPY)",
             Op::Stat => "read the queue's status (msgctl IPC_STAT)",
             Op::SetAttributes => "change the queue's attributes (msgctl IPC_SET)",
             Op::Remove => "remove the queue (msgctl IPC_RMID)",
@@ -204,6 +207,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// The kernel lacks a feature the call needs.
+    #[error("cannot {op}: {what} ({errno:?})")]
+    Unsupported {
+        /// The operation that failed.
+        op: Op,
+        /// The errno the kernel returned.
+        errno: Errno,
+        /// What is missing, in words.
+        what: &'static str,
+    },
+
     /// A system-wide limit was reached: the host has `msgmni` queues already
     /// (`ENOSPC`), or the kernel is out of memory for messages (`ENOMEM`).
     #[error("cannot {op}: {} ({errno:?})", limit_reached(*errno))]
@@ -260,6 +274,7 @@ impl Error {
             | Error::Interrupted { op, .. }
             | Error::InvalidArgument { op, .. }
             | Error::LimitReached { op, .. }
+            | Error::Unsupported { op, .. }
             | Error::Io { op, .. }
             | Error::Os { op, .. } => Some(*op),
             Error::Encode(_) => Some(Op::Encode),
@@ -280,6 +295,7 @@ impl Error {
             | Error::Interrupted { errno, .. }
             | Error::InvalidArgument { errno, .. }
             | Error::LimitReached { errno, .. }
+            | Error::Unsupported { errno, .. }
             | Error::Os { errno, .. } => Some(*errno),
             Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw),
             Error::Encode(_) | Error::Decode(_) => None,
@@ -310,6 +326,14 @@ impl Error {
 
     fn is_dead_id(&self) -> bool {
         matches!(self, Error::NotFound { op, .. } if *op != Op::Open && *op != Op::Ftok)
+    }
+
+    pub(crate) fn unsupported_msg_copy() -> Error {
+        Error::Unsupported {
+            op: Op::Peek,
+            errno: Errno::ENOSYS,
+            what: "this kernel cannot copy a message off a queue without taking it: MSG_COPY needs a kernel built with CONFIG_CHECKPOINT_RESTORE",
+        }
     }
 
     pub(crate) fn invalid(op: Op, reason: impl Into<String>) -> Error {
@@ -392,7 +416,7 @@ fn permission(op: Op, errno: Errno) -> &'static str {
         (Op::Send, _) => {
             "sending needs write permission on the queue, or the CAP_IPC_OWNER capability"
         }
-        (Op::Receive | Op::Stat, _) => {
+        (Op::Receive | Op::Stat | Op::Peek, _) => {
             "this needs read permission on the queue, or the CAP_IPC_OWNER capability"
         }
         (Op::Open, _) => {
@@ -414,7 +438,7 @@ fn access_text(access: &Option<Access>) -> String {
 
 fn too_large(op: Op) -> &'static str {
     match op {
-        Op::Receive => "it stays on the queue; receive it with a larger buffer",
+        Op::Receive | Op::Peek => "it stays on the queue; receive it with a larger buffer",
         _ => "it was not sent; raise the queue's capacity or the kernel's msgmax, or send less",
     }
 }

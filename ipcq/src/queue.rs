@@ -403,7 +403,7 @@ impl MsgQueue {
         let limit = limit.unwrap_or(MAX_RECV_CAPACITY);
         loop {
             let outcome = self.run(Op::Receive, wait, |wait_flags| {
-                sys::msgrcv(self.id.0, buf, msgtyp, flags | wait_flags)
+                sys::msgrcv(self.id.0, buf, limit, msgtyp, flags | wait_flags)
             })?;
             match outcome {
                 Outcome::Done(_) => return Ok(true),
@@ -415,14 +415,113 @@ impl MsgQueue {
                         return Err(Error::TooLarge {
                             op: Op::Receive,
                             errno: Errno::E2BIG,
-                            size: have + 1,
-                            limit: have,
+                            size: limit + 1,
+                            limit,
                         });
                     }
                     let want = self.largest_possible_message().max(have.saturating_mul(2));
                     buf.reserve_text(want.min(limit));
                 }
                 Outcome::Failed(errno) => return Err(self.error(Op::Receive, errno)),
+            }
+        }
+    }
+
+    /// Copies the message at `position` (0 is the oldest) without taking it off
+    /// the queue: Linux's `msgrcv` with `MSG_COPY`. `Ok(None)` when the queue
+    /// holds no message at that position.
+    ///
+    /// Positions count messages of every type in queue order. Other processes
+    /// may take or add messages between two peeks, so a sequence of peeks is a
+    /// snapshot only while nobody else uses the queue.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] when the kernel was built without
+    /// `CONFIG_CHECKPOINT_RESTORE`, which `MSG_COPY` needs; otherwise as
+    /// [`try_recv`](Self::try_recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipcq::{Key, MsgQueue};
+    ///
+    /// let q = MsgQueue::create(Key::private())?;
+    /// q.send(4, b"first")?;
+    /// q.send(2, b"second")?;
+    /// assert_eq!(q.peek(1)?.unwrap().body, b"second");
+    /// assert_eq!(q.peek(2)?, None);
+    /// assert_eq!(q.stat()?.messages, 2); // still there
+    /// q.remove()?;
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn peek(&self, position: usize) -> Result<Option<Message>> {
+        with_recv_buf(|buf| {
+            Ok(self.peek_buf(position, buf)?.then(|| Message {
+                mtype: buf.mtype(),
+                body: buf.text().to_vec(),
+            }))
+        })
+    }
+
+    /// Copies the message at `position` into a reusable buffer, as [`peek`](Self::peek)
+    /// does; false when there is none.
+    ///
+    /// # Errors
+    ///
+    /// As [`peek`](Self::peek).
+    pub fn peek_into(&self, position: usize, buf: &mut MsgBuffer) -> Result<bool> {
+        let limit = buf.limit;
+        self.peek_with_limit(position, &mut buf.raw, limit)
+    }
+
+    fn peek_buf(&self, position: usize, buf: &mut MsgBuf) -> Result<bool> {
+        self.peek_with_limit(position, buf, None)
+    }
+
+    fn peek_with_limit(
+        &self,
+        position: usize,
+        buf: &mut MsgBuf,
+        limit: Option<usize>,
+    ) -> Result<bool> {
+        let index = libc::c_long::try_from(position).map_err(|_| {
+            Error::invalid(Op::Peek, format!("position {position} is out of range"))
+        })?;
+        let limit = limit.unwrap_or(MAX_RECV_CAPACITY);
+        loop {
+            match sys::msgrcv(
+                self.id.0,
+                buf,
+                limit,
+                index,
+                libc::IPC_NOWAIT | libc::MSG_COPY,
+            ) {
+                Ok(_) => return Ok(true),
+                Err(Errno::ENOMSG) => return Ok(false),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::E2BIG) => {
+                    let have = buf.text_capacity();
+                    if have >= limit {
+                        return Err(Error::TooLarge {
+                            op: Op::Peek,
+                            errno: Errno::E2BIG,
+                            size: limit + 1,
+                            limit,
+                        });
+                    }
+                    let want = self.largest_possible_message().max(have.saturating_mul(2));
+                    buf.reserve_text(want.min(limit));
+                }
+                Err(Errno::ENOSYS) => return Err(Error::unsupported_msg_copy()),
+                Err(Errno::EINVAL) => {
+                    // A live queue refusing MSG_COPY means the kernel lacks it.
+                    return Err(match sys::msgctl_stat(self.id.0) {
+                        Ok(_) | Err(Errno::EACCES) => Error::unsupported_msg_copy(),
+                        Err(errno) => self.error(Op::Peek, errno),
+                    });
+                }
+                Err(errno) => return Err(self.error(Op::Peek, errno)),
             }
         }
     }

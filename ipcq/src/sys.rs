@@ -114,21 +114,23 @@ pub(crate) fn msgsnd(id: c_int, buf: &MsgBuf, flags: c_int) -> Result<(), Errno>
     Errno::result(res).map(drop)
 }
 
-/// `msgrcv(2)`: receives into `buf`, whose whole text capacity is offered.
+/// `msgrcv(2)`: receives into `buf` a message of at most `max` text bytes
+/// (capped at the buffer's capacity).
 ///
 /// Returns the text length and records it in `buf`.
 pub(crate) fn msgrcv(
     id: c_int,
     buf: &mut MsgBuf,
+    max: usize,
     msgtyp: c_long,
     flags: c_int,
 ) -> Result<usize, Errno> {
-    let capacity = buf.text_capacity();
+    let max = max.min(buf.text_capacity());
     let ptr = buf.words.as_mut_ptr().cast::<c_void>();
-    // SAFETY: `ptr` is valid for writes of one long plus `capacity` bytes, and the
-    // kernel writes no more than that (it fails with E2BIG instead, as MSG_NOERROR
-    // is never passed by ipcq).
-    let res = unsafe { libc::msgrcv(id, ptr, capacity, msgtyp, flags) };
+    // SAFETY: `ptr` is valid for writes of one long plus text_capacity() >= `max`
+    // bytes, and the kernel writes no more than `max` (it fails with E2BIG
+    // instead, as ipcq never passes MSG_NOERROR).
+    let res = unsafe { libc::msgrcv(id, ptr, max, msgtyp, flags) };
     let len = Errno::result(res)? as usize;
     buf.len = len;
     Ok(len)

@@ -80,6 +80,7 @@ pub fn error_kind(e: &Error) -> &'static str {
         Error::Interrupted { .. } => "interrupted",
         Error::InvalidArgument { .. } => "invalid-argument",
         Error::LimitReached { .. } => "limit-reached",
+        Error::Unsupported { .. } => "unsupported",
         Error::Decode(_) => "decode",
         Error::Encode(_) => "encode",
         _ => "other",

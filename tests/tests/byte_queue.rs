@@ -361,3 +361,36 @@ fn a_handle_is_shared_between_threads() {
         assert_eq!(got, want);
     }
 }
+
+#[test]
+fn peek_copies_messages_by_position_and_leaves_them_queued() {
+    let q = TestQueue::new();
+    let msgmax = Limits::read().unwrap().msgmax;
+    let big = vec![7u8; msgmax];
+    q.send(9, b"first").unwrap();
+    q.send(2, &big).unwrap();
+    q.send(9, b"third").unwrap();
+    let peeked: Vec<_> = (0..).map_while(|i| q.peek(i).unwrap()).collect();
+    assert_eq!(peeked.len(), 3);
+    assert_eq!((peeked[0].mtype, &peeked[0].body[..]), (9, &b"first"[..]));
+    assert_eq!((peeked[1].mtype, peeked[1].body.len()), (2, msgmax));
+    assert_eq!(peeked[1].body, big);
+    assert_eq!(peeked[2].body, b"third");
+    assert_eq!(q.stat().unwrap().messages, 3);
+    // Peeking is what receiving would give, in order.
+    for expected in peeked {
+        assert_eq!(q.recv(Selector::Any).unwrap(), expected);
+    }
+    let mut bounded = MsgBuffer::bounded(4);
+    q.send(1, b"too long").unwrap();
+    assert!(matches!(
+        q.peek_into(0, &mut bounded),
+        Err(Error::TooLarge { .. })
+    ));
+    q.remove().unwrap();
+    assert!(
+        matches!(q.peek(0), Err(Error::NotFound { .. })),
+        "{:?}",
+        q.peek(0)
+    );
+}

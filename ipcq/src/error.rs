@@ -38,6 +38,14 @@ pub enum Op {
     List,
     /// Encoding a typed message.
     Encode,
+    /// Watching for signals.
+    Signals,
+    /// Taking or writing a pid file.
+    PidFile,
+    /// Dropping root privileges.
+    DropPrivileges,
+    /// Becoming a daemon.
+    Daemonize,
 }
 
 impl fmt::Display for Op {
@@ -54,6 +62,10 @@ impl fmt::Display for Op {
             Op::ReadLimits => "read the kernel's message-queue limits",
             Op::List => "list the message queues",
             Op::Encode => "encode the message",
+            Op::Signals => "watch for signals",
+            Op::PidFile => "take the pid file",
+            Op::DropPrivileges => "drop privileges",
+            Op::Daemonize => "start the daemon",
         })
     }
 }
@@ -228,6 +240,15 @@ pub enum Error {
         errno: Errno,
     },
 
+    /// Another live process holds the pid file: the service is already running.
+    #[error("cannot {}: {} is held by {}, which is still running", Op::PidFile, path.display(), running_pid(*pid))]
+    AlreadyRunning {
+        /// The pid file.
+        path: PathBuf,
+        /// The pid written in it, if it could be read.
+        pid: Option<i32>,
+    },
+
     /// A received message could not be turned into the typed message; the
     /// error holds its mtype and bytes, so nothing is lost.
     #[error(transparent)]
@@ -278,6 +299,7 @@ impl Error {
             | Error::Io { op, .. }
             | Error::Os { op, .. } => Some(*op),
             Error::Encode(_) => Some(Op::Encode),
+            Error::AlreadyRunning { .. } => Some(Op::PidFile),
             Error::Decode(_) => Some(Op::Receive),
         }
     }
@@ -298,6 +320,7 @@ impl Error {
             | Error::Unsupported { errno, .. }
             | Error::Os { errno, .. } => Some(*errno),
             Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw),
+            Error::AlreadyRunning { .. } => Some(Errno::EWOULDBLOCK),
             Error::Encode(_) | Error::Decode(_) => None,
         }
     }
@@ -379,6 +402,10 @@ impl Error {
             },
         }
     }
+}
+
+fn running_pid(pid: Option<i32>) -> String {
+    pid.map_or_else(|| "another process".into(), |pid| format!("pid {pid}"))
 }
 
 fn removed(op: Op) -> &'static str {

@@ -42,7 +42,9 @@
 //!   [`Codec`] ([`Bincode`] by default) behind a short header that catches
 //!   sender and receiver built from different versions of the enum
 //!   (`docs/WIRE.md`).
-//! - [`StopHandle`]: stops blocked calls and worker loops cleanly.
+//! - [`StopHandle`]: stops blocked calls and worker loops cleanly, and
+//!   [`service`] ties it to SIGTERM and SIGINT, with daemon mode, a pid file
+//!   and a privilege drop.
 //!
 //! # Errors
 //!
@@ -62,6 +64,7 @@ mod message;
 mod options;
 mod queue;
 mod selector;
+pub mod service;
 mod stat;
 mod stop;
 #[allow(unsafe_code)]

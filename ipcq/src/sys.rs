@@ -4,7 +4,8 @@
 //! `-1` into an [`Errno`]. Everything above this module is safe Rust. nix has no
 //! wrappers for the SysV message calls, so they come from `libc` directly.
 //!
-//! Man pages: msgget(2), msgsnd(2), msgrcv(2), msgctl(2), ftok(3), sigaction(2).
+//! Man pages: msgget(2), msgsnd(2), msgrcv(2), msgctl(2), ftok(3), sigaction(2),
+//! fork(2), _exit(2).
 
 use std::ffi::CStr;
 use std::mem::{MaybeUninit, size_of};
@@ -178,6 +179,24 @@ pub(crate) fn install_wake_handler(signal: Signal) -> Result<(), Errno> {
     // the disposition of the one signal ipcq reserves for waking threads cannot
     // break an invariant of this process.
     unsafe { nix::sys::signal::sigaction(signal, &action) }.map(drop)
+}
+
+/// `fork(2)`, for daemonizing.
+///
+/// The caller must have made sure that the process has one thread: in the
+/// child only the calling thread exists, and locks held by other threads
+/// would stay locked forever.
+pub(crate) fn fork_single_threaded() -> Result<nix::unistd::ForkResult, Errno> {
+    // SAFETY: the caller checked that this process runs a single thread, so the
+    // child inherits no lock held by a thread that does not exist there.
+    unsafe { nix::unistd::fork() }
+}
+
+/// `_exit(2)`: ends the process at once, without running exit handlers or
+/// flushing stdio buffers that the forked-from parent will flush itself.
+pub(crate) fn exit_now(status: c_int) -> ! {
+    // SAFETY: _exit takes no pointers and never returns.
+    unsafe { libc::_exit(status) }
 }
 
 #[cfg(test)]

@@ -81,6 +81,7 @@ pub fn error_kind(e: &Error) -> &'static str {
         Error::InvalidArgument { .. } => "invalid-argument",
         Error::LimitReached { .. } => "limit-reached",
         Error::Unsupported { .. } => "unsupported",
+        Error::AlreadyRunning { .. } => "already-running",
         Error::Decode(_) => "decode",
         Error::Encode(_) => "encode",
         _ => "other",

@@ -1,0 +1,133 @@
+//! The original `examples/rand`, ported: a listener that prints random
+//! numbers as they arrive, a sender, and a queue deleter, all on key 3053
+//! with the number as message type 7.
+//!
+//! ```text
+//! cargo run --example rand -- listen          # blocks; one line per message
+//! cargo run --example rand -- send --count 3  # from another terminal
+//! cargo run --example rand -- delete          # the listener exits 0
+//! ```
+//!
+//! The number travels as plain text (`#[ipcq(text)]`), exactly as the
+//! original PHP sender wrote it, so this still works unchanged:
+//!
+//! ```text
+//! php -r '$q = msg_get_queue(3053); msg_send($q, 7, (string) rand(), false);'
+//! ```
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ipcq::service::Signals;
+use ipcq::{Error, Key, QueueMessage, StopHandle, TypedQueue};
+use serde::{Deserialize, Serialize};
+
+/// What travels on the queue.
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+enum RandMsg {
+    /// A random number, as its decimal text.
+    #[ipcq(mtype = 7, text)]
+    Number(u64),
+}
+
+#[derive(Parser)]
+#[command(about = "Send and receive random numbers over a System V message queue")]
+struct Args {
+    /// The queue's key.
+    #[arg(long, default_value_t = 3053, global = true)]
+    key: i32,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print `received <n>` for each number until the queue is removed.
+    Listen,
+    /// Send random numbers, printing `sent <n>` for each.
+    Send {
+        /// How many numbers to send.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+    },
+    /// Remove the queue; running listeners exit.
+    Delete,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let key = Key::new(args.key);
+    let result = match args.command {
+        Command::Listen => listen(key),
+        Command::Send { count } => send(key, count),
+        Command::Delete => TypedQueue::<RandMsg>::open(key).and_then(|q| q.remove()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rand: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn listen(key: Key) -> ipcq::Result<()> {
+    let stop = StopHandle::new();
+    let _signals = Signals::new(&stop).install()?;
+    let q = TypedQueue::<RandMsg>::create(key)?.with_stop(stop);
+    let mut out = std::io::stdout().lock();
+    // The iterator ends when the queue is removed or a signal stops us.
+    for msg in q.iter() {
+        match msg {
+            Ok(RandMsg::Number(n)) => {
+                writeln!(out, "received {n}")
+                    .and_then(|()| out.flush())
+                    .map_err(stdout_error)?;
+            }
+            // Something else on our queue: say so, keep listening.
+            Err(Error::Decode(e)) => eprintln!("rand: skipped a message: {e}"),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn send(key: Key, count: u32) -> ipcq::Result<()> {
+    let q = TypedQueue::<RandMsg>::create(key)?;
+    let mut random = Random::seeded();
+    for _ in 0..count {
+        // The range of PHP's rand(): 0 to getrandmax().
+        let n = random.next() % (1 << 31);
+        q.send(RandMsg::Number(n))?;
+        println!("sent {n}");
+    }
+    Ok(())
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::Io {
+        op: ipcq::Op::Receive,
+        path: "/dev/stdout".into(),
+        source: e,
+    }
+}
+
+/// xorshift64*: plenty for demo numbers, and no dependency for it.
+struct Random(u64);
+
+impl Random {
+    fn seeded() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Random((nanos ^ u64::from(std::process::id()).rotate_left(32)) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}

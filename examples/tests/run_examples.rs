@@ -1,0 +1,413 @@
+//! Runs the examples as real processes, the way their users do.
+//!
+//! `cargo test` builds the examples of this package before running its tests;
+//! they sit in `target/<profile>/examples/`, next to this test's `deps/`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use ipcq::{Key, MsgQueue};
+
+fn example(name: &str) -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples");
+    Command::new(dir.join(name))
+}
+
+/// A key no other test uses; the queue under it is removed when dropped.
+struct TestKey(Key);
+
+impl TestKey {
+    fn new() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        TestKey(Key::new(
+            0x2B00_0000 | ((std::process::id() & 0xFFFF) << 8) as i32 | (n & 0xFF) as i32,
+        ))
+    }
+
+    fn arg(&self) -> String {
+        self.0.get().to_string()
+    }
+}
+
+impl Drop for TestKey {
+    fn drop(&mut self) {
+        if let Ok(q) = MsgQueue::open(self.0) {
+            let _ = q.remove();
+        }
+    }
+}
+
+/// A directory of its own for a test, removed afterwards.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("ipcq-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(command: &mut Command) -> Output {
+    command
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run the example")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether a process runs (a zombie left for init to reap does not).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+        !s.lines()
+            .any(|l| l.starts_with("State:") && l.contains('Z'))
+    })
+}
+
+fn read_pid(path: &Path) -> i32 {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+#[test]
+fn quickstart_runs_from_start_to_finish() {
+    let out = run(&mut example("quickstart"));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for expected in [
+        "recv_kind(Job)        -> Job { id: 1",
+        "recv_priority(..=11)  -> Reload",
+        "recv_except(Job)      -> Note(\"backup finished\")",
+        "] job 2: /srv/in/2.csv",
+        "] job 5: /srv/in/5.csv",
+        "] reload",
+        "] shutdown",
+        "0 message(s) left",
+        "queue removed",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn workers_share_the_jobs_each_handled_once() {
+    let out = run(example("workers").args(["--workers", "3", "--jobs", "60"]));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("60 of 60 jobs handled exactly once"),
+        "{stdout}"
+    );
+    let mut ids: Vec<u32> = stdout
+        .lines()
+        .filter_map(|l| {
+            l.split(": handled ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..60).collect::<Vec<_>>());
+}
+
+#[test]
+fn rand_listener_prints_what_the_sender_sent_and_exits_on_delete() {
+    let key = TestKey::new();
+    let mut listener = example("rand")
+        .args(["--key", &key.arg(), "listen"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the listener created the queue", || {
+        MsgQueue::exists(key.0).unwrap()
+    });
+
+    let out = run(example("rand").args(["--key", &key.arg(), "send", "--count", "3"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let sent: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| l.strip_prefix("sent ").expect("sent <n>").to_string())
+        .collect();
+    assert_eq!(sent.len(), 3);
+
+    let mut lines = BufReader::new(listener.stdout.take().unwrap()).lines();
+    for n in &sent {
+        assert_eq!(lines.next().unwrap().unwrap(), format!("received {n}"));
+    }
+    let out = run(example("rand").args(["--key", &key.arg(), "delete"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(listener.wait().unwrap().code(), Some(0));
+    assert!(
+        lines.next().is_none(),
+        "nothing more after the queue went away"
+    );
+}
+
+#[test]
+fn rand_listener_understands_the_original_php_sender() {
+    if Command::new("php").arg("-v").output().is_err() {
+        panic!("php is not installed: .ci/run installs php-cli for this test");
+    }
+    let key = TestKey::new();
+    let mut listener = example("rand")
+        .args(["--key", &key.arg(), "listen"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the listener created the queue", || {
+        MsgQueue::exists(key.0).unwrap()
+    });
+    // What the original PHP sender did: the number as plain text, serialize=false.
+    let script = format!(
+        "$q = msg_get_queue({}); if (!msg_send($q, 7, (string) 1234567, false, true, $err)) {{ exit(1); }}",
+        key.arg()
+    );
+    let out = run(Command::new("php").args(["-r", &script]));
+    assert!(
+        out.status.success(),
+        "php: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let mut lines = BufReader::new(listener.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "received 1234567");
+    MsgQueue::open(key.0).unwrap().remove().unwrap();
+    assert_eq!(listener.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn sys_daemon_starts_listens_refuses_a_second_start_and_stops_on_sigterm() {
+    let key = TestKey::new();
+    let dir = TempDir::new("sys-daemon");
+    let pidfile = dir.0.join("sys.pid");
+    let log = dir.0.join("sys.log");
+    let start = || {
+        let mut command = example("sys");
+        command
+            .args(["-s", "--key", &key.arg(), "--log-file"])
+            .arg(&log)
+            .env("IPCQ_PIDFILE", &pidfile);
+        run(&mut command)
+    };
+    let out = start();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The starting process returns only once the daemon is up.
+    let pid = read_pid(&pidfile);
+    assert_ne!(pid, 0);
+    assert!(alive(pid));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ppid_line = status.lines().find(|l| l.starts_with("PPid:")).unwrap();
+    assert_ne!(
+        ppid_line.split_whitespace().nth(1).unwrap(),
+        std::process::id().to_string()
+    );
+
+    let out = run(example("sys").args(["--key", &key.arg(), "--message", "hello daemon"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_until("the daemon logged the message", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: hello daemon"))
+    });
+
+    let second = start();
+    assert!(!second.status.success());
+    let err = text(&second.stderr);
+    assert!(
+        err.contains(&format!("held by pid {pid}, which is still running")),
+        "{err}"
+    );
+    assert_eq!(
+        read_pid(&pidfile),
+        pid,
+        "the second start left the pid file alone"
+    );
+
+    // SIGHUP goes to the reload callback and the daemon keeps running.
+    let daemon = nix::unistd::Pid::from_raw(pid);
+    nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGHUP).unwrap();
+    wait_until("the daemon logged the reload", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("nothing to reload in this example"))
+    });
+    assert!(alive(pid));
+
+    nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGTERM).unwrap();
+    wait_until("the daemon exited", || !alive(pid));
+    assert!(!pidfile.exists(), "the pid file is removed on a clean exit");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("SIGTERM: stopping after the message in hand"),
+        "{logged}"
+    );
+    assert!(logged.trim_end().ends_with("stopped"), "{logged}");
+}
+
+#[test]
+fn sys_daemon_drops_privileges_to_the_user_and_group_given() {
+    if !is_root() {
+        eprintln!("skipped: dropping privileges needs root");
+        return;
+    }
+    let key = TestKey::new();
+    let dir = TempDir::new("sys-privileges");
+    // The daemon removes its pid file as `nobody`, so `nobody` owns the directory.
+    std::os::unix::fs::chown(&dir.0, Some(65534), Some(65534)).unwrap();
+    let pidfile = dir.0.join("sys.pid");
+    let out = run(example("sys")
+        .args([
+            "-s",
+            "--key",
+            &key.arg(),
+            "--user",
+            "65534",
+            "--group",
+            "65534",
+            "--pidfile",
+        ])
+        .arg(&pidfile));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pid = read_pid(&pidfile);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(field("Uid:"), ["65534"; 4], "{status}");
+    assert_eq!(field("Gid:"), ["65534"; 4], "{status}");
+    assert_eq!(field("Groups:"), ["65534"], "{status}");
+
+    // Removing the queue stops the listener, which then removes its pid file.
+    wait_until("the daemon created its queue", || {
+        MsgQueue::exists(key.0).unwrap()
+    });
+    let out = run(example("sys").args(["-k", "--key", &key.arg()]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_until("the daemon exited", || !alive(pid));
+    assert!(!pidfile.exists());
+}
+
+#[test]
+fn sys_init_script_starts_reports_and_stops_the_daemon() {
+    let key = TestKey::new();
+    let dir = TempDir::new("sys-init");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sys/ipcq-sys.init");
+    let daemon = {
+        let exe = std::env::current_exe().unwrap();
+        exe.parent()
+            .and_then(Path::parent)
+            .unwrap()
+            .join("examples/sys")
+    };
+    let pidfile = dir.0.join("run/ipcq-sys.pid");
+    let init = |action: &str| {
+        run(Command::new("sh")
+            .arg(&script)
+            .arg(action)
+            .env("DAEMON", &daemon)
+            .env("PIDFILE", &pidfile)
+            .env("LOGFILE", dir.0.join("sys.log"))
+            .env("SYS_KEY", key.arg())
+            .env("IPCQ", dir.0.join("no-cli-here"))
+            .env("DUMPFILE", dir.0.join("queue.dump")))
+    };
+
+    let out = init("status");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    let out = init("start");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let pid = read_pid(&pidfile);
+    let out = init("status");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("ipcq-sys is running (pid {pid})")
+    );
+    let out = init("start");
+    assert!(
+        text(&out.stdout).contains("already running"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(read_pid(&pidfile), pid);
+
+    let out = init("stop");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(!alive(pid));
+    assert!(!pidfile.exists());
+    assert_eq!(init("status").status.code(), Some(3));
+
+    // The queue outlives the daemon until killqueue removes it.
+    assert!(MsgQueue::exists(key.0).unwrap());
+    assert!(init("killqueue").status.success());
+    assert!(!MsgQueue::exists(key.0).unwrap());
+}
+
+#[test]
+fn sys_without_an_action_prints_usage() {
+    let out = run(&mut example("sys"));
+    assert_eq!(out.status.code(), Some(2));
+    let usage = text(&out.stdout);
+    for option in [
+        "--start",
+        "--kill",
+        "--message",
+        "--pidfile",
+        "--user",
+        "--group",
+        "--foreground",
+    ] {
+        assert!(usage.contains(option), "{option} missing from:\n{usage}");
+    }
+}

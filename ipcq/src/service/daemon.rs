@@ -1,0 +1,269 @@
+//! Becoming a daemon: detached from the terminal, with a pid file, as an
+//! unprivileged user.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::sys::stat::{Mode, umask};
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, chdir, dup2_stderr, dup2_stdin, dup2_stdout, pipe, setsid};
+
+use super::pidfile::PidFile;
+use super::privileges::{Credentials, drop_privileges};
+use crate::error::{Error, Op, Result};
+use crate::sys;
+
+/// How to run as a service; [`start`](Daemon::start) does it.
+///
+/// In the background (the default), `start` detaches the way a SysV init
+/// script expects: fork, `setsid`, fork again so that the daemon can never
+/// reacquire a terminal, `chdir /`, set the umask, and point stdin, stdout and
+/// stderr at `/dev/null`. The original process waits until the daemon is set
+/// up, then exits with status 0; if setting up fails, `start` returns the
+/// error in the original process instead, so the person starting it sees why.
+///
+/// In the [`foreground`](Daemon::foreground), for systemd (`Type=simple`) and
+/// containers, nothing is forked and stdio is left alone; the pid file and
+/// the privilege drop work as in the background.
+///
+/// Either way the pid file is taken before anything else, so a second start
+/// fails at once with [`Error::AlreadyRunning`], and privileges are dropped
+/// last, after the pid file is written.
+#[derive(Clone, Debug)]
+pub struct Daemon {
+    pid_file: Option<PathBuf>,
+    user: Option<String>,
+    group: Option<String>,
+    foreground: bool,
+    working_dir: PathBuf,
+    umask: u32,
+}
+
+impl Default for Daemon {
+    fn default() -> Self {
+        Daemon::new()
+    }
+}
+
+impl Daemon {
+    /// A background daemon without a pid file that keeps its user.
+    pub fn new() -> Self {
+        Daemon {
+            pid_file: None,
+            user: None,
+            group: None,
+            foreground: false,
+            working_dir: PathBuf::from("/"),
+            umask: 0o027,
+        }
+    }
+
+    /// Writes and locks a pid file (see [`PidFile`]).
+    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pid_file = Some(path.into());
+        self
+    }
+
+    /// Runs as this user, a name or a numeric uid, once set up.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Runs with this group, a name or a numeric gid (default: the user's
+    /// primary group).
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+
+    /// Stays in the foreground: no fork, stdio kept.
+    pub fn foreground(mut self, foreground: bool) -> Self {
+        self.foreground = foreground;
+        self
+    }
+
+    /// The directory a background daemon changes to (default `/`, so that it
+    /// keeps no file system busy).
+    pub fn working_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.working_dir = dir.into();
+        self
+    }
+
+    /// The umask of a background daemon (default `0o027`).
+    pub fn umask(mut self, umask: u32) -> Self {
+        self.umask = umask & 0o777;
+        self
+    }
+
+    /// Becomes the service. Returns in the daemon (or, in the foreground, in
+    /// this process); in the background, the original process exits with
+    /// status 0 once the daemon is up.
+    ///
+    /// Call it first thing in `main`: a process with more than one thread
+    /// cannot fork safely, and is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyRunning`] when the pid file is held; [`Error::NotFound`]
+    /// for an unknown user or group; [`Error::PermissionDenied`] when the ids
+    /// cannot be taken; [`Error::Io`] when the pid file cannot be written;
+    /// [`Error::Os`] when the process has threads or the daemon failed to set
+    /// up (with its reason).
+    pub fn start(self) -> Result<Running> {
+        let credentials = match (&self.user, &self.group) {
+            (None, None) => None,
+            (user, group) => Some(Credentials::resolve(user.as_deref(), group.as_deref())?),
+        };
+        let pid_file = self.pid_file.as_ref().map(PidFile::acquire).transpose()?;
+        let mut running = Running { pid_file };
+        if self.foreground {
+            self.finish(&mut running, credentials, false)?;
+            return Ok(running);
+        }
+        check_single_threaded()?;
+        let (from_daemon, to_parent) =
+            pipe().map_err(|e| os(e, "cannot create the start-up pipe"))?;
+        match sys::fork_single_threaded().map_err(|e| os(e, "cannot fork"))? {
+            ForkResult::Parent { child } => {
+                drop(to_parent);
+                // The first child exits as soon as it has forked the daemon.
+                let _ = waitpid(child, None);
+                let report = read_report(from_daemon);
+                if report == "ok" {
+                    // The pid file belongs to the daemon now: exit without dropping it.
+                    std::process::exit(0);
+                }
+                // `running` drops here; the pid file is removed only if it is
+                // still the one this process wrote.
+                Err(Error::Os {
+                    op: Op::Daemonize,
+                    errno: Errno::UnknownErrno,
+                    detail: if report.is_empty() {
+                        "the daemon exited while starting up".into()
+                    } else {
+                        format!("the daemon failed to start: {report}")
+                    },
+                })
+            }
+            ForkResult::Child => {
+                drop(from_daemon);
+                let mut to_parent = std::fs::File::from(to_parent);
+                let detached = setsid().map_err(|e| os(e, "setsid failed")).and_then(|_| {
+                    match sys::fork_single_threaded()
+                        .map_err(|e| os(e, "cannot fork the daemon"))?
+                    {
+                        ForkResult::Parent { .. } => sys::exit_now(0),
+                        ForkResult::Child => Ok(()),
+                    }
+                });
+                match detached.and_then(|()| self.finish(&mut running, credentials, true)) {
+                    Ok(()) => {
+                        let _ = to_parent.write_all(b"ok");
+                        log::info!("daemon started, pid {}", std::process::id());
+                        Ok(running)
+                    }
+                    Err(e) => {
+                        let _ = to_parent.write_all(e.to_string().as_bytes());
+                        // A pid file this process got as far as writing goes with it.
+                        drop(running);
+                        sys::exit_now(1)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The steps both modes share, in the daemon's own process.
+    fn finish(
+        &self,
+        running: &mut Running,
+        credentials: Option<Credentials>,
+        detach: bool,
+    ) -> Result<()> {
+        if detach {
+            chdir(&self.working_dir).map_err(|e| {
+                os(
+                    e,
+                    &format!("cannot chdir to {}", self.working_dir.display()),
+                )
+            })?;
+            umask(Mode::from_bits_truncate(self.umask));
+        }
+        if let Some(pid_file) = running.pid_file.as_mut() {
+            pid_file.set_pid(std::process::id())?;
+        }
+        if let Some(credentials) = credentials {
+            drop_privileges(credentials)?;
+        }
+        if detach {
+            let null = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(|source| Error::Io {
+                    op: Op::Daemonize,
+                    path: "/dev/null".into(),
+                    source,
+                })?;
+            dup2_stdin(&null)
+                .and_then(|()| dup2_stdout(&null))
+                .and_then(|()| dup2_stderr(&null))
+                .map_err(|e| os(e, "cannot point stdio at /dev/null"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The running service; dropping it removes the pid file.
+#[derive(Debug)]
+pub struct Running {
+    pid_file: Option<PidFile>,
+}
+
+impl Running {
+    /// The pid file's path, if there is one.
+    pub fn pid_file(&self) -> Option<&Path> {
+        self.pid_file.as_ref().map(PidFile::path)
+    }
+}
+
+fn read_report(from_daemon: OwnedFd) -> String {
+    let mut report = String::new();
+    // EOF comes when the daemon has written its report, or died.
+    let _ = std::fs::File::from(from_daemon).read_to_string(&mut report);
+    report
+}
+
+fn check_single_threaded() -> Result<()> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|source| Error::Io {
+        op: Op::Daemonize,
+        path: "/proc/self/status".into(),
+        source,
+    })?;
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse::<u32>().ok());
+    match threads {
+        Some(1) => Ok(()),
+        other => Err(Error::Os {
+            op: Op::Daemonize,
+            errno: Errno::EINVAL,
+            detail: format!(
+                "this process runs {} threads; daemonize first thing in main, before any thread starts",
+                other.map_or_else(|| "several".to_string(), |n| n.to_string())
+            ),
+        }),
+    }
+}
+
+fn os(errno: Errno, detail: &str) -> Error {
+    Error::Os {
+        op: Op::Daemonize,
+        errno,
+        detail: detail.into(),
+    }
+}

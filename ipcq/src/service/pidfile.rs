@@ -1,0 +1,206 @@
+//! A pid file that is also the lock that keeps a second instance out.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::error::{Error, Op, Result};
+
+/// A pid file, written atomically and held under an exclusive `flock` for as
+/// long as the value lives; dropping it removes the file.
+///
+/// - A second process that tries to take the same pid file while this one
+///   holds it gets [`Error::AlreadyRunning`] naming the running pid.
+/// - A file left by a process that died is taken over: its lock died with it.
+/// - The pid is written to a temporary file that is locked, synced and then
+///   renamed over the path, so a reader never sees a partial pid.
+/// - Symbolic links are not followed (`O_NOFOLLOW`), so a link planted at the
+///   path cannot make a root daemon overwrite another file.
+///
+/// After a privilege drop, removing the file needs write permission on its
+/// directory: keep pid files of such daemons in a directory the daemon's user
+/// owns, such as `/run/NAME/`.
+///
+/// # Examples
+///
+/// ```
+/// use ipcq::service::PidFile;
+///
+/// let path = std::env::temp_dir().join(format!("ipcq-doc-{}.pid", std::process::id()));
+/// let pid_file = PidFile::acquire(&path)?;
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{}\n", std::process::id()));
+/// assert!(PidFile::acquire(&path).is_err()); // held: even by this very process
+/// drop(pid_file);
+/// assert!(!path.exists());
+/// # Ok::<(), ipcq::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct PidFile {
+    path: PathBuf,
+    /// The locked file now at `path`; the lock lives as long as this does.
+    lock: Flock<File>,
+}
+
+impl PidFile {
+    /// Takes the pid file at `path` for this process.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyRunning`] when another live process holds it;
+    /// [`Error::Io`] when the file or its directory cannot be written, or the
+    /// path is a symbolic link.
+    pub fn acquire(path: impl AsRef<Path>) -> Result<PidFile> {
+        Self::acquire_for(path.as_ref(), std::process::id())
+    }
+
+    /// Takes the pid file for `pid` (the daemon's, when a parent prepares it).
+    fn acquire_for(path: &Path, pid: u32) -> Result<PidFile> {
+        // Hold the lock of whatever file is at the path now (a stale one, or a
+        // new empty one), so that two starters cannot both take over.
+        let current = loop {
+            let file = open_at(path)?;
+            let locked = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(locked) => locked,
+                Err((mut file, Errno::EWOULDBLOCK)) => {
+                    return Err(Error::AlreadyRunning {
+                        path: path.to_owned(),
+                        pid: read_pid(&mut file),
+                    });
+                }
+                Err((_, errno)) => return Err(io(path, errno.into())),
+            };
+            // Between open and lock the file may have been replaced: then the
+            // lock is on a file nobody will look at. Try again.
+            if same_file(&locked, path) {
+                break locked;
+            }
+        };
+        let stale = read_pid(&mut &*current);
+        if let Some(old) = stale.filter(|&old| i64::from(old) != i64::from(pid)) {
+            log::info!(
+                "taking over the pid file {} left by pid {old}",
+                path.display()
+            );
+        }
+
+        let lock = publish(path, pid)?;
+        drop(current);
+        Ok(PidFile {
+            path: path.to_owned(),
+            lock,
+        })
+    }
+
+    /// The pid file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rewrites the pid, for a daemon whose pid changed after the file was
+    /// taken (the double fork). The old file stays locked until the new one,
+    /// locked too, has replaced it.
+    pub(crate) fn set_pid(&mut self, pid: u32) -> Result<()> {
+        self.lock = publish(&self.path, pid)?;
+        Ok(())
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        // Only remove the file if it is still ours.
+        if same_file(&self.lock, &self.path) {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                log::warn!("cannot remove the pid file {}: {e}", self.path.display());
+            }
+        }
+    }
+}
+
+fn open_at(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| io(path, e))
+}
+
+/// Writes the pid to a locked temporary file and renames it over `path`;
+/// returns the lock of the file now at `path`.
+fn publish(path: &Path, pid: u32) -> Result<Flock<File>> {
+    let tmp = temp_path(path, pid);
+    let result = write_locked(&tmp, pid).and_then(|lock| {
+        std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+        sync_dir(path);
+        Ok(lock)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Creates `tmp` exclusively, locks it and writes the pid.
+fn write_locked(tmp: &Path, pid: u32) -> Result<Flock<File>> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(tmp)
+        .map_err(|e| io(tmp, e))?;
+    let mut lock = Flock::lock(file, FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, errno)| io(tmp, errno.into()))?;
+    lock.write_all(format!("{pid}\n").as_bytes())
+        .and_then(|()| lock.sync_all())
+        .map_err(|e| io(tmp, e))?;
+    Ok(lock)
+}
+
+fn temp_path(path: &Path, pid: u32) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{pid}.tmp"))
+}
+
+/// Whether `file` is the file at `path` (and not a removed or replaced one).
+fn same_file(file: &File, path: &Path) -> bool {
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+fn read_pid(mut file: impl Read) -> Option<i32> {
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Makes the rename durable; a failure only weakens durability, so it is logged.
+fn sync_dir(path: &Path) {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
+        log::debug!("cannot sync {}: {e}", dir.display());
+    }
+}
+
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        op: Op::PidFile,
+        path: path.to_owned(),
+        source,
+    }
+}

@@ -1,0 +1,154 @@
+//! Dropping root privileges to a user and group, for good.
+
+use nix::errno::Errno;
+use nix::unistd::{
+    Gid, Group, Uid, User, getegid, geteuid, getgid, getuid, setgid, setgroups, setuid,
+};
+
+use crate::error::{Error, Op, Result};
+
+/// A user and group to run as, resolved from names or numeric ids.
+///
+/// # Examples
+///
+/// ```
+/// use ipcq::service::Credentials;
+///
+/// let root = Credentials::resolve(Some("root"), None)?;
+/// assert_eq!((root.uid, root.gid), (0, 0));
+/// let numeric = Credentials::resolve(Some("65534"), Some("65534"))?;
+/// assert_eq!((numeric.uid, numeric.gid), (65534, 65534));
+/// assert!(Credentials::resolve(Some("no-such-user-here"), None).is_err());
+/// # Ok::<(), ipcq::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user id.
+    pub uid: u32,
+    /// The group id.
+    pub gid: u32,
+}
+
+impl Credentials {
+    /// Resolves a user and a group, each a name or a number. Without a group,
+    /// the user's primary group; without a user, the current user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown user or group name.
+    pub fn resolve(user: Option<&str>, group: Option<&str>) -> Result<Credentials> {
+        let (uid, primary_gid) = match user {
+            None => (getuid(), getgid()),
+            Some(user) => match user.parse::<u32>() {
+                Ok(uid) => {
+                    let uid = Uid::from_raw(uid);
+                    let primary = lookup(User::from_uid(uid), user)?.map_or(getgid(), |u| u.gid);
+                    (uid, primary)
+                }
+                Err(_) => {
+                    let found = lookup(User::from_name(user), user)?
+                        .ok_or_else(|| not_found("user", user))?;
+                    (found.uid, found.gid)
+                }
+            },
+        };
+        let gid = match group {
+            None => primary_gid,
+            Some(group) => match group.parse::<u32>() {
+                Ok(gid) => Gid::from_raw(gid),
+                Err(_) => {
+                    lookup(Group::from_name(group), group)?
+                        .ok_or_else(|| not_found("group", group))?
+                        .gid
+                }
+            },
+        };
+        Ok(Credentials {
+            uid: uid.as_raw(),
+            gid: gid.as_raw(),
+        })
+    }
+}
+
+/// Becomes `to` for good: `setgroups` to its group alone, then `setgid`,
+/// then `setuid`, in that order (a process that has given up its uid can no
+/// longer change its groups), and then checks that root cannot be regained.
+///
+/// # Errors
+///
+/// [`Error::PermissionDenied`] when this process may not take those ids (it is
+/// not root); [`Error::Os`] if, after the drop, the ids are not the ones asked
+/// for or `setuid(0)` succeeds.
+pub fn drop_privileges(to: Credentials) -> Result<()> {
+    let uid = Uid::from_raw(to.uid);
+    let gid = Gid::from_raw(to.gid);
+    if geteuid() == uid && getuid() == uid && getegid() == gid && getgid() == gid && !uid.is_root()
+    {
+        // Already there; setgroups would need privilege we do not have.
+        return verify(to);
+    }
+    setgroups(&[gid]).map_err(|e| failed(e, "setgroups"))?;
+    setgid(gid).map_err(|e| failed(e, "setgid"))?;
+    setuid(uid).map_err(|e| failed(e, "setuid"))?;
+    verify(to)?;
+    log::info!("dropped privileges to uid {} gid {}", to.uid, to.gid);
+    Ok(())
+}
+
+fn verify(to: Credentials) -> Result<()> {
+    let ids = (
+        getuid().as_raw(),
+        geteuid().as_raw(),
+        getgid().as_raw(),
+        getegid().as_raw(),
+    );
+    if ids != (to.uid, to.uid, to.gid, to.gid) {
+        return Err(Error::Os {
+            op: Op::DropPrivileges,
+            errno: Errno::EPERM,
+            detail: format!(
+                "after dropping privileges the ids are uid {}/{} gid {}/{}, not uid {} gid {}",
+                ids.0, ids.1, ids.2, ids.3, to.uid, to.gid
+            ),
+        });
+    }
+    if to.uid != 0 && setuid(Uid::from_raw(0)).is_ok() {
+        return Err(Error::Os {
+            op: Op::DropPrivileges,
+            errno: Errno::EPERM,
+            detail: "root privileges could be regained after dropping them".into(),
+        });
+    }
+    Ok(())
+}
+
+fn lookup<T>(result: nix::Result<Option<T>>, name: &str) -> Result<Option<T>> {
+    result.map_err(|errno| Error::Os {
+        op: Op::DropPrivileges,
+        errno,
+        detail: format!("cannot look up {name:?} in the user database"),
+    })
+}
+
+fn not_found(what: &str, name: &str) -> Error {
+    Error::NotFound {
+        op: Op::DropPrivileges,
+        errno: Errno::ENOENT,
+        what: format!("no {what} is named {name:?}"),
+    }
+}
+
+fn failed(errno: Errno, call: &str) -> Error {
+    match errno {
+        Errno::EPERM => Error::PermissionDenied {
+            op: Op::DropPrivileges,
+            errno,
+            access: None,
+        },
+        _ => Error::Os {
+            op: Op::DropPrivileges,
+            errno,
+            detail: format!("{call} failed"),
+        },
+    }
+}

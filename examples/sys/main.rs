@@ -9,7 +9,7 @@
 //! sys -k
 //! ```
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use clap::{ArgGroup, Parser};
 use ipcq::service::{Daemon, Signals};
-use ipcq::{Key, QueueMessage, StopHandle, TypedQueue};
+use ipcq::{Key, OpenOptions, QueueMessage, StopHandle, TypedQueue};
 use serde::{Deserialize, Serialize};
 
 /// What travels on the queue: plain text, so that any program can send it.
@@ -70,9 +70,9 @@ fn main() -> ExitCode {
     let result = if args.start {
         listen(&args, key)
     } else if args.kill {
-        TypedQueue::<SysMsg>::open(key).and_then(|q| q.remove())
+        open_listeners_queue(key).and_then(|q| q.remove())
     } else if let Some(text) = &args.message {
-        TypedQueue::<SysMsg>::open(key).and_then(|q| q.send(SysMsg::Text(text.clone())))
+        open_listeners_queue(key).and_then(|q| q.send(SysMsg::Text(text.clone())))
     } else {
         use clap::CommandFactory;
         let _ = Args::command().print_help();
@@ -87,11 +87,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// The listener's queue, for the control commands. The listener may run as
+/// another user (`--user`), which then owns its queue: these commands only
+/// send to it or remove it, so they accept that owner.
+fn open_listeners_queue(key: Key) -> ipcq::Result<TypedQueue<SysMsg>> {
+    TypedQueue::open_with(key, OpenOptions::new().allow_foreign(true))
+}
+
 fn listen(args: &Args, key: Key) -> ipcq::Result<()> {
     // Opened before privileges are dropped, so /var/log works.
     let log_file = match &args.log_file {
         Some(path) => Some(
-            OpenOptions::new()
+            std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)

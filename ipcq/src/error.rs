@@ -183,6 +183,23 @@ pub enum Error {
         access: Option<Access>,
     },
 
+    /// An existing queue that another user controls was not opened: anyone
+    /// who may write to a queue can put any message in it (see
+    /// [`OpenOptions::allow_foreign`](crate::OpenOptions::allow_foreign)).
+    #[error(
+        "cannot {op}: refusing queue {key}: {reason}; whoever controls a queue can put any message in it, so open it with OpenOptions::allow_foreign(true) only if you trust its owner"
+    )]
+    Untrusted {
+        /// The operation that failed.
+        op: Op,
+        /// `EPERM`: refused by ipcq, not by the kernel.
+        errno: Errno,
+        /// The queue's key.
+        key: Key,
+        /// What makes it untrusted, in words.
+        reason: String,
+    },
+
     /// A message does not fit: larger than the queue or the kernel allows on
     /// send, or larger than the receive buffer on receive (`E2BIG`; the message
     /// stays on the queue).
@@ -291,6 +308,7 @@ impl Error {
             | Error::WouldBlock { op, .. }
             | Error::TimedOut { op, .. }
             | Error::PermissionDenied { op, .. }
+            | Error::Untrusted { op, .. }
             | Error::TooLarge { op, .. }
             | Error::Interrupted { op, .. }
             | Error::InvalidArgument { op, .. }
@@ -313,6 +331,7 @@ impl Error {
             | Error::WouldBlock { errno, .. }
             | Error::TimedOut { errno, .. }
             | Error::PermissionDenied { errno, .. }
+            | Error::Untrusted { errno, .. }
             | Error::TooLarge { errno, .. }
             | Error::Interrupted { errno, .. }
             | Error::InvalidArgument { errno, .. }

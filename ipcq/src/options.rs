@@ -5,6 +5,7 @@ use nix::errno::Errno;
 use crate::error::{Error, Op, Result};
 use crate::key::{Key, QueueId};
 use crate::queue::MsgQueue;
+use crate::stat::proc_entry;
 use crate::stop::StopHandle;
 use crate::sys;
 
@@ -42,6 +43,7 @@ pub struct OpenOptions {
     gid: Option<u32>,
     capacity: Option<u64>,
     stop: Option<StopHandle>,
+    allow_foreign: bool,
 }
 
 impl Default for OpenOptions {
@@ -61,6 +63,7 @@ impl OpenOptions {
             gid: None,
             capacity: None,
             stop: None,
+            allow_foreign: false,
         }
     }
 
@@ -104,6 +107,19 @@ impl OpenOptions {
         self
     }
 
+    /// Opens an existing queue even when another user owns it or every user
+    /// may write to it (default: refused with [`Error::Untrusted`]).
+    ///
+    /// Whoever may write to a queue can put any message in it, and whoever
+    /// owns it can change who may write. So by default an existing queue is
+    /// opened only if this process's user or root owns it and its mode does
+    /// not let every user write. Opt in for a queue whose owner you trust: a
+    /// daemon's queue that the daemon's own user created, say.
+    pub fn allow_foreign(&mut self, allow: bool) -> &mut Self {
+        self.allow_foreign = allow;
+        self
+    }
+
     /// A stop handle for the opened queue (see [`MsgQueue::with_stop`]).
     pub fn stop(&mut self, stop: StopHandle) -> &mut Self {
         self.stop = Some(stop);
@@ -123,6 +139,9 @@ impl OpenOptions {
     /// `msgmni` queues already.
     pub fn open(&self, key: Key) -> Result<MsgQueue> {
         let (id, created) = self.get(key)?;
+        if !created {
+            self.check_trusted(id)?;
+        }
         let queue = MsgQueue::from_id(key, id, self.stop.clone());
         if created && (self.uid.is_some() || self.gid.is_some() || self.capacity.is_some()) {
             let attributes = Attributes {
@@ -138,6 +157,52 @@ impl OpenOptions {
             }
         }
         Ok(queue)
+    }
+
+    /// Opens the queue with this id (see [`MsgQueue::open_id`]); `create` and
+    /// the attributes do not apply, the trust check and the stop handle do.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when no queue has this id; [`Error::Untrusted`] as
+    /// for [`open`](Self::open).
+    pub fn open_id(&self, id: QueueId) -> Result<MsgQueue> {
+        // /proc lists every queue whatever its mode, so this works without read permission.
+        let entry = proc_entry(id).ok_or_else(|| Error::NotFound {
+            op: Op::Open,
+            errno: Errno::EINVAL,
+            what: format!("no queue has id {id}"),
+        })?;
+        self.check_trusted(id)?;
+        Ok(MsgQueue::from_id(entry.key, id, self.stop.clone()))
+    }
+
+    /// Refuses a queue another user controls, unless allowed.
+    fn check_trusted(&self, id: QueueId) -> Result<()> {
+        if self.allow_foreign {
+            return Ok(());
+        }
+        let Some(entry) = proc_entry(id) else {
+            // Gone already: the first call on it will say so.
+            return Ok(());
+        };
+        let me = nix::unistd::geteuid().as_raw();
+        let reason = if entry.uid != me && entry.uid != 0 {
+            format!(
+                "it is owned by uid {}, neither this process's user (uid {me}) nor root",
+                entry.uid
+            )
+        } else if entry.mode & 0o002 != 0 {
+            format!("its mode {:04o} lets every user write to it", entry.mode)
+        } else {
+            return Ok(());
+        };
+        Err(Error::Untrusted {
+            op: Op::Open,
+            errno: Errno::EPERM,
+            key: entry.key,
+            reason,
+        })
     }
 
     /// msgget, telling whether this call created the queue.

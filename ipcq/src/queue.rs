@@ -159,7 +159,8 @@ impl MsgQueue {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when no queue has this id.
+    /// [`Error::NotFound`] when no queue has this id; [`Error::Untrusted`]
+    /// when another user controls it (see [`OpenOptions::allow_foreign`]).
     ///
     /// # Examples
     ///
@@ -175,15 +176,7 @@ impl MsgQueue {
     /// # Ok::<(), ipcq::Error>(())
     /// ```
     pub fn open_id(id: QueueId) -> Result<Self> {
-        // /proc lists every queue whatever its mode, so this works without read permission.
-        match proc_entry(id) {
-            Some(entry) => Ok(MsgQueue::from_id(entry.key, id, None)),
-            None => Err(Error::NotFound {
-                op: Op::Open,
-                errno: Errno::EINVAL,
-                what: format!("no queue has id {id}"),
-            }),
-        }
+        OpenOptions::new().open_id(id)
     }
 
     /// Options to open or create a queue with.

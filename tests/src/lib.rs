@@ -76,6 +76,7 @@ pub fn error_kind(e: &Error) -> &'static str {
         Error::WouldBlock { .. } => "would-block",
         Error::TimedOut { .. } => "timed-out",
         Error::PermissionDenied { .. } => "permission-denied",
+        Error::Untrusted { .. } => "untrusted",
         Error::TooLarge { .. } => "too-large",
         Error::Interrupted { .. } => "interrupted",
         Error::InvalidArgument { .. } => "invalid-argument",

@@ -279,10 +279,18 @@ fn open_options_create_exclusively_and_set_attributes() {
         matches!(again, Err(Error::AlreadyExists { .. })),
         "{again:?}"
     );
+    // Another user owns it now: opening it takes an explicit opt-in.
+    let refused = MsgQueue::open(q.key()).unwrap_err();
+    assert!(matches!(refused, Error::Untrusted { .. }), "{refused:?}");
+    assert!(
+        refused.to_string().contains("owned by uid 65534"),
+        "{refused}"
+    );
     // create() opens the existing queue and leaves its attributes alone.
     let same = OpenOptions::new()
         .create(true)
         .mode(0o666)
+        .allow_foreign(true)
         .open(q.key())
         .unwrap();
     assert_eq!(same.id(), q.id());
@@ -393,4 +401,29 @@ fn peek_copies_messages_by_position_and_leaves_them_queued() {
         "{:?}",
         q.peek(0)
     );
+}
+
+#[test]
+fn a_queue_every_user_may_write_to_is_refused_unless_allowed() {
+    let q = TestQueue::with(|o| {
+        o.mode(0o622);
+    });
+    let err = MsgQueue::open(q.key()).unwrap_err();
+    assert!(matches!(err, Error::Untrusted { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("mode 0622 lets every user write"),
+        "{err}"
+    );
+    assert!(matches!(
+        MsgQueue::open_id(q.id()),
+        Err(Error::Untrusted { .. })
+    ));
+    let opened = OpenOptions::new()
+        .allow_foreign(true)
+        .open(q.key())
+        .unwrap();
+    assert_eq!(opened.id(), q.id());
+    // A queue this user owns with a private mode needs no opt-in.
+    let own = TestQueue::new();
+    assert_eq!(MsgQueue::open(own.key()).unwrap().id(), own.id());
 }

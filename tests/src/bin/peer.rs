@@ -16,7 +16,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use ipcq::{Key, MsgQueue, Selector, StopHandle, TypedQueue};
+use ipcq::{Key, MsgQueue, OpenOptions, Selector, StopHandle, TypedQueue};
 use nix::unistd::{Gid, Uid, setgid, setgroups, setuid};
 use tests::error_kind;
 use tests::messages::{Work, WorkHandler};
@@ -44,6 +44,13 @@ fn key(arg: &str) -> Key {
     Key::new(arg.parse().expect("key"))
 }
 
+/// Opens a test's queue. The permission tests hand the peer queues of other
+/// users and with open modes on purpose: what they test is the kernel's
+/// answer, so the peer opts out of ipcq's own refusal.
+fn open(arg: &str) -> ipcq::Result<MsgQueue> {
+    OpenOptions::new().allow_foreign(true).open(key(arg))
+}
+
 fn selector(arg: &str) -> Selector {
     let (what, n) = arg.split_once(':').unwrap_or((arg, "0"));
     let n: i64 = n.parse().expect("selector type");
@@ -60,14 +67,14 @@ fn run(args: &[String]) -> ipcq::Result<()> {
     let mut out = std::io::stdout().lock();
     match args[0].as_str() {
         "send" => {
-            let q = MsgQueue::open(key(&args[1]))?;
+            let q = open(&args[1])?;
             let mtype: i64 = args[2].parse().expect("mtype");
             for body in &args[3..] {
                 q.send(mtype, body.as_bytes())?;
             }
         }
         "recv" => {
-            let q = MsgQueue::open(key(&args[1]))?;
+            let q = open(&args[1])?;
             let selector = selector(&args[2]);
             let count: usize = args[3].parse().expect("count");
             println!("ready");
@@ -77,7 +84,7 @@ fn run(args: &[String]) -> ipcq::Result<()> {
                 out.flush().unwrap();
             }
         }
-        "remove" => MsgQueue::open(key(&args[1]))?.remove()?,
+        "remove" => open(&args[1])?.remove()?,
         "send-work" => {
             let q = TypedQueue::<Work>::open(key(&args[1]))?;
             let first: u64 = args[2].parse().expect("first");

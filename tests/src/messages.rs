@@ -17,3 +17,14 @@ pub enum Work {
     #[ipcq(mtype = 10)]
     Stop,
 }
+
+/// Load-test traffic: two types, so that order can be checked per type.
+#[derive(QueueMessage, Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+pub enum Load {
+    /// Even sequence numbers.
+    Even { producer: u32, seq: u32 },
+    /// Odd sequence numbers.
+    Odd { producer: u32, seq: u32 },
+    /// The end of the traffic, one per consumer.
+    End,
+}

@@ -9,6 +9,10 @@
 //!   peer send-mix KEY                                sends Log, Job 1, Urgent 7, Stop, Job 2, Urgent 8
 //!   peer serve KEY                                   a Work worker: prints a line per message,
 //!                                                    and stops after Work::Stop
+//!   peer produce KEY PRODUCER COUNT                  sends Load::Even/Odd { producer, seq } for seq < COUNT
+//!   peer consume KEY                                 receives Load until Load::End, printing "producer seq"
+//!   peer slow-serve KEY MILLIS                       a Work worker that takes MILLIS per job and stops on SIGTERM
+//!   peer fill-msgmni N                               in its own IPC namespace: creates queues past msgmni = N
 //!   peer ftok PATH ID
 //!
 //! An ipcq error ends the peer with status 3 after printing `error KIND: MESSAGE`.
@@ -16,10 +20,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use ipcq::service::Signals;
 use ipcq::{Key, MsgQueue, OpenOptions, Selector, StopHandle, TypedQueue};
 use nix::unistd::{Gid, Uid, setgid, setgroups, setuid};
 use tests::error_kind;
-use tests::messages::{Work, WorkHandler};
+use tests::messages::{Load, Work, WorkHandler};
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -108,6 +113,62 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             let mut worker = Worker { out, stop };
             q.serve(&mut worker)?;
             writeln!(worker.out, "done").unwrap();
+        }
+        "produce" => {
+            // A stop handle installs ipcq's wake-signal handler, so a storm of
+            // that signal really interrupts this process's blocked calls.
+            let q = TypedQueue::<Load>::open(key(&args[1]))?.with_stop(StopHandle::new());
+            let producer: u32 = args[2].parse().expect("producer");
+            let count: u32 = args[3].parse().expect("count");
+            for seq in 0..count {
+                q.send(if seq % 2 == 0 {
+                    Load::Even { producer, seq }
+                } else {
+                    Load::Odd { producer, seq }
+                })?;
+            }
+        }
+        "consume" => {
+            let q = TypedQueue::<Load>::open(key(&args[1]))?.with_stop(StopHandle::new());
+            let mut out = std::io::BufWriter::new(out);
+            // Until Load::End.
+            while let Load::Even { producer, seq } | Load::Odd { producer, seq } = q.recv()? {
+                writeln!(out, "{producer} {seq}").unwrap();
+            }
+            out.flush().unwrap();
+        }
+        "slow-serve" => {
+            let stop = StopHandle::new();
+            let _signals = Signals::new(&stop).install()?;
+            let q = TypedQueue::<Work>::open(key(&args[1]))?.with_stop(stop);
+            let pause = std::time::Duration::from_millis(args[2].parse().expect("millis"));
+            q.serve_fn(|msg| {
+                if let Work::Job { id, .. } = msg {
+                    writeln!(out, "start {id}").unwrap();
+                    out.flush().unwrap();
+                    std::thread::sleep(pause);
+                    writeln!(out, "end {id}").unwrap();
+                    out.flush().unwrap();
+                }
+            })?;
+            writeln!(out, "done").unwrap();
+        }
+        "fill-msgmni" => {
+            // Run inside a new IPC namespace (unshare --ipc), whose limit is
+            // its own and whose queues vanish with it.
+            std::fs::write("/proc/sys/kernel/msgmni", &args[1]).expect("set msgmni");
+            let mut created = Vec::new();
+            let err = loop {
+                match MsgQueue::create(Key::private()) {
+                    Ok(q) => created.push(q),
+                    Err(e) => break e,
+                }
+            };
+            println!("created {}", created.len());
+            for q in created {
+                q.remove()?;
+            }
+            return Err(err);
         }
         "ftok" => {
             let id: u8 = args[2].parse().expect("project id");

@@ -1,0 +1,41 @@
+//! `ipcq create KEY`: a new queue, or the one that has the key.
+
+use ipcq::OpenOptions;
+
+use super::list::key_hex;
+use super::print_report;
+use crate::cli::CreateArgs;
+use crate::failure::Outcome;
+
+/// Creates the queue and says which it is.
+pub(crate) fn run(args: &CreateArgs) -> Outcome {
+    let mut options = OpenOptions::new();
+    options.mode(args.mode);
+    if let Some(capacity) = args.capacity {
+        options.capacity(capacity);
+    }
+    let (queue, created) = args.key.key.create_or_open(&options, args.exclusive)?;
+    let key = queue.key();
+    let name = if key.is_private() {
+        "private queue".to_owned()
+    } else {
+        format!("queue {} ({})", key_hex(key.get()), key.get())
+    };
+    let line = if created {
+        let stat = queue.stat()?;
+        format!(
+            "created {name}, id {}, mode {:04o}, capacity {} bytes",
+            queue.id(),
+            stat.mode,
+            stat.capacity
+        )
+    } else {
+        let unchanged = if args.capacity.is_some() || args.mode != 0o600 {
+            "; it existed already, so its mode and capacity were left as they are"
+        } else {
+            "; it existed already"
+        };
+        format!("found {name}, id {}{unchanged}", queue.id())
+    };
+    print_report(|out| writeln!(out, "{line}"))
+}

@@ -1,0 +1,239 @@
+//! `ipcq restore FILE KEY`: send a dump's messages back to a queue, in order.
+
+use std::path::Path;
+
+use ipcq::{Error, Limits, MsgQueue, OpenOptions, StopHandle};
+
+use super::print_report;
+use super::show::read_dump;
+use crate::cli::RestoreArgs;
+use crate::durable;
+use crate::failure::{EXIT_INTERRUPTED, Failure, Outcome, exit_code};
+use crate::format::counted;
+use crate::signals::{self, Interrupts};
+use crate::target::Target;
+
+/// Checks the whole file, opens or creates the queue, sends the messages.
+pub(crate) fn run(args: &RestoreArgs) -> Outcome {
+    let path = args.file.display();
+    let left = "; it was left in place and nothing was sent";
+    let dump = read_dump(&args.file).map_err(|f| f.context("cannot restore").followed_by(left))?;
+    let total = dump.messages.len();
+    // Refuse a bad --skip before creating anything.
+    let skip = match usize::try_from(args.skip) {
+        Ok(skip) if skip <= total => skip,
+        _ => {
+            return Err(Failure::new(format!(
+                "cannot restore: --skip {} is more than the {} in {path}{left}",
+                args.skip,
+                counted(total as u64, "message")
+            )));
+        }
+    };
+    let header = dump.header;
+
+    let stop = StopHandle::new();
+    let interrupts = Interrupts::catch(Some(stop.clone()))?;
+
+    let mut options = OpenOptions::new();
+    options.mode(args.mode.unwrap_or(header.mode));
+    let capacity = args
+        .capacity
+        .or((header.capacity > 0).then_some(header.capacity));
+    if let Some(capacity) = capacity {
+        options.capacity(capacity);
+    }
+    let (queue, created) = args.key.key.create_or_open(&options, false).map_err(|f| {
+        // Raising a capacity above msgmnb takes CAP_SYS_RESOURCE, which a dump
+        // from a queue an administrator enlarged may ask for without saying so.
+        let msgmnb = Limits::read().map_or(u64::MAX, |l| l.msgmnb as u64);
+        let hint = match capacity {
+            Some(c) if args.capacity.is_none() && c > msgmnb => format!(
+                " with the dump's capacity of {} (above kernel.msgmnb, {msgmnb}): \
+                 pass --capacity for less",
+                counted(c, "byte")
+            ),
+            _ => String::new(),
+        };
+        f.context(format!("cannot restore into {}{hint}", args.key.key))
+            .followed_by(left)
+    })?;
+    let queue = queue.with_stop(stop);
+
+    // Every message must fit, or none is sent: a half-restored queue is worse
+    // than a clear refusal.
+    let limit = queue.max_message_size();
+    if let Some((i, m)) = dump
+        .messages
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .find(|(_, m)| m.body.len() > limit)
+    {
+        let undone = if created && queue.remove().is_ok() {
+            "; the queue this created was removed again"
+        } else {
+            ""
+        };
+        return Err(Failure::new(format!(
+            "cannot restore: message {} of {path} is {}, more than the {limit} bytes {} takes \
+             (the lesser of kernel.msgmax and its capacity){left}{undone}",
+            i + 1,
+            counted(m.body.len() as u64, "byte"),
+            args.key.key
+        )));
+    }
+
+    // `sent` counts the file's messages now on the queue: those skipped, as a
+    // previous run sent them, and those this run sent before this one.
+    for (sent, message) in dump.messages.iter().enumerate().skip(skip) {
+        let result = match interrupts.caught() {
+            Some(signal) => Err(Stopped::Signal(signal)),
+            None if args.nowait => queue
+                .try_send(message.mtype, &message.body)
+                .map_err(Stopped::Error),
+            None => queue
+                .send(message.mtype, &message.body)
+                .map_err(Stopped::Error),
+        };
+        if let Err(stopped) = result {
+            let stopped = match (stopped, interrupts.caught()) {
+                (Stopped::Error(Error::Interrupted { .. }), Some(signal)) => {
+                    Stopped::Signal(signal)
+                }
+                (stopped, _) => stopped,
+            };
+            return Err(partial(args, &queue, total, skip, sent, &stopped));
+        }
+    }
+
+    let bytes: usize = dump.messages[skip..].iter().map(|m| m.body.len()).sum();
+    let mut line = format!(
+        "restored {} ({}) to {} (id {})",
+        counted((total - skip) as u64, "message"),
+        counted(bytes as u64, "byte"),
+        target_name(args.key.key, &queue),
+        queue.id()
+    );
+    if created {
+        if let Ok(stat) = queue.stat() {
+            line += &format!(
+                ", which this created with mode {:04o} and capacity {}",
+                stat.mode,
+                counted(stat.capacity, "byte")
+            );
+        }
+    } else if args.mode.is_some() || args.capacity.is_some() {
+        line += ", which existed already: --mode and --capacity were not applied";
+    }
+    if args.keep {
+        line += &format!("; {path} was kept");
+    } else if let Err(e) = durable::remove_file(&args.file) {
+        return Err(Failure::new(format!(
+            "{line}, but {e}: remove it, or a rerun would send its messages again"
+        )));
+    } else {
+        line += &format!("; {path} was removed");
+    }
+    print_report(|out| writeln!(out, "{line}"))
+}
+
+/// Why sending stopped.
+enum Stopped {
+    Signal(i32),
+    Error(Error),
+}
+
+/// The report of a restore that stopped part-way: how many messages are on
+/// the queue, and the command that sends the rest without duplicating any.
+fn partial(
+    args: &RestoreArgs,
+    queue: &MsgQueue,
+    total: usize,
+    skip: usize,
+    sent: usize,
+    stopped: &Stopped,
+) -> Failure {
+    let path = args.file.display();
+    let (code, why) = match stopped {
+        Stopped::Signal(signal) => (
+            EXIT_INTERRUPTED,
+            format!("stopped by {}", signals::name(*signal)),
+        ),
+        Stopped::Error(err) => (exit_code(err), err.to_string()),
+    };
+    let target = target_name(args.key.key, queue);
+    // With sent == skip this run added nothing; the file's first `sent` were
+    // there already, from the run that --skip accounts for.
+    let done = if sent == 0 {
+        format!("nothing was sent to {target}")
+    } else {
+        let by_this_run = counted((sent - skip) as u64, "message");
+        let (first, are) = if sent == 1 {
+            ("message 1".to_owned(), "is")
+        } else {
+            (format!("messages 1 to {sent}"), "are")
+        };
+        format!(
+            "this run sent {by_this_run}, so {first} of the {total} in {path} {are} on {target}"
+        )
+    };
+    let rerun = if matches!(stopped, Stopped::Error(e) if e.is_removed()) {
+        format!(
+            ". The queue is gone, and the messages sent to it with it; {path} still holds them \
+             all: rerun without --skip to restore them into a new queue"
+        )
+    } else {
+        format!(
+            ". To send the rest: ipcq restore {} {} --skip {sent}",
+            shell_word(&args.file),
+            rerun_key(args.key.key, queue)
+        )
+    };
+    Failure::with_code(
+        code,
+        format!("restore stopped: {why}; {done}; {path} was left in place{rerun}"),
+    )
+}
+
+/// The queue for messages: its key, or its id for a private one.
+fn target_name(target: Target, queue: &MsgQueue) -> String {
+    match target {
+        Target::Key(key) if key.is_private() => format!("private queue id {}", queue.id()),
+        other => other.to_string(),
+    }
+}
+
+/// KEY for a rerun: the same queue, by key or (private) by id.
+fn rerun_key(target: Target, queue: &MsgQueue) -> String {
+    match target {
+        Target::Key(key) if !key.is_private() => format!("{:#010x}", key.get()),
+        _ => format!("id:{}", queue.id()),
+    }
+}
+
+/// A path as a shell word: quoted when it holds anything but safe characters.
+fn shell_word(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let safe = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./,+=:@%".contains(c));
+    if safe {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_paths_for_the_shell() {
+        assert_eq!(shell_word(Path::new("/tmp/q.dump")), "/tmp/q.dump");
+        assert_eq!(shell_word(Path::new("my dump")), "'my dump'");
+        assert_eq!(shell_word(Path::new("it's")), r"'it'\''s'");
+    }
+}

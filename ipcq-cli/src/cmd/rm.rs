@@ -1,0 +1,23 @@
+//! `ipcq rm KEY`: remove a queue.
+
+use super::print_report;
+use crate::cli::RmArgs;
+use crate::failure::Outcome;
+use crate::format::counted;
+
+/// Removes the queue, saying how many messages went with it.
+pub(crate) fn run(args: &RmArgs) -> Outcome {
+    let queue = args.key.key.open()?;
+    // Read before removing, so that the report can say what was dropped.
+    let before = queue.stat().ok();
+    queue.remove()?;
+    let dropped = match before {
+        Some(stat) if stat.messages > 0 => format!(
+            "; {} ({}) went with it",
+            counted(stat.messages, "message"),
+            counted(stat.bytes, "byte")
+        ),
+        _ => String::new(),
+    };
+    print_report(|out| writeln!(out, "removed {} (id {}){dropped}", args.key.key, queue.id()))
+}

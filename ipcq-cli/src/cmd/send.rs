@@ -1,0 +1,56 @@
+//! `ipcq send KEY --type N [TEXT | --file F]`: send one message.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::os::unix::ffi::OsStrExt;
+
+use crate::cli::SendArgs;
+use crate::failure::{Failure, Outcome};
+
+/// Sends the body exactly as given.
+pub(crate) fn run(args: &SendArgs) -> Outcome {
+    let queue = args.key.key.open()?;
+    let limit = queue.max_message_size();
+    let body = body(args, limit)?;
+    if body.len() > limit {
+        return Err(Failure::new(format!(
+            "cannot send: the message is more than {limit} bytes, the most {} takes \
+             (the lesser of kernel.msgmax and the queue's capacity); nothing was sent",
+            args.key.key
+        )));
+    }
+    if args.nowait {
+        queue.try_send(args.mtype, &body)?;
+    } else if let Some(timeout) = args.timeout {
+        queue.send_timeout(args.mtype, &body, timeout)?;
+    } else {
+        queue.send(args.mtype, &body)?;
+    }
+    Ok(())
+}
+
+/// The message body: the TEXT argument's bytes, the file's, or stdin's. Reads
+/// at most one byte past `limit`, enough to tell that a body is too large
+/// without taking in an endless stream.
+fn body(args: &SendArgs, limit: usize) -> Outcome<Vec<u8>> {
+    if let Some(text) = &args.text {
+        return Ok(text.as_bytes().to_vec());
+    }
+    let most = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut body = Vec::new();
+    if let Some(path) = &args.file {
+        File::open(path)
+            .and_then(|f| f.take(most).read_to_end(&mut body))
+            .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
+        return Ok(body);
+    }
+    let stdin = std::io::stdin().lock();
+    if stdin.is_terminal() {
+        eprintln!("ipcq: reading the message body from the terminal; end it with Ctrl-D");
+    }
+    stdin
+        .take(most)
+        .read_to_end(&mut body)
+        .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
+    Ok(body)
+}

@@ -1,0 +1,87 @@
+//! Value parsers for options other than KEY: modes, durations.
+
+use std::time::Duration;
+
+/// Parses a permission mode in octal: `600`, `0600`, `0o600`.
+///
+/// # Errors
+///
+/// When the text is not octal or has bits beyond `0777`.
+pub(crate) fn parse_mode(text: &str) -> Result<u32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(format!(
+            "`{text}` is not an octal mode: write permission bits such as 600 or 0640"
+        ));
+    }
+    match u32::from_str_radix(digits, 8) {
+        Ok(mode) if mode <= 0o777 => Ok(mode),
+        _ => Err(format!(
+            "mode {text} is out of range: a queue has only the permission bits 000 to 777"
+        )),
+    }
+}
+
+/// Parses a duration: a number and a unit (`500ms`, `2s`, `1.5s`, `1m`, `1h`);
+/// a bare number is seconds.
+///
+/// # Errors
+///
+/// When the text is not such a duration, or is negative or absurdly long.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!(
+            "`{text}` is not a duration: write a number and a unit, such as 500ms, 2s, 1.5s or 1m"
+        )
+    };
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    if number.is_empty() {
+        return Err(bad());
+    }
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let seconds_per_unit = match unit.trim() {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad()),
+    };
+    // A year is already longer than any wait anyone means; beyond it is a typo.
+    Duration::try_from_secs_f64(value * seconds_per_unit)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(366 * 24 * 3600))
+        .ok_or_else(|| format!("duration `{text}` is out of range: at most a year"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_octal_modes() {
+        assert_eq!(parse_mode("600"), Ok(0o600));
+        assert_eq!(parse_mode("0640"), Ok(0o640));
+        assert_eq!(parse_mode("0o666"), Ok(0o666));
+        assert_eq!(parse_mode("0"), Ok(0));
+        for bad in ["", "8", "0x600", "1777", "rw-------", "-600"] {
+            assert!(parse_mode(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reads_durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        for bad in ["", "s", "-1s", "1x", "1..5s", "1e3s", "99999999h", "nan"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! `ipcq dump`, `restore` and `show`, run as real processes on real queues.
+
+mod common;
+
+use common::{TempDir, TestKey, drain, ipcq};
+use ipcq::MsgQueue;
+
+/// Messages of mixed types and sizes: empty bodies, binary ones, one of the
+/// largest size the kernel's default msgmax allows; 12 KiB in all, so that
+/// they fit a queue of the default capacity (16 KiB).
+fn mixed() -> Vec<(i64, Vec<u8>)> {
+    vec![
+        (3, b"hello".to_vec()),
+        (1, Vec::new()),
+        (7, (0..=255).collect()),
+        (3, b"second of type 3".to_vec()),
+        (i64::MAX, b"largest mtype".to_vec()),
+        (2, (0..8192u32).map(|i| (i * 7 % 251) as u8).collect()),
+        (1, Vec::new()),
+        (9, vec![0xff; 3000]),
+        (5, "unicode: é ü ✓\n".as_bytes().to_vec()),
+    ]
+}
+
+fn fill(queue: &MsgQueue, messages: &[(i64, Vec<u8>)]) {
+    for (mtype, body) in messages {
+        queue.send(*mtype, body).unwrap();
+    }
+}
+
+#[test]
+fn dump_then_restore_after_the_queue_is_gone_keeps_every_message_in_order() {
+    let (key, queue) = TestKey::with_queue(|o| {
+        o.mode(0o640).capacity(16000);
+    });
+    fill(&queue, &mixed());
+    let dir = TempDir::new("round-trip");
+    let file = dir.arg("queue.dump");
+
+    let out = ipcq(&["dump", &key.arg(), &file]).ok();
+    assert!(out.starts_with("dumped 9 messages ("), "{out}");
+    assert_eq!(queue.stat().unwrap().messages, 0, "dump takes the messages");
+    // As a reboot would:
+    queue.remove().unwrap();
+    assert!(!key.exists());
+
+    let out = ipcq(&["restore", &file, &key.arg()]).ok();
+    assert!(out.starts_with("restored 9 messages"), "{out}");
+    assert!(
+        !dir.path("queue.dump").exists(),
+        "a restored file is removed"
+    );
+    let restored = key.open();
+    let stat = restored.stat().unwrap();
+    assert_eq!(
+        (stat.mode, stat.capacity),
+        (0o640, 16000),
+        "the dump's mode and capacity"
+    );
+    assert_eq!(drain(&restored), mixed());
+    // No temporary files were left next to the dump.
+    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 0);
+}
+
+#[test]
+fn dump_keep_copies_and_show_prints_the_file() {
+    let (key, queue) = TestKey::with_queue(|_| {});
+    fill(&queue, &mixed()[..3]);
+    let dir = TempDir::new("keep");
+    let file = dir.arg("keep.dump");
+    let out = ipcq(&["dump", &key.arg(), &file, "--keep"]).ok();
+    assert!(out.contains("still on the queue"), "{out}");
+    assert_eq!(queue.stat().unwrap().messages, 3);
+
+    let shown = ipcq(&["show", &file]).ok();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(
+        lines[0].starts_with("# ipcq dump format 1, written "),
+        "{shown}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("# from key {:#010x}", key.key().get())),
+        "{shown}"
+    );
+    assert_eq!(lines[2], "# 3 messages, 261 bytes");
+    assert_eq!(lines[3], "mtype 3, 5 bytes: hello");
+    assert_eq!(lines[4], "mtype 1, 0 bytes");
+    assert!(
+        lines[5].starts_with("mtype 7, 256 bytes, hex: 000102"),
+        "{shown}"
+    );
+
+    // An existing file is not replaced without --force.
+    let err = ipcq(&["dump", &key.arg(), &file]).fails(1);
+    assert!(
+        err.contains("--force") && err.contains("not changed"),
+        "{err}"
+    );
+    assert_eq!(queue.stat().unwrap().messages, 3);
+    ipcq(&["dump", &key.arg(), &file, "--force"]).ok();
+    assert_eq!(queue.stat().unwrap().messages, 0);
+}
+
+#[test]
+fn dump_of_an_empty_queue_restores_nothing() {
+    let (key, _queue) = TestKey::with_queue(|_| {});
+    let dir = TempDir::new("empty");
+    let file = dir.arg("empty.dump");
+    assert!(
+        ipcq(&["dump", &key.arg(), &file])
+            .ok()
+            .starts_with("dumped 0 messages")
+    );
+    let out = ipcq(&["restore", &file, &key.arg()]).ok();
+    assert!(out.starts_with("restored 0 messages"), "{out}");
+}
+
+#[test]
+fn restore_refuses_a_truncated_or_changed_file_and_leaves_it() {
+    let (key, queue) = TestKey::with_queue(|_| {});
+    fill(&queue, &mixed());
+    let dir = TempDir::new("truncated");
+    let file = dir.path("whole.dump");
+    ipcq(&["dump", &key.arg(), file.to_str().unwrap()]).ok();
+    queue.remove().unwrap();
+    let whole = std::fs::read(&file).unwrap();
+
+    let cut = dir.path("cut.dump");
+    let cut_arg = cut.to_str().unwrap();
+    for len in [
+        0,
+        5,
+        51,
+        52,
+        60,
+        200,
+        whole.len() / 2,
+        whole.len() - 12,
+        whole.len() - 1,
+    ] {
+        std::fs::write(&cut, &whole[..len]).unwrap();
+        let err = ipcq(&["restore", cut_arg, &key.arg()]).fails(1);
+        let expected = if len == 0 { "empty" } else { "truncated" };
+        assert!(
+            err.contains(expected) && err.contains("left in place"),
+            "cut at {len}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&cut).unwrap(),
+            &whole[..len],
+            "the file is left as it was"
+        );
+        assert!(!key.exists(), "no queue is created for a bad file");
+    }
+    let mut changed = whole.clone();
+    changed[whole.len() / 2] ^= 0x20;
+    std::fs::write(&cut, &changed).unwrap();
+    let err = ipcq(&["restore", cut_arg, &key.arg()]).fails(1);
+    assert!(err.contains("checksum"), "{err}");
+    let err = ipcq(&["show", cut_arg]).fails(1);
+    assert!(err.contains("checksum"), "{err}");
+    let err = ipcq(&[
+        "restore",
+        dir.path("none.dump").to_str().unwrap(),
+        &key.arg(),
+    ])
+    .fails(1);
+    assert!(err.contains("cannot read"), "{err}");
+    assert!(!key.exists());
+
+    // The whole file still restores.
+    ipcq(&["restore", file.to_str().unwrap(), &key.arg()]).ok();
+    assert_eq!(drain(&key.open()), mixed());
+}
+
+#[test]
+fn a_restore_stopped_part_way_says_how_to_resume_without_duplicates() {
+    let (key, queue) = TestKey::with_queue(|_| {});
+    let messages: Vec<(i64, Vec<u8>)> = (1..=5).map(|i| (i, vec![i as u8; 40])).collect();
+    fill(&queue, &messages);
+    let dir = TempDir::new("partial");
+    let file = dir.arg("partial.dump");
+    ipcq(&["dump", &key.arg(), &file]).ok();
+    queue.remove().unwrap();
+
+    // A queue with room for two of the five messages.
+    let small = ipcq::OpenOptions::new()
+        .create_new(true)
+        .capacity(100)
+        .open(key.key())
+        .unwrap();
+    let run = ipcq(&["restore", &file, &key.arg(), "--nowait"]);
+    let err = run.fails(3);
+    assert!(err.contains("messages 1 to 2 of the 5"), "{err}");
+    assert!(
+        err.contains("--skip 2") && err.contains("left in place"),
+        "{err}"
+    );
+    assert!(dir.path("partial.dump").exists());
+    let mut got = drain(&small);
+
+    // Resume as told, twice, making room in between.
+    let err = ipcq(&["restore", &file, &key.arg(), "--nowait", "--skip", "2"]).fails(3);
+    assert!(err.contains("--skip 4"), "{err}");
+    got.extend(drain(&small));
+    let out = ipcq(&["restore", &file, &key.arg(), "--nowait", "--skip", "4"]).ok();
+    assert!(out.starts_with("restored 1 message "), "{out}");
+    got.extend(drain(&small));
+    assert_eq!(got, messages, "every message once, in order");
+    assert!(!dir.path("partial.dump").exists());
+}
+
+#[test]
+fn restore_refuses_a_skip_beyond_the_file_and_messages_too_large_for_the_queue() {
+    let (key, queue) = TestKey::with_queue(|_| {});
+    fill(&queue, &[(1, vec![7; 500])]);
+    let dir = TempDir::new("refusals");
+    let file = dir.arg("one.dump");
+    ipcq(&["dump", &key.arg(), &file]).ok();
+
+    let err = ipcq(&["restore", &file, &key.arg(), "--skip", "2"]).fails(1);
+    assert!(
+        err.contains("--skip 2") && err.contains("1 message"),
+        "{err}"
+    );
+    queue.remove().unwrap();
+    let err = ipcq(&["restore", &file, &key.arg(), "--capacity", "100"]).fails(1);
+    assert!(
+        err.contains("500 bytes") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    assert!(!key.exists(), "the queue this created was removed again");
+    ipcq(&["restore", &file, &key.arg(), "--keep", "--mode", "0600"]).ok();
+    assert!(dir.path("one.dump").exists(), "--keep keeps the file");
+    assert_eq!(drain(&key.open()), vec![(1, vec![7; 500])]);
+}
+
+#[test]
+fn sigint_wakes_a_restore_waiting_for_room_and_it_says_how_to_resume() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let (key, queue) = TestKey::with_queue(|_| {});
+    let messages: Vec<(i64, Vec<u8>)> = (1..=3).map(|i| (i, vec![i as u8; 60])).collect();
+    fill(&queue, &messages);
+    let dir = TempDir::new("sigint");
+    let file = dir.arg("wait.dump");
+    ipcq(&["dump", &key.arg(), &file]).ok();
+    queue.remove().unwrap();
+    let small = ipcq::OpenOptions::new()
+        .create_new(true)
+        .capacity(100)
+        .open(key.key())
+        .unwrap();
+
+    // The second message does not fit: the restore waits for room.
+    let child = Command::new(env!("CARGO_BIN_EXE_ipcq"))
+        .args(["restore", &file, &key.arg()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while small.stat().unwrap().messages < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore sent nothing"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.starts_with("ipcq: restore stopped: stopped by SIGINT"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--skip 1"), "{stderr}");
+    assert!(dir.path("wait.dump").exists());
+    assert_eq!(drain(&small), messages[..1]);
+}

@@ -411,3 +411,65 @@ fn sys_without_an_action_prints_usage() {
         assert!(usage.contains(option), "{option} missing from:\n{usage}");
     }
 }
+
+#[test]
+fn sys_init_script_keeps_queued_messages_across_a_reboot() {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.parent().and_then(Path::parent).unwrap();
+    let cli = target.join("ipcq");
+    assert!(
+        cli.exists(),
+        "{} is missing: run `cargo test --workspace`, which builds the ipcq command",
+        cli.display()
+    );
+    let key = TestKey::new();
+    let dir = TempDir::new("sys-reboot");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sys/ipcq-sys.init");
+    let log = dir.0.join("sys.log");
+    let dump = dir.0.join("state/queue.dump");
+    let init = |action: &str| {
+        run(Command::new("sh")
+            .arg(&script)
+            .arg(action)
+            .env("DAEMON", target.join("examples/sys"))
+            .env("PIDFILE", dir.0.join("run/ipcq-sys.pid"))
+            .env("LOGFILE", &log)
+            .env("SYS_KEY", key.arg())
+            .env("IPCQ", &cli)
+            .env("DUMPFILE", &dump))
+    };
+    let ipcq = |args: &[&str]| {
+        let out = run(Command::new(&cli).args(args));
+        assert!(out.status.success(), "ipcq {args:?}: {}", text(&out.stderr));
+    };
+    // Work queued while the listener is down...
+    ipcq(&["create", &key.arg()]);
+    for word in ["one", "two", "three"] {
+        ipcq(&["send", &key.arg(), "--type", "9", word]);
+    }
+    // ...is moved into the dump by stop, and survives the loss of the queue
+    // that a reboot brings...
+    assert!(init("stop").status.success());
+    assert!(dump.exists());
+    assert_eq!(MsgQueue::open(key.0).unwrap().stat().unwrap().messages, 0);
+    ipcq(&["rm", &key.arg()]);
+    // ...and start puts it back for the listener, in order.
+    let out = init("start");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    wait_until("the listener logged the restored messages", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: three"))
+    });
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let received: Vec<&str> = logged
+        .lines()
+        .filter_map(|l| l.split("received: ").nth(1))
+        .collect();
+    assert_eq!(received, ["one", "two", "three"]);
+    assert!(!dump.exists(), "a successful restore removes the dump");
+    assert!(init("stop").status.success());
+}

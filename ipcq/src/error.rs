@@ -469,7 +469,7 @@ fn permission(op: Op, errno: Errno) -> &'static str {
             "the queue exists but its mode does not allow this process in; CAP_IPC_OWNER bypasses queue permissions"
         }
         (Op::SetAttributes, _) => {
-            "only the queue's owner or creator, or a process with CAP_SYS_ADMIN, may change it; raising its capacity above msgmnb also needs CAP_SYS_RESOURCE"
+            "changing a queue takes its owner or creator (or CAP_SYS_ADMIN), and raising its capacity above kernel.msgmnb takes CAP_SYS_RESOURCE as well"
         }
         (Op::Remove, _) => {
             "only the queue's owner or creator, or a process with CAP_SYS_ADMIN, may remove it"

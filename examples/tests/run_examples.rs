@@ -3,9 +3,9 @@
 //! `cargo test` builds the examples of this package before running its tests;
 //! they sit in `target/<profile>/examples/`, next to this test's `deps/`.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -150,17 +150,25 @@ fn workers_share_the_jobs_each_handled_once() {
     assert_eq!(ids, (0..60).collect::<Vec<_>>());
 }
 
-#[test]
-fn rand_listener_prints_what_the_sender_sent_and_exits_on_delete() {
-    let key = TestKey::new();
+/// Starts `rand listen` on `key` and returns it with its output lines, once it
+/// has created the queue.
+fn rand_listener(key: &TestKey) -> (Child, Lines<BufReader<ChildStdout>>) {
     let mut listener = example("rand")
         .args(["--key", &key.arg(), "listen"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let lines = BufReader::new(listener.stdout.take().unwrap()).lines();
     wait_until("the listener created the queue", || {
         MsgQueue::exists(key.0).unwrap()
     });
+    (listener, lines)
+}
+
+#[test]
+fn rand_listener_prints_what_the_sender_sent_and_exits_on_delete() {
+    let key = TestKey::new();
+    let (mut listener, mut lines) = rand_listener(&key);
 
     let out = run(example("rand").args(["--key", &key.arg(), "send", "--count", "3"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -170,7 +178,6 @@ fn rand_listener_prints_what_the_sender_sent_and_exits_on_delete() {
         .collect();
     assert_eq!(sent.len(), 3);
 
-    let mut lines = BufReader::new(listener.stdout.take().unwrap()).lines();
     for n in &sent {
         assert_eq!(lines.next().unwrap().unwrap(), format!("received {n}"));
     }
@@ -189,14 +196,7 @@ fn rand_listener_understands_the_original_php_sender() {
         panic!("php is not installed: .ci/run installs php-cli for this test");
     }
     let key = TestKey::new();
-    let mut listener = example("rand")
-        .args(["--key", &key.arg(), "listen"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("the listener created the queue", || {
-        MsgQueue::exists(key.0).unwrap()
-    });
+    let (mut listener, mut lines) = rand_listener(&key);
     // What the original PHP sender did: the number as plain text, serialize=false.
     let script = format!(
         "$q = msg_get_queue({}); if (!msg_send($q, 7, (string) 1234567, false, true, $err)) {{ exit(1); }}",
@@ -209,7 +209,6 @@ fn rand_listener_understands_the_original_php_sender() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    let mut lines = BufReader::new(listener.stdout.take().unwrap()).lines();
     assert_eq!(lines.next().unwrap().unwrap(), "received 1234567");
     MsgQueue::open(key.0).unwrap().remove().unwrap();
     assert_eq!(listener.wait().unwrap().code(), Some(0));

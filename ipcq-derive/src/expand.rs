@@ -188,6 +188,8 @@ pub(crate) fn handler_trait(input: &Enum<'_>) -> TokenStream {
     );
     quote! {
         #[doc = #doc]
+        // A variant with many fields gives a method with as many arguments.
+        #[allow(clippy::too_many_arguments)]
         #vis trait #handler {
             #(#methods)*
         }

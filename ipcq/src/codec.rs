@@ -102,17 +102,34 @@ impl CodecError {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bincode;
 
-/// The largest number of bytes a bincode decode may claim for strings and
-/// byte containers.
+/// Decodes with bincode's claim limit set from the body's length.
 ///
-/// No message exceeds the receive buffer's ceiling, so a length prefix that
-/// claims more is corrupt, and is refused before anything is allocated.
-/// Sequences decoded through serde (`Vec<T>`) are not counted by bincode, but
-/// serde preallocates at most 1 MiB for them whatever their prefix claims.
-const BINCODE_LIMIT: usize = 1 << 26;
-
-fn bincode_config() -> impl bincode::config::Config {
-    bincode::config::standard().with_limit::<BINCODE_LIMIT>()
+/// bincode counts every value it decodes at its full in-memory width (8 bytes
+/// for a u64 or a length, 16 for a u128) however few bytes encode it, and it
+/// allocates a string or byte buffer of the claimed length before reading it.
+/// A limit of 16 times the body's length is therefore never reached by an
+/// honest body, and keeps a corrupt length prefix from allocating more than
+/// that: without it, 16 bytes could claim 64 MiB. The limit is a const
+/// generic, hence the tiers.
+///
+/// Sequences and maps decoded through serde are not counted by bincode; serde
+/// preallocates at most 1 MiB for a sequence and 4 MiB for a map whatever
+/// their length prefixes claim.
+fn decode_limited<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
+    fn with<T: DeserializeOwned, const LIMIT: usize>(
+        bytes: &[u8],
+    ) -> Result<(T, usize), CodecError> {
+        let config = bincode::config::standard().with_limit::<LIMIT>();
+        bincode::serde::decode_from_slice(bytes, config).map_err(CodecError::new)
+    }
+    match bytes.len().saturating_mul(16) {
+        0..=0x1000 => with::<T, 0x1000>(bytes),
+        0x1001..=0x1_0000 => with::<T, 0x1_0000>(bytes),
+        0x1_0001..=0x10_0000 => with::<T, 0x10_0000>(bytes),
+        0x10_0001..=0x100_0000 => with::<T, 0x100_0000>(bytes),
+        0x100_0001..=0x1000_0000 => with::<T, 0x1000_0000>(bytes),
+        _ => with::<T, { usize::MAX }>(bytes),
+    }
 }
 
 impl Codec for Bincode {
@@ -124,14 +141,13 @@ impl Codec for Bincode {
         T: Serialize + ?Sized,
         W: io::Write,
     {
-        bincode::serde::encode_into_std_write(value, &mut out, bincode_config())
+        bincode::serde::encode_into_std_write(value, &mut out, bincode::config::standard())
             .map(drop)
             .map_err(CodecError::new)
     }
 
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-        let (value, read) =
-            bincode::serde::decode_from_slice(bytes, bincode_config()).map_err(CodecError::new)?;
+        let (value, read) = decode_limited(bytes)?;
         if read != bytes.len() {
             return Err(CodecError(format!(
                 "{} byte(s) left over after the value",
@@ -159,13 +175,27 @@ mod tests {
     }
 
     #[test]
-    fn bincode_refuses_a_length_prefix_beyond_the_limit() {
-        // varint 0xFD marker then a u64 length of 2^40, then enough bytes that
-        // running out of input is not what stops it.
-        let mut bytes = vec![0xFD];
-        bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    fn a_length_prefix_may_claim_at_most_sixteen_times_the_body() {
+        // varint 0xFC marker then a u32 length of 1 MiB, then 64 bytes: the
+        // claim is far beyond 16 × 69 bytes, so it is refused before bincode
+        // allocates the string.
+        let mut bytes = vec![0xFC];
+        bytes.extend_from_slice(&(1u32 << 20).to_le_bytes());
         bytes.extend_from_slice(&[b'a'; 64]);
         let err = Bincode::decode::<String>(&bytes).unwrap_err();
         assert!(err.to_string().contains("LimitExceeded"), "{err}");
+        // An honest body of the same shape decodes.
+        let mut honest = Vec::new();
+        Bincode::encode(&"a".repeat(64), &mut honest).unwrap();
+        assert_eq!(Bincode::decode::<String>(&honest).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn honest_bodies_of_wide_numbers_stay_within_the_limit() {
+        // Each u128 of 0 is 1 byte on the wire and 16 in bincode's count.
+        let values = vec![0u128; 10_000];
+        let mut out = Vec::new();
+        Bincode::encode(&values, &mut out).unwrap();
+        assert_eq!(Bincode::decode::<Vec<u128>>(&out).unwrap(), values);
     }
 }

@@ -372,7 +372,8 @@ fn check_reason(mtype: i64, kind: Option<FuzzKind>, reason: &DecodeReason) {
         | DecodeReason::Body { variant, .. } => (variant, Encoding::Typed),
         DecodeReason::Text { variant, .. } => (variant, Encoding::Text),
         DecodeReason::Bytes { variant, .. } => (variant, Encoding::Bytes),
-        DecodeReason::UnknownType => {
+        // Batches are unpacked by the queue, never by decode_body.
+        DecodeReason::UnknownType | DecodeReason::Batch { .. } => {
             panic!("mtype {mtype} is {kind:?}'s, but the reason is {reason:?}")
         }
         // A reason added to ipcq after this check was written.

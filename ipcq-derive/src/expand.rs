@@ -94,6 +94,7 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
         #[automatically_derived]
         impl #kind {
             /// Every kind, in declaration order.
+            #[allow(dead_code)] // the trait's ALL is the one generic code uses
             #vis const ALL: &'static [#kind] = &[ #( #kind::#idents ),* ];
 
             /// The mtype the variant is sent with.

@@ -56,6 +56,7 @@
 #![cfg(target_os = "linux")]
 #![warn(missing_docs)]
 
+mod batch;
 mod buffer;
 mod codec;
 mod error;
@@ -73,6 +74,7 @@ mod typed;
 mod wake;
 mod wire;
 
+pub use batch::{BATCH_MARKER, BatchError};
 pub use buffer::{Message, MsgBuffer};
 pub use codec::{Bincode, Codec, CodecError};
 pub use error::{Access, Error, Op, Result};

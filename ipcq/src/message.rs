@@ -201,6 +201,17 @@ pub enum DecodeReason {
         error: CodecError,
     },
 
+    /// A batch (byte 0 is [`BATCH_MARKER`](crate::BATCH_MARKER)) whose item
+    /// count or item lengths do not add up to its body. None of its items was
+    /// handed out; the error holds the whole batch.
+    #[error("variant {variant}: malformed batch: {error}")]
+    Batch {
+        /// The variant the mtype belongs to.
+        variant: &'static str,
+        /// What does not add up.
+        error: String,
+    },
+
     /// A text variant's body is not UTF-8, or does not parse into its field.
     #[error("text variant {variant}: {error}")]
     Text {

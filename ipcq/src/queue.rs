@@ -54,26 +54,23 @@ thread_local! {
 
 /// Runs `f` with this thread's buffer, or a fresh one if it is in use further
 /// up the stack (a `Serialize` impl that sends, say).
+#[inline]
 pub(crate) fn with_thread_buf<R>(
     key: &'static std::thread::LocalKey<RefCell<MsgBuf>>,
     f: impl FnOnce(&mut MsgBuf) -> R,
 ) -> R {
-    let mut f = Some(f);
-    let reused = key.with(|cell| {
-        cell.try_borrow_mut()
-            .ok()
-            .map(|mut buf| (f.take().expect("called once"))(&mut buf))
-    });
-    match reused {
-        Some(r) => r,
-        None => (f.take().expect("called once"))(&mut MsgBuf::with_capacity(FIRST_RECV_CAPACITY)),
-    }
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut MsgBuf::with_capacity(FIRST_RECV_CAPACITY)),
+    })
 }
 
+#[inline]
 pub(crate) fn with_send_buf<R>(f: impl FnOnce(&mut MsgBuf) -> R) -> R {
     with_thread_buf(&SEND_BUF, f)
 }
 
+#[inline]
 pub(crate) fn with_recv_buf<R>(f: impl FnOnce(&mut MsgBuf) -> R) -> R {
     with_thread_buf(&RECV_BUF, f)
 }
@@ -273,6 +270,12 @@ impl MsgQueue {
             }
             Outcome::Failed(errno) => Err(self.error(Op::Send, errno)),
         }
+    }
+
+    /// The send limit as last seen (see [`max_message_size`](Self::max_message_size)),
+    /// without re-reading it.
+    pub(crate) fn cached_send_limit(&self) -> usize {
+        self.send_limit.load(Ordering::Relaxed)
     }
 
     /// Re-reads the limits and fails with `TooLarge` if `size` exceeds them.

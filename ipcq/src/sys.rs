@@ -68,18 +68,32 @@ impl MsgBuf {
         &self.bytes()[HEADER..HEADER + self.len]
     }
 
+    /// The text assembled so far, to patch in place (a batch's item count).
+    pub(crate) fn text_mut(&mut self) -> &mut [u8] {
+        let len = self.len;
+        &mut self.bytes_mut()[HEADER..HEADER + len]
+    }
+
+    /// Cuts the text back to its first `len` bytes.
+    pub(crate) fn truncate_text(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
     /// Empties the text, keeping the storage.
     pub(crate) fn clear_text(&mut self) {
         self.len = 0;
     }
 
     /// Appends to the text, growing the storage when needed.
+    #[inline]
     pub(crate) fn extend_text(&mut self, more: &[u8]) {
-        let end = self.len + more.len();
-        self.reserve_text(end);
         let start = HEADER + self.len;
-        self.bytes_mut()[start..HEADER + end].copy_from_slice(more);
-        self.len = end;
+        let end = start + more.len();
+        if end > self.words.len() * HEADER {
+            self.reserve_text(end - HEADER);
+        }
+        self.bytes_mut()[start..end].copy_from_slice(more);
+        self.len = end - HEADER;
     }
 
     fn bytes(&self) -> &[u8] {
@@ -169,12 +183,18 @@ pub(crate) fn ftok(path: &CStr, project_id: u8) -> Result<libc::key_t, Errno> {
     Errno::result(key)
 }
 
-/// Installs a handler for `signal` that does nothing and does not set
-/// `SA_RESTART`, so that the signal makes a blocked msgsnd or msgrcv in the
-/// thread it is sent to return `EINTR`.
+/// Installs a handler for `signal` that does nothing, so that the signal
+/// makes a blocked msgsnd or msgrcv in the thread it is sent to return
+/// `EINTR`. Those two calls are never restarted, whatever `SA_RESTART` says
+/// (signal(7)); `SA_RESTART` is set so that other calls a stray copy of the
+/// signal lands in are restarted rather than failed.
 pub(crate) fn install_wake_handler(signal: Signal) -> Result<(), Errno> {
     extern "C" fn wake(_: c_int) {}
-    let action = SigAction::new(SigHandler::Handler(wake), SaFlags::empty(), SigSet::empty());
+    let action = SigAction::new(
+        SigHandler::Handler(wake),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
     // SAFETY: the handler is async-signal-safe (it does nothing), and replacing
     // the disposition of the one signal ipcq reserves for waking threads cannot
     // break an invariant of this process.

@@ -3,8 +3,10 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::batch::{self, Pending};
 use crate::buffer::Message;
 use crate::codec::{Bincode, Codec};
 use crate::error::{Error, Op, Result};
@@ -30,6 +32,34 @@ use crate::wire::Body;
 /// allocates the string, of course). The handle is `Send + Sync` and clones
 /// are cheap; several threads and processes may send and receive on one queue,
 /// and each message goes to exactly one receiver.
+///
+/// # Batches
+///
+/// [`send_batch`](Self::send_batch) packs many messages of one variant into
+/// one System V message, and every receive unpacks them: it returns the first
+/// and keeps the others in a buffer of received messages, which later
+/// receives that select them hand out before receiving anything new
+/// ([`pending`](Self::pending) counts them). A handle and its clones share
+/// that buffer; handles opened separately (or made with
+/// [`from_queue`](Self::from_queue)) each have their own. What the buffer
+/// changes:
+///
+/// - Per-variant order holds: a variant's buffered messages are older than
+///   any of that variant still on the kernel queue, and come first.
+///   [`recv_priority`](Self::recv_priority) first takes a message of a lower
+///   mtype from the kernel queue if one waits there.
+/// - Across variants, buffered messages come before messages of other
+///   variants still on the kernel queue, even ones sent before the batch (when
+///   a selective receive took the batch past them), and messages buffered
+///   from several batches come out in the order the batches were received.
+/// - Several threads receiving through clones share the buffer, but a thread
+///   already waiting in the kernel does not see messages another thread
+///   buffers meanwhile; they go to the next receive that selects them.
+/// - Buffered messages have been received: a stop or the queue's removal does
+///   not drop them. Receives, [`iter`](Self::iter) and [`serve`](Self::serve)
+///   hand them out first, and report [`Error::Interrupted`] or
+///   [`Error::Removed`] once none of them matches. Dropping the last handle
+///   that shares them drops them, with a warning in the log.
 ///
 /// # Examples
 ///
@@ -57,7 +87,9 @@ use crate::wire::Body;
 /// # Ok::<(), ipcq::Error>(())
 /// ```
 pub struct TypedQueue<M, C = Bincode> {
-    queue: MsgQueue,
+    pub(crate) queue: MsgQueue,
+    /// Received batch items not yet handed out, shared by clones.
+    pub(crate) pending: Arc<Pending>,
     // fn() -> (M, C): the queue holds neither, so it is Send + Sync whatever they are.
     _types: PhantomData<fn() -> (M, C)>,
 }
@@ -66,6 +98,7 @@ impl<M, C> Clone for TypedQueue<M, C> {
     fn clone(&self) -> Self {
         TypedQueue {
             queue: self.queue.clone(),
+            pending: Arc::clone(&self.pending),
             _types: PhantomData,
         }
     }
@@ -134,17 +167,24 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         options.open(key).map(Self::from_queue)
     }
 
-    /// A typed view of a byte queue.
+    /// A typed view of a byte queue, with a buffer of received batch items
+    /// of its own.
     pub fn from_queue(queue: MsgQueue) -> Self {
         TypedQueue {
             queue,
+            pending: Arc::default(),
             _types: PhantomData,
         }
     }
 
-    /// Attaches a stop handle (see [`MsgQueue::with_stop`]).
+    /// Attaches a stop handle (see [`MsgQueue::with_stop`]); the handle keeps
+    /// its buffered batch items.
     pub fn with_stop(self, stop: StopHandle) -> Self {
-        Self::from_queue(self.queue.with_stop(stop))
+        TypedQueue {
+            queue: self.queue.with_stop(stop),
+            pending: self.pending,
+            _types: PhantomData,
+        }
     }
 
     /// The byte queue underneath, to send or receive raw messages.
@@ -152,7 +192,8 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         &self.queue
     }
 
-    /// Gives up the types, keeping the byte queue.
+    /// Gives up the types, keeping the byte queue. Buffered batch items that
+    /// no clone shares are dropped (see [`pending`](Self::pending)).
     pub fn into_bytes(self) -> MsgQueue {
         self.queue
     }
@@ -236,7 +277,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         with_send_buf(|buf| {
             buf.set_mtype(check_mtype(Op::Send, msg.mtype())?);
             buf.clear_text();
-            msg.encode_body::<C>(&mut Body(buf))?;
+            msg.encode_body::<C>(&mut Body::new(buf))?;
             self.queue.send_buf(buf, wait)
         })
     }
@@ -247,6 +288,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     ///
     /// [`Error::Decode`] for a message that is not a valid `M` (it holds the
     /// message's mtype and bytes); otherwise as [`MsgQueue::recv`].
+    #[inline]
     pub fn recv(&self) -> Result<M> {
         self.recv_by(Selector::Any)
     }
@@ -256,6 +298,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
+    #[inline]
     pub fn try_recv(&self) -> Result<Option<M>> {
         self.try_recv_by(Selector::Any)
     }
@@ -268,6 +311,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
+    #[inline]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<M>> {
         self.recv_by_timeout(Selector::Any, timeout)
     }
@@ -277,6 +321,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
+    #[inline]
     pub fn recv_kind(&self, kind: M::Kind) -> Result<M> {
         self.recv_by(Selector::Type(kind.mtype()))
     }
@@ -288,6 +333,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
+    #[inline]
     pub fn recv_priority(&self, up_to: M::Kind) -> Result<M> {
         self.recv_by(Selector::UpTo(up_to.mtype()))
     }
@@ -297,6 +343,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
+    #[inline]
     pub fn recv_except(&self, kind: M::Kind) -> Result<M> {
         self.recv_by(Selector::Except(kind.mtype()))
     }
@@ -306,6 +353,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
+    #[inline]
     pub fn recv_by(&self, selector: Selector) -> Result<M> {
         let msg = self.recv_wait(selector, Wait::Forever)?;
         Ok(msg.expect("a blocking receive returns a message or an error"))
@@ -316,6 +364,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
+    #[inline]
     pub fn try_recv_by(&self, selector: Selector) -> Result<Option<M>> {
         self.recv_wait(selector, Wait::No)
     }
@@ -325,19 +374,37 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
+    #[inline]
     pub fn recv_by_timeout(&self, selector: Selector, timeout: Duration) -> Result<Option<M>> {
         self.recv_wait(selector, Wait::timeout(timeout))
     }
 
+    #[inline]
     fn recv_wait(&self, selector: Selector, wait: Wait) -> Result<Option<M>> {
+        if let Some(buffered) = self.recv_pending(selector) {
+            return buffered.map(Some);
+        }
+        self.recv_queue(selector, wait)
+    }
+
+    /// Receives from the kernel queue, unpacking a batch.
+    #[inline]
+    pub(crate) fn recv_queue(&self, selector: Selector, wait: Wait) -> Result<Option<M>> {
         with_recv_buf(|buf| {
             if !self.queue.recv_buf(selector, buf, None, wait)? {
                 return Ok(None);
             }
             let mtype = buf.mtype();
-            M::decode_body::<C>(mtype, buf.text())
-                .map(Some)
-                .map_err(|reason| Error::Decode(DecodeError::new(mtype, buf.text(), reason)))
+            match M::decode_body::<C>(mtype, buf.text()) {
+                Ok(msg) => Ok(Some(msg)),
+                Err(reason) => match batch::batch_variant(&reason) {
+                    Some(variant) => self
+                        .pending
+                        .unpack::<M, C>(variant, mtype, buf.text())
+                        .map(Some),
+                    None => Err(Error::Decode(DecodeError::new(mtype, buf.text(), reason))),
+                },
+            }
         })
     }
 
@@ -388,7 +455,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     ///
     /// Returns `Ok(())` when the queue is removed or a stop is requested through
     /// the queue's [`StopHandle`]. A message that has been received is always
-    /// handled before the loop returns. Any other error ends the loop and is
+    /// handled before the loop returns, messages buffered from a batch included. Any other error ends the loop and is
     /// returned; for a [`Error::Decode`] the undecodable message is in the error
     /// and the loop can simply be called again.
     ///

@@ -58,16 +58,27 @@ pub const fn fingerprint(signature: &str) -> u32 {
 
 /// The body of a message being assembled, written straight into the send buffer.
 #[doc(hidden)]
-pub struct Body<'a>(pub(crate) &'a mut MsgBuf);
+pub struct Body<'a> {
+    pub(crate) buf: &'a mut MsgBuf,
+    /// Set by [`encode_fields`]: the body is a typed one (header, then fields),
+    /// which a batch may carry; text and bytes bodies leave it unset.
+    pub(crate) typed: bool,
+}
+
+impl<'a> Body<'a> {
+    pub(crate) fn new(buf: &'a mut MsgBuf) -> Self {
+        Body { buf, typed: false }
+    }
+}
 
 impl io::Write for Body<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.extend_text(buf);
+        self.buf.extend_text(buf);
         Ok(buf.len())
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.extend_text(buf);
+        self.buf.extend_text(buf);
         Ok(())
     }
 
@@ -78,7 +89,7 @@ impl io::Write for Body<'_> {
 
 impl fmt::Write for Body<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.extend_text(s.as_bytes());
+        self.buf.extend_text(s.as_bytes());
         Ok(())
     }
 }
@@ -130,7 +141,8 @@ pub fn encode_fields<C: Codec, T: Serialize + ?Sized>(
     fields: &T,
 ) -> Result<(), EncodeError> {
     let [a, b, c, d] = fingerprint.to_le_bytes();
-    body.0.extend_text(&[WIRE_VERSION, C::ID, a, b, c, d]);
+    body.typed = true;
+    body.buf.extend_text(&[WIRE_VERSION, C::ID, a, b, c, d]);
     C::encode(fields, &mut *body).map_err(|error| EncodeError {
         variant,
         mtype,
@@ -154,7 +166,7 @@ pub fn encode_text<T: Display + ?Sized>(
 
 /// Writes a bytes variant's field as the raw body.
 pub fn encode_bytes<T: RawBytes>(body: &mut Body<'_>, field: &T) -> Result<(), EncodeError> {
-    body.0.extend_text(field.raw_bytes());
+    body.buf.extend_text(field.raw_bytes());
     Ok(())
 }
 
@@ -225,7 +237,7 @@ mod tests {
 
     fn encoded(fp: u32, fields: &(u8, String)) -> Vec<u8> {
         let mut buf = MsgBuf::with_capacity(0);
-        encode_fields::<Bincode, _>(&mut Body(&mut buf), "V", 1, fp, fields).unwrap();
+        encode_fields::<Bincode, _>(&mut Body::new(&mut buf), "V", 1, fp, fields).unwrap();
         buf.text().to_vec()
     }
 
@@ -285,7 +297,7 @@ mod tests {
     #[test]
     fn text_and_bytes_bodies_are_bare() {
         let mut buf = MsgBuf::with_capacity(0);
-        encode_text(&mut Body(&mut buf), "N", 7, &42u32).unwrap();
+        encode_text(&mut Body::new(&mut buf), "N", 7, &42u32).unwrap();
         assert_eq!(buf.text(), b"42");
         assert_eq!(decode_text::<u32>("N", b"42").unwrap(), 42);
         assert!(matches!(

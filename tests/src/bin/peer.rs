@@ -7,6 +7,10 @@
 //!   peer [as UID GID] remove KEY
 //!   peer send-work KEY FIRST LAST                    sends Work::Job { id } for FIRST..=LAST
 //!   peer send-mix KEY                                sends Log, Job 1, Urgent 7, Stop, Job 2, Urgent 8
+//!   peer send-batch KEY FIRST LAST                   sends Work::Urgent(n) for FIRST..=LAST with
+//!                                                    send_batch, and prints how many SysV messages
+//!   peer recv-work KEY COUNT                         receives COUNT Work messages one by one and
+//!                                                    prints each as `{:?}`
 //!   peer serve KEY                                   a Work worker: prints a line per message,
 //!                                                    and stops after Work::Stop
 //!   peer produce KEY PRODUCER COUNT                  sends Load::Even/Odd { producer, seq } for seq < COUNT
@@ -105,6 +109,22 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             let q = TypedQueue::<Work>::open(key(&args[1]))?;
             for msg in mix() {
                 q.send(msg)?;
+            }
+        }
+        "send-batch" => {
+            let q = TypedQueue::<Work>::open(key(&args[1]))?;
+            let first: u32 = args[2].parse().expect("first");
+            let last: u32 = args[3].parse().expect("last");
+            let sysv = q.send_batch((first..=last).map(Work::Urgent))?;
+            writeln!(out, "sent in {sysv}").unwrap();
+        }
+        "recv-work" => {
+            let q = TypedQueue::<Work>::open(key(&args[1]))?;
+            let count: usize = args[2].parse().expect("count");
+            writeln!(out, "ready").unwrap();
+            out.flush().unwrap();
+            for _ in 0..count {
+                writeln!(out, "{:?}", q.recv()?).unwrap();
             }
         }
         "serve" => {

@@ -1,0 +1,407 @@
+//! Benchmarks of ipcq against raw `msgsnd`/`msgrcv` and other IPC, between
+//! two processes (this binary starts itself again as the other one).
+//!
+//! ```sh
+//! cargo run --release -p ipcq-benches              # everything, about 100 s
+//! cargo run --release -p ipcq-benches -- --quick   # fewer messages and runs, about 20 s
+//! cargo run --release -p ipcq-benches -- --json results.json --only stream,batch
+//! ```
+//!
+//! Prints Markdown tables and writes every run's numbers as JSON
+//! (`target/ipcq-benches.json` unless `--json FILE` says otherwise).
+//! `docs/BENCHMARKS.md` explains each number.
+
+#[allow(unsafe_code)]
+mod alloc;
+mod cleanup;
+mod endpoints;
+mod payload;
+mod procs;
+#[allow(unsafe_code)]
+mod raw;
+mod report;
+mod scenarios;
+mod stats;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use endpoints::{BATCH_CHUNK, Res, Transport};
+use payload::SIZES;
+use report::{BatchRow, FanRow, Machine, OverheadRow, PingRow, Results, StreamRow};
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+const USAGE: &str = "usage: ipcq-benches [--quick] [--json FILE] [--runs N] [--only SECTIONS]
+  --quick          fewer messages and runs (about 20 s instead of about 100 s)
+  --json FILE      where to write the results (default target/ipcq-benches.json)
+  --runs N         repeat each measurement N times (default 5, 3 with --quick)
+  --only SECTIONS  comma-separated: stream, pingpong, fan, batch, overhead, timeout, alloc
+  --transports IDS comma-separated, for stream and pingpong: raw, ipcq-bytes, ipcq-typed,
+                   ipcq-typed-vec, ipc-channel, posix-mq, unix-socket (raw is always kept)";
+
+const SECTIONS: [&str; 7] = [
+    "stream", "pingpong", "fan", "batch", "overhead", "timeout", "alloc",
+];
+
+/// How much of everything one run does.
+struct Plan {
+    quick: bool,
+    runs: usize,
+    json: String,
+    only: Vec<String>,
+    transports: Vec<Transport>,
+    /// Streaming messages per run, by payload size.
+    stream: [u64; 3],
+    pingpong: u64,
+    pingpong_warmup: u64,
+    fan: u64,
+    batch: u64,
+    overhead: u64,
+    idle: Duration,
+    idle_runs: usize,
+    short: Duration,
+    short_runs: usize,
+    alloc_rounds: u64,
+}
+
+impl Plan {
+    fn parse(args: &[String]) -> Result<Plan, String> {
+        let quick = args.iter().any(|a| a == "--quick");
+        let mut plan = if quick {
+            Plan {
+                quick,
+                runs: 3,
+                json: String::new(),
+                only: Vec::new(),
+                transports: Vec::new(),
+                stream: [40_000, 40_000, 10_000],
+                pingpong: 500,
+                pingpong_warmup: 50,
+                fan: 40_000,
+                batch: 400_000,
+                overhead: 20_000,
+                idle: Duration::from_millis(250),
+                idle_runs: 2,
+                short: Duration::from_millis(5),
+                short_runs: 20,
+                alloc_rounds: 10,
+            }
+        } else {
+            Plan {
+                quick,
+                runs: 5,
+                json: String::new(),
+                only: Vec::new(),
+                transports: Vec::new(),
+                stream: [200_000, 200_000, 50_000],
+                pingpong: 2_000,
+                pingpong_warmup: 200,
+                fan: 200_000,
+                batch: 2_000_000,
+                overhead: 50_000,
+                idle: Duration::from_secs(1),
+                idle_runs: 3,
+                short: Duration::from_millis(5),
+                short_runs: 50,
+                alloc_rounds: 40,
+            }
+        };
+        plan.json = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())
+            + "/ipcq-benches.json";
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => {}
+                "--json" => plan.json = args.next().ok_or("--json needs a file")?.clone(),
+                "--runs" => {
+                    plan.runs = args
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|&n| n > 0)
+                        .ok_or("--runs needs a positive number")?;
+                }
+                "--only" => {
+                    let list = args.next().ok_or("--only needs sections")?;
+                    for section in list.split(',') {
+                        if !SECTIONS.contains(&section) {
+                            return Err(format!("unknown section {section}"));
+                        }
+                        plan.only.push(section.to_owned());
+                    }
+                }
+                "--transports" => {
+                    let list = args.next().ok_or("--transports needs transports")?;
+                    for id in list.split(',') {
+                        let t = Transport::from_id(id)
+                            .ok_or_else(|| format!("unknown transport {id}"))?;
+                        plan.transports.push(t);
+                    }
+                }
+                "-h" | "--help" => return Err(String::new()),
+                other => return Err(format!("unknown argument {other}")),
+            }
+        }
+        Ok(plan)
+    }
+
+    fn wants(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
+
+    /// Whether to measure `t` in the streaming and ping-pong sections.
+    fn measures(&self, t: Transport) -> bool {
+        t == Transport::Raw || self.transports.is_empty() || self.transports.contains(&t)
+    }
+
+    fn stream_count(&self, size: usize) -> u64 {
+        self.stream[SIZES
+            .iter()
+            .position(|&s| s == size)
+            .expect("a measured size")]
+    }
+}
+
+/// Streaming is measured for these; `TypedBatch` only at 16 bytes.
+const STREAMED: [Transport; 7] = [
+    Transport::Raw,
+    Transport::Bytes,
+    Transport::Typed,
+    Transport::TypedVec,
+    Transport::IpcChannel,
+    Transport::PosixMq,
+    Transport::Uds,
+];
+
+const PINGED: [Transport; 6] = [
+    Transport::Raw,
+    Transport::Bytes,
+    Transport::Typed,
+    Transport::IpcChannel,
+    Transport::PosixMq,
+    Transport::Uds,
+];
+
+const FAN_PROCESSES: u64 = 4;
+
+/// Measured in one thread, without a second process.
+const OVERHEAD: [Transport; 4] = [
+    Transport::Raw,
+    Transport::Bytes,
+    Transport::Typed,
+    Transport::TypedBatch,
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        return match procs::child_main(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ipcq-benches child: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let plan = match Plan::parse(&args) {
+        Ok(plan) => plan,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("{e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = payload::check_mtypes() {
+        eprintln!("ipcq-benches: {e}");
+        return ExitCode::FAILURE;
+    }
+    cleanup::on_signals();
+    match run(&plan, &args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ipcq-benches: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Records one measurement's value, or its error.
+fn record<T>(values: &mut Vec<T>, errors: &mut Vec<String>, what: &str, result: Res<T>) {
+    match result {
+        Ok(v) => values.push(v),
+        Err(e) => {
+            eprintln!("  {what}: failed: {e}");
+            errors.push(e.to_string());
+        }
+    }
+}
+
+fn run(plan: &Plan, args: &[String]) -> Res<()> {
+    let started = Instant::now();
+    let mut results = Results {
+        command: std::iter::once("cargo run --release -p ipcq-benches --".to_owned())
+            .chain(args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" "),
+        quick: plan.quick,
+        runs: plan.runs,
+        machine: Machine::read(),
+        streaming: Vec::new(),
+        pingpong: Vec::new(),
+        fan: Vec::new(),
+        overhead: Vec::new(),
+        batching: None,
+        recv_timeout: None,
+        allocations: None,
+        targets: Vec::new(),
+        seconds: 0.0,
+    };
+    if plan.wants("stream") || plan.wants("batch") {
+        for size in SIZES {
+            let streamed = match (plan.wants("stream"), size) {
+                (true, _) => &STREAMED[..],
+                (false, 16) => &STREAMED[..1],
+                (false, _) => continue,
+            };
+            for &t in streamed.iter().filter(|&&t| plan.measures(t)) {
+                results
+                    .streaming
+                    .push(StreamRow::new(t, size, plan.stream_count(size)));
+            }
+            if size == 16 && plan.wants("batch") {
+                results
+                    .streaming
+                    .push(StreamRow::new(Transport::TypedBatch, 16, plan.batch));
+                if !plan.wants("stream") {
+                    results.streaming.push(StreamRow::new(
+                        Transport::Typed,
+                        16,
+                        plan.stream_count(16),
+                    ));
+                }
+                results.batching = Some(BatchRow {
+                    raw_per_message: None,
+                    typed_per_message: None,
+                    typed_batched: None,
+                    ratio_to_raw: None,
+                    chunk: BATCH_CHUNK,
+                });
+            }
+        }
+    }
+    if plan.wants("pingpong") {
+        for placement in report::PLACEMENTS {
+            for size in SIZES {
+                for t in PINGED.into_iter().filter(|&t| plan.measures(t)) {
+                    results
+                        .pingpong
+                        .push(PingRow::new(t, size, plan.pingpong, placement));
+                }
+            }
+        }
+    }
+    if plan.wants("overhead") {
+        for size in SIZES {
+            for t in OVERHEAD {
+                results
+                    .overhead
+                    .push(OverheadRow::new(t, size, plan.overhead));
+            }
+        }
+    }
+    if plan.wants("fan") {
+        for pattern in ["fan-in", "fan-out"] {
+            for t in [Transport::Raw, Transport::Typed] {
+                results.fan.push(FanRow {
+                    pattern,
+                    transport: t.id(),
+                    label: t.label(),
+                    processes: FAN_PROCESSES,
+                    messages: plan.fan,
+                    msgs_per_sec: Vec::new(),
+                    median: None,
+                    ratio_to_raw: None,
+                    errors: Vec::new(),
+                });
+            }
+        }
+    }
+
+    // Rounds: every measurement once per round, so that a noisy moment
+    // touches all transports alike rather than all runs of one.
+    for round in 1..=plan.runs {
+        eprintln!("round {round} of {}", plan.runs);
+        for row in &mut results.streaming {
+            let t = Transport::from_id(row.transport).expect("a known transport");
+            let what = format!("stream {} {} B", row.transport, row.size);
+            record(
+                &mut row.msgs_per_sec,
+                &mut row.errors,
+                &what,
+                scenarios::stream(t, row.size, row.messages),
+            );
+        }
+        for row in &mut results.pingpong {
+            let t = Transport::from_id(row.transport).expect("a known transport");
+            let what = format!(
+                "ping-pong {} {} {} B",
+                row.placement, row.transport, row.size
+            );
+            let one_cpu = row.placement == "one-cpu";
+            let result =
+                scenarios::pingpong(t, row.size, row.round_trips, plan.pingpong_warmup, one_cpu);
+            record(&mut row.runs, &mut row.errors, &what, result);
+        }
+        for row in &mut results.overhead {
+            let t = Transport::from_id(row.transport).expect("a known transport");
+            let what = format!("same thread {} {} B", row.transport, row.size);
+            let result = scenarios::same_thread(t, row.size, row.pairs);
+            record(&mut row.ns_per_pair, &mut row.errors, &what, result);
+        }
+        for row in &mut results.fan {
+            let t = Transport::from_id(row.transport).expect("a known transport");
+            let what = format!("{} {}", row.pattern, row.transport);
+            let result = match row.pattern {
+                "fan-in" => scenarios::fan_in(t, row.processes, row.messages),
+                _ => scenarios::fan_out(t, row.processes, row.messages),
+            };
+            record(&mut row.msgs_per_sec, &mut row.errors, &what, result);
+        }
+    }
+    if plan.wants("timeout") {
+        eprintln!("recv_timeout");
+        results.recv_timeout = Some(scenarios::recv_timeout(
+            plan.idle,
+            plan.idle_runs,
+            plan.short,
+            plan.short_runs,
+        )?);
+    }
+    if plan.wants("alloc") {
+        eprintln!("allocations");
+        results.allocations = Some(scenarios::allocations_per_message(plan.alloc_rounds)?);
+    }
+    results.machine.loadavg_after = std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    results.seconds = started.elapsed().as_secs_f64();
+    report::summarize(&mut results);
+
+    println!("{}", report::render(&results));
+    if let Some(dir) = std::path::Path::new(&plan.json)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&plan.json, serde_json::to_string_pretty(&results)? + "\n")?;
+    eprintln!(
+        "{:.0} s; results in {} (load average before: {}, after: {})",
+        results.seconds, plan.json, results.machine.loadavg_before, results.machine.loadavg_after
+    );
+    Ok(())
+}

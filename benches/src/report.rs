@@ -1,0 +1,694 @@
+//! The results: what was measured, the table printed, and the JSON written.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::endpoints::Transport;
+use crate::scenarios::{AllocReport, Latency, TimeoutReport};
+use crate::stats::median;
+
+/// Everything one run measured.
+#[derive(Debug, Serialize)]
+pub(crate) struct Results {
+    pub(crate) command: String,
+    pub(crate) quick: bool,
+    pub(crate) runs: usize,
+    pub(crate) machine: Machine,
+    pub(crate) streaming: Vec<StreamRow>,
+    pub(crate) pingpong: Vec<PingRow>,
+    pub(crate) fan: Vec<FanRow>,
+    pub(crate) overhead: Vec<OverheadRow>,
+    pub(crate) batching: Option<BatchRow>,
+    pub(crate) recv_timeout: Option<TimeoutReport>,
+    pub(crate) allocations: Option<AllocReport>,
+    pub(crate) targets: Vec<Target>,
+    pub(crate) seconds: f64,
+}
+
+/// Where it ran.
+#[derive(Debug, Serialize)]
+pub(crate) struct Machine {
+    pub(crate) nproc: usize,
+    pub(crate) cpu: String,
+    pub(crate) kernel: String,
+    pub(crate) rustc: String,
+    pub(crate) msgmax: usize,
+    pub(crate) msgmnb: usize,
+    pub(crate) mq_msg_max: String,
+    /// The depth POSIX queues got, for 16, 256 and 4096-byte payloads.
+    pub(crate) mq_depths: Vec<i64>,
+    pub(crate) loadavg_before: String,
+    pub(crate) loadavg_after: String,
+}
+
+impl Machine {
+    pub(crate) fn read() -> Machine {
+        let file = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+        let cpu = file("/proc/cpuinfo")
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+            .unwrap_or_else(|| "unknown".into());
+        let rustc = std::process::Command::new("rustc")
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map_or_else(|| "unknown".into(), |s| s.trim().to_owned());
+        let limits = ipcq::Limits::read().ok();
+        Machine {
+            nproc: std::thread::available_parallelism().map_or(0, usize::from),
+            cpu,
+            kernel: file("/proc/sys/kernel/osrelease").trim().to_owned(),
+            rustc,
+            msgmax: limits.map_or(0, |l| l.msgmax),
+            msgmnb: limits.map_or(0, |l| l.msgmnb),
+            mq_msg_max: file("/proc/sys/fs/mqueue/msg_max").trim().to_owned(),
+            mq_depths: [
+                crate::endpoints::mq_depth_used::<16>(),
+                crate::endpoints::mq_depth_used::<256>(),
+                crate::endpoints::mq_depth_used::<4096>(),
+            ]
+            .into_iter()
+            .map(|d| d.unwrap_or(-1))
+            .collect(),
+            loadavg_before: file("/proc/loadavg").trim().to_owned(),
+            loadavg_after: String::new(),
+        }
+    }
+}
+
+/// Streaming throughput of one transport at one size.
+#[derive(Debug, Serialize)]
+pub(crate) struct StreamRow {
+    pub(crate) transport: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) size: usize,
+    pub(crate) messages: u64,
+    /// Messages per second, one value per run.
+    pub(crate) msgs_per_sec: Vec<f64>,
+    pub(crate) median: Option<f64>,
+    /// Median over median of raw msgsnd/msgrcv at the same size.
+    pub(crate) ratio_to_raw: Option<f64>,
+    pub(crate) errors: Vec<String>,
+}
+
+/// Ping-pong round trips of one transport at one size.
+#[derive(Debug, Serialize)]
+pub(crate) struct PingRow {
+    /// `one-cpu`: both processes pinned to CPU 0; `any-cpu`: where the
+    /// scheduler puts them.
+    pub(crate) placement: &'static str,
+    pub(crate) transport: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) size: usize,
+    pub(crate) round_trips: u64,
+    pub(crate) runs: Vec<Latency>,
+    pub(crate) p50_us: Option<f64>,
+    pub(crate) p99_us: Option<f64>,
+    /// p50 over raw's p50 at the same size (lower is better).
+    pub(crate) p50_ratio_to_raw: Option<f64>,
+    pub(crate) errors: Vec<String>,
+}
+
+/// Fan-in or fan-out throughput.
+#[derive(Debug, Serialize)]
+pub(crate) struct FanRow {
+    pub(crate) pattern: &'static str,
+    pub(crate) transport: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) processes: u64,
+    pub(crate) messages: u64,
+    pub(crate) msgs_per_sec: Vec<f64>,
+    pub(crate) median: Option<f64>,
+    pub(crate) ratio_to_raw: Option<f64>,
+    pub(crate) errors: Vec<String>,
+}
+
+/// Send then receive in one thread, 16-byte payloads: each layer's own cost
+/// on top of the two syscalls, without a second process's scheduling.
+#[derive(Debug, Serialize)]
+pub(crate) struct OverheadRow {
+    pub(crate) size: usize,
+    pub(crate) transport: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) pairs: u64,
+    /// Nanoseconds per send + receive, one value per run.
+    pub(crate) ns_per_pair: Vec<f64>,
+    pub(crate) median: Option<f64>,
+    pub(crate) ratio_to_raw: Option<f64>,
+    pub(crate) errors: Vec<String>,
+}
+
+impl OverheadRow {
+    pub(crate) fn new(transport: Transport, size: usize, pairs: u64) -> Self {
+        OverheadRow {
+            size,
+            transport: transport.id(),
+            label: transport.label(),
+            pairs,
+            ns_per_pair: Vec::new(),
+            median: None,
+            ratio_to_raw: None,
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// Batched typed messages against raw per-message sends, 16 bytes.
+#[derive(Debug, Serialize)]
+pub(crate) struct BatchRow {
+    pub(crate) raw_per_message: Option<f64>,
+    pub(crate) typed_per_message: Option<f64>,
+    pub(crate) typed_batched: Option<f64>,
+    pub(crate) ratio_to_raw: Option<f64>,
+    pub(crate) chunk: u64,
+}
+
+/// A target of issue 5 and whether this run met it.
+#[derive(Debug, Serialize)]
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) met: bool,
+    pub(crate) detail: String,
+}
+
+pub(crate) fn median_of(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| median(values))
+}
+
+impl StreamRow {
+    pub(crate) fn new(transport: Transport, size: usize, messages: u64) -> Self {
+        StreamRow {
+            transport: transport.id(),
+            label: transport.label(),
+            size,
+            messages,
+            msgs_per_sec: Vec::new(),
+            median: None,
+            ratio_to_raw: None,
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl PingRow {
+    pub(crate) fn new(
+        transport: Transport,
+        size: usize,
+        round_trips: u64,
+        placement: &'static str,
+    ) -> Self {
+        PingRow {
+            placement,
+            transport: transport.id(),
+            label: transport.label(),
+            size,
+            round_trips,
+            runs: Vec::new(),
+            p50_us: None,
+            p99_us: None,
+            p50_ratio_to_raw: None,
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// Fills in medians and ratios once all runs are in.
+pub(crate) fn summarize(results: &mut Results) {
+    for row in &mut results.streaming {
+        row.median = median_of(&row.msgs_per_sec);
+    }
+    let raw_stream = |rows: &[StreamRow], size: usize| {
+        rows.iter()
+            .find(|r| r.transport == Transport::Raw.id() && r.size == size)
+            .and_then(|r| r.median)
+    };
+    let ratios: Vec<Option<f64>> = results
+        .streaming
+        .iter()
+        .map(|r| Some(r.median? / raw_stream(&results.streaming, r.size)?))
+        .collect();
+    for (row, ratio) in results.streaming.iter_mut().zip(ratios) {
+        row.ratio_to_raw = ratio;
+    }
+
+    for row in &mut results.pingpong {
+        let p50: Vec<f64> = row.runs.iter().map(|l| l.p50_us).collect();
+        let p99: Vec<f64> = row.runs.iter().map(|l| l.p99_us).collect();
+        row.p50_us = median_of(&p50);
+        row.p99_us = median_of(&p99);
+    }
+    let raw_p50: Vec<(&str, usize, Option<f64>)> = results
+        .pingpong
+        .iter()
+        .filter(|r| r.transport == Transport::Raw.id())
+        .map(|r| (r.placement, r.size, r.p50_us))
+        .collect();
+    for row in &mut results.pingpong {
+        let raw = raw_p50
+            .iter()
+            .find(|(p, s, _)| *p == row.placement && *s == row.size)
+            .and_then(|(_, _, p50)| *p50);
+        row.p50_ratio_to_raw = row.p50_us.zip(raw).map(|(p, r)| p / r);
+    }
+
+    for row in &mut results.fan {
+        row.median = median_of(&row.msgs_per_sec);
+    }
+    let raw_fan: Vec<(&'static str, Option<f64>)> = results
+        .fan
+        .iter()
+        .filter(|r| r.transport == Transport::Raw.id())
+        .map(|r| (r.pattern, r.median))
+        .collect();
+    for row in &mut results.fan {
+        let raw = raw_fan
+            .iter()
+            .find(|(p, _)| *p == row.pattern)
+            .and_then(|(_, m)| *m);
+        row.ratio_to_raw = row.median.zip(raw).map(|(m, r)| m / r);
+    }
+
+    for row in &mut results.overhead {
+        row.median = median_of(&row.ns_per_pair);
+    }
+    let raw_overhead: Vec<(usize, Option<f64>)> = results
+        .overhead
+        .iter()
+        .filter(|r| r.transport == Transport::Raw.id())
+        .map(|r| (r.size, r.median))
+        .collect();
+    for row in &mut results.overhead {
+        let raw = raw_overhead
+            .iter()
+            .find(|(s, _)| *s == row.size)
+            .and_then(|(_, m)| *m);
+        row.ratio_to_raw = row.median.zip(raw).map(|(m, r)| m / r);
+    }
+
+    let median16 = |t: Transport| {
+        results
+            .streaming
+            .iter()
+            .find(|r| r.transport == t.id() && r.size == 16)
+            .and_then(|r| r.median)
+    };
+    if let Some(batch) = &mut results.batching {
+        batch.raw_per_message = median16(Transport::Raw);
+        batch.typed_per_message = median16(Transport::Typed);
+        batch.typed_batched = median16(Transport::TypedBatch);
+        batch.ratio_to_raw = batch
+            .typed_batched
+            .zip(batch.raw_per_message)
+            .map(|(b, r)| b / r);
+    }
+    results.targets = targets(results);
+}
+
+fn targets(results: &Results) -> Vec<Target> {
+    let mut out = Vec::new();
+    let stream = |t: Transport, size: usize| {
+        results
+            .streaming
+            .iter()
+            .find(|r| r.transport == t.id() && r.size == size)
+    };
+    for size in crate::payload::SIZES {
+        if let Some(ratio) = stream(Transport::Typed, size).and_then(|r| r.ratio_to_raw) {
+            out.push(Target {
+                name: format!("TypedQueue streaming >= 0.95 x raw at {size} B"),
+                met: ratio >= 0.95,
+                detail: format!("{ratio:.3} x raw"),
+            });
+        }
+    }
+    if let Some(a) = &results.allocations {
+        out.push(Target {
+            name: "0 allocations per message on send and receive (no heap fields)".into(),
+            met: a.typed_send == 0.0 && a.typed_recv == 0.0,
+            detail: format!(
+                "send {:.3}, recv {:.3}; batched: send {:.4}, recv {:.4}",
+                a.typed_send, a.typed_recv, a.batch_send, a.batch_recv
+            ),
+        });
+    }
+    if let Some(ratio) = results.batching.as_ref().and_then(|b| b.ratio_to_raw) {
+        out.push(Target {
+            name: "send_batch of 16-byte typed messages >= 10 x raw per-message".into(),
+            met: ratio >= 10.0,
+            detail: format!("{ratio:.1} x raw"),
+        });
+    }
+    let peers = [Transport::IpcChannel, Transport::PosixMq, Transport::Uds];
+    for size in [16, 256] {
+        let Some(typed) = stream(Transport::Typed, size).and_then(|r| r.median) else {
+            continue;
+        };
+        let behind: Vec<String> = peers
+            .iter()
+            .filter_map(|&p| {
+                let peer = stream(p, size)?.median?;
+                (peer >= typed).then(|| format!("{} {:.0}", p.id(), peer))
+            })
+            .collect();
+        out.push(Target {
+            name: format!("TypedQueue streaming ahead of every peer at {size} B"),
+            met: behind.is_empty(),
+            detail: if behind.is_empty() {
+                format!("TypedQueue {typed:.0} msg/s")
+            } else {
+                format!("TypedQueue {typed:.0} msg/s, behind: {}", behind.join(", "))
+            },
+        });
+        for placement in PLACEMENTS {
+            let ping = |t: Transport| {
+                results
+                    .pingpong
+                    .iter()
+                    .find(|r| r.transport == t.id() && r.size == size && r.placement == placement)
+                    .and_then(|r| r.p50_us)
+            };
+            if let Some(typed) = ping(Transport::Typed) {
+                let behind: Vec<String> = peers
+                    .iter()
+                    .filter_map(|&p| {
+                        let peer = ping(p)?;
+                        (peer <= typed).then(|| format!("{} {peer:.1} us", p.id()))
+                    })
+                    .collect();
+                out.push(Target {
+                    name: format!(
+                        "TypedQueue ping-pong p50 below every peer at {size} B ({placement})"
+                    ),
+                    met: behind.is_empty(),
+                    detail: if behind.is_empty() {
+                        format!("TypedQueue {typed:.1} us")
+                    } else {
+                        format!("TypedQueue {typed:.1} us, not below: {}", behind.join(", "))
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Where the ping-pong processes run.
+pub(crate) const PLACEMENTS: [&str; 2] = ["one-cpu", "any-cpu"];
+
+/// `1234567.8` as `1,234,568`.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn opt(value: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    value.map_or_else(|| "-".into(), f)
+}
+
+/// The tables, as Markdown.
+pub(crate) fn render(results: &Results) -> String {
+    let mut s = String::new();
+    let sizes = crate::payload::SIZES;
+    let m = &results.machine;
+    let _ = writeln!(
+        s,
+        "ipcq-benches{}: {} run(s) each, medians; {} cores, {}, Linux {}, {}; POSIX mq depth {:?}",
+        if results.quick { " --quick" } else { "" },
+        results.runs,
+        m.nproc,
+        m.cpu,
+        m.kernel,
+        m.rustc,
+        m.mq_depths
+    );
+
+    if !results.streaming.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Streaming throughput, messages/s (x raw in the same run)\n"
+        );
+        let _ = writeln!(s, "| transport | 16 B | 256 B | 4096 B |");
+        let _ = writeln!(s, "|---|---:|---:|---:|");
+        let mut seen = Vec::new();
+        for row in &results.streaming {
+            if seen.contains(&row.transport) {
+                continue;
+            }
+            seen.push(row.transport);
+            let cells: Vec<String> = sizes
+                .iter()
+                .map(|&size| {
+                    match results
+                        .streaming
+                        .iter()
+                        .find(|r| r.transport == row.transport && r.size == size)
+                    {
+                        Some(r) if !r.errors.is_empty() && r.median.is_none() => "failed".into(),
+                        Some(r) => format!(
+                            "{} ({})",
+                            opt(r.median, thousands),
+                            opt(r.ratio_to_raw, |x| format!("{x:.2}x"))
+                        ),
+                        None => "-".into(),
+                    }
+                })
+                .collect();
+            let _ = writeln!(s, "| {} | {} |", row.label, cells.join(" | "));
+        }
+    }
+
+    for placement in PLACEMENTS {
+        if !results.pingpong.iter().any(|r| r.placement == placement) {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "\n### Ping-pong round trip, p50 / p99 in microseconds, {}\n",
+            match placement {
+                "one-cpu" => "both processes on CPU 0",
+                _ => "processes where the scheduler puts them",
+            }
+        );
+        let _ = writeln!(s, "| transport | 16 B | 256 B | 4096 B |");
+        let _ = writeln!(s, "|---|---:|---:|---:|");
+        let mut seen = Vec::new();
+        for row in results.pingpong.iter().filter(|r| r.placement == placement) {
+            if seen.contains(&row.transport) {
+                continue;
+            }
+            seen.push(row.transport);
+            let cells: Vec<String> = sizes
+                .iter()
+                .map(|&size| {
+                    match results.pingpong.iter().find(|r| {
+                        r.transport == row.transport && r.size == size && r.placement == placement
+                    }) {
+                        Some(r) if r.p50_us.is_none() && !r.errors.is_empty() => "failed".into(),
+                        Some(r) => format!(
+                            "{} / {}",
+                            opt(r.p50_us, |x| format!("{x:.1}")),
+                            opt(r.p99_us, |x| format!("{x:.1}"))
+                        ),
+                        None => "-".into(),
+                    }
+                })
+                .collect();
+            let _ = writeln!(s, "| {} | {} |", row.label, cells.join(" | "));
+        }
+    }
+
+    if !results.fan.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Fan-in and fan-out, 16-byte messages, messages/s\n"
+        );
+        let _ = writeln!(s, "| pattern | transport | processes | msg/s | x raw |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|");
+        for row in &results.fan {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                row.pattern,
+                row.label,
+                row.processes,
+                opt(row.median, thousands),
+                opt(row.ratio_to_raw, |x| format!("{x:.2}"))
+            );
+        }
+    }
+
+    if !results.overhead.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### One thread: send then receive, ns per message pair (x raw)\n"
+        );
+        let _ = writeln!(s, "| transport | 16 B | 256 B | 4096 B |");
+        let _ = writeln!(s, "|---|---:|---:|---:|");
+        let mut seen = Vec::new();
+        for row in &results.overhead {
+            if seen.contains(&row.transport) {
+                continue;
+            }
+            seen.push(row.transport);
+            let cells: Vec<String> = sizes
+                .iter()
+                .map(|&size| {
+                    match results
+                        .overhead
+                        .iter()
+                        .find(|r| r.transport == row.transport && r.size == size)
+                    {
+                        Some(r) => format!(
+                            "{} ({})",
+                            opt(r.median, |x| format!("{x:.0}")),
+                            opt(r.ratio_to_raw, |x| format!("{x:.2}x"))
+                        ),
+                        None => "-".into(),
+                    }
+                })
+                .collect();
+            let _ = writeln!(s, "| {} | {} |", row.label, cells.join(" | "));
+        }
+    }
+
+    if let Some(b) = &results.batching {
+        let _ = writeln!(s, "\n### Batching, 16-byte messages, messages/s\n");
+        let _ = writeln!(s, "| sender | msg/s | x raw |");
+        let _ = writeln!(s, "|---|---:|---:|");
+        let _ = writeln!(
+            s,
+            "| raw msgsnd, one per message | {} | 1.00 |",
+            opt(b.raw_per_message, thousands)
+        );
+        let _ = writeln!(
+            s,
+            "| TypedQueue::send, one per message | {} | {} |",
+            opt(b.typed_per_message, thousands),
+            opt(
+                b.typed_per_message
+                    .zip(b.raw_per_message)
+                    .map(|(t, r)| t / r),
+                |x| format!("{x:.2}")
+            )
+        );
+        let _ = writeln!(
+            s,
+            "| TypedQueue::send_batch, chunks of {} | {} | {} |",
+            b.chunk,
+            opt(b.typed_batched, thousands),
+            opt(b.ratio_to_raw, |x| format!("{x:.1}"))
+        );
+    }
+
+    if let Some(t) = &results.recv_timeout {
+        let _ = writeln!(s, "\n### recv_timeout with nothing arriving\n");
+        let _ = writeln!(s, "| what | measured |");
+        let _ = writeln!(s, "|---|---:|");
+        let cpu: Vec<String> = t.idle_cpu_ms.iter().map(|c| format!("{c:.2}")).collect();
+        let _ = writeln!(
+            s,
+            "| CPU per {:.0} ms wait (ms, each run) | {} ({:.3} % of a core, median) |",
+            t.idle_wait_ms,
+            cpu.join(", "),
+            t.idle_cpu_percent_median
+        );
+        let _ = writeln!(
+            s,
+            "| return past the deadline, {} waits of {:.0} ms | median {:.3} ms, p99 {:.3} ms, max {:.3} ms |",
+            t.short_waits, t.short_wait_ms, t.late_ms_median, t.late_ms_p99, t.late_ms_max
+        );
+    }
+
+    if let Some(a) = &results.allocations {
+        let _ = writeln!(
+            s,
+            "\n### Allocations per message ({} messages each)\n",
+            a.messages
+        );
+        let _ = writeln!(s, "| call | allocations per message |");
+        let _ = writeln!(s, "|---|---:|");
+        for (what, n) in [
+            ("TypedQueue::send, Bytes<16> variant", a.typed_send),
+            ("TypedQueue::recv, Bytes<16> variant", a.typed_recv),
+            ("TypedQueue::send, Vec<u8> variant", a.typed_vec_send),
+            ("TypedQueue::recv, Vec<u8> variant", a.typed_vec_recv),
+            ("TypedQueue::send_batch, Bytes<16>", a.batch_send),
+            ("TypedQueue::recv of batched Bytes<16>", a.batch_recv),
+        ] {
+            let _ = writeln!(s, "| {what} | {n:.3} |");
+        }
+    }
+
+    if !results.targets.is_empty() {
+        let _ = writeln!(s, "\n### Targets\n");
+        let _ = writeln!(s, "| target | met | measured |");
+        let _ = writeln!(s, "|---|---|---|");
+        for t in &results.targets {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                t.name,
+                if t.met { "yes" } else { "**no**" },
+                t.detail
+            );
+        }
+    }
+
+    let errors: Vec<String> = results
+        .streaming
+        .iter()
+        .flat_map(|r| {
+            r.errors
+                .iter()
+                .map(move |e| format!("stream {} {} B: {e}", r.transport, r.size))
+        })
+        .chain(results.pingpong.iter().flat_map(|r| {
+            r.errors.iter().map(move |e| {
+                format!(
+                    "ping-pong {} {} {} B: {e}",
+                    r.placement, r.transport, r.size
+                )
+            })
+        }))
+        .chain(results.overhead.iter().flat_map(|r| {
+            r.errors
+                .iter()
+                .map(move |e| format!("same thread {} {} B: {e}", r.transport, r.size))
+        }))
+        .chain(results.fan.iter().flat_map(|r| {
+            r.errors
+                .iter()
+                .map(move |e| format!("{} {}: {e}", r.pattern, r.transport))
+        }))
+        .collect();
+    if !errors.is_empty() {
+        let _ = writeln!(s, "\n### Failed runs\n");
+        for e in errors {
+            let _ = writeln!(s, "- {e}");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0.4), "0");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1000.0), "1,000");
+        assert_eq!(thousands(1234567.8), "1,234,568");
+    }
+}

@@ -405,18 +405,7 @@ impl MsgQueue {
                 Outcome::Done(_) => return Ok(true),
                 Outcome::Empty => return Ok(false),
                 Outcome::Failed(Errno::E2BIG) => {
-                    // The message stays queued; take it whole with a larger buffer.
-                    let have = buf.text_capacity();
-                    if have >= limit {
-                        return Err(Error::TooLarge {
-                            op: Op::Receive,
-                            errno: Errno::E2BIG,
-                            size: limit + 1,
-                            limit,
-                        });
-                    }
-                    let want = self.largest_possible_message().max(have.saturating_mul(2));
-                    buf.reserve_text(want.min(limit));
+                    self.grow_for_larger_message(Op::Receive, buf, limit)?
                 }
                 Outcome::Failed(errno) => return Err(self.error(Op::Receive, errno)),
             }
@@ -496,19 +485,7 @@ impl MsgQueue {
                 Ok(_) => return Ok(true),
                 Err(Errno::ENOMSG) => return Ok(false),
                 Err(Errno::EINTR) => continue,
-                Err(Errno::E2BIG) => {
-                    let have = buf.text_capacity();
-                    if have >= limit {
-                        return Err(Error::TooLarge {
-                            op: Op::Peek,
-                            errno: Errno::E2BIG,
-                            size: limit + 1,
-                            limit,
-                        });
-                    }
-                    let want = self.largest_possible_message().max(have.saturating_mul(2));
-                    buf.reserve_text(want.min(limit));
-                }
+                Err(Errno::E2BIG) => self.grow_for_larger_message(Op::Peek, buf, limit)?,
                 Err(Errno::ENOSYS) => return Err(Error::unsupported_msg_copy()),
                 Err(Errno::EINVAL) => {
                     // A live queue refusing MSG_COPY means the kernel lacks it.
@@ -520,6 +497,23 @@ impl MsgQueue {
                 Err(errno) => return Err(self.error(Op::Peek, errno)),
             }
         }
+    }
+
+    /// After `E2BIG`: the message stays queued, so grow `buf` to take it whole
+    /// on the next try, or fail with `TooLarge` if `buf` may not grow further.
+    fn grow_for_larger_message(&self, op: Op, buf: &mut MsgBuf, limit: usize) -> Result<()> {
+        let have = buf.text_capacity();
+        if have >= limit {
+            return Err(Error::TooLarge {
+                op,
+                errno: Errno::E2BIG,
+                size: limit + 1,
+                limit,
+            });
+        }
+        let want = self.largest_possible_message().max(have.saturating_mul(2));
+        buf.reserve_text(want.min(limit));
+        Ok(())
     }
 
     /// The largest message that can be on this queue: no message is larger

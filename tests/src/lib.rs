@@ -38,6 +38,11 @@ impl TestQueue {
         }
     }
 
+    /// A typed view of this queue.
+    pub fn typed<M: ipcq::QueueMessage>(&self) -> ipcq::TypedQueue<M> {
+        ipcq::TypedQueue::from_queue(self.queue.clone())
+    }
+
     /// The key, as a decimal string for the peer's command line.
     pub fn key_arg(&self) -> String {
         self.queue.key().get().to_string()
@@ -64,6 +69,14 @@ impl Drop for TestQueue {
             Ok(()) | Err(Error::NotFound { .. } | Error::Removed { .. }) => {}
             Err(e) => eprintln!("could not remove test queue {}: {e}", self.queue.id()),
         }
+    }
+}
+
+/// A `Work::Job` with a payload derived from its id.
+pub fn job(id: u64) -> messages::Work {
+    messages::Work::Job {
+        id,
+        payload: format!("payload {id}"),
     }
 }
 

@@ -12,17 +12,10 @@ use ipcq::{
 };
 use serde::{Deserialize, Serialize};
 use tests::messages::{Work, WorkKind};
-use tests::{TestQueue, peer};
+use tests::{TestQueue, job, peer};
 
 fn typed(q: &TestQueue) -> TypedQueue<Work> {
-    TypedQueue::from_queue((**q).clone())
-}
-
-fn job(id: u64) -> Work {
-    Work::Job {
-        id,
-        payload: format!("payload {id}"),
-    }
+    q.typed()
 }
 
 fn urgents(ids: std::ops::Range<u32>) -> Vec<Work> {

@@ -5,17 +5,10 @@ use std::time::Duration;
 
 use ipcq::{Error, Limits, Selector, StopHandle, TypedQueue};
 use tests::messages::{Work, WorkKind};
-use tests::{TestQueue, peer, run_ok};
+use tests::{TestQueue, job, peer, run_ok};
 
 fn typed(q: &TestQueue) -> TypedQueue<Work> {
-    TypedQueue::from_queue((**q).clone())
-}
-
-fn job(id: u64) -> Work {
-    Work::Job {
-        id,
-        payload: format!("payload {id}"),
-    }
+    q.typed()
 }
 
 #[test]

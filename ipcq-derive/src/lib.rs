@@ -1,9 +1,9 @@
 //! `#[derive(QueueMessage)]`, the derive macro of [ipcq](https://docs.rs/ipcq).
 //!
 //! Use it through `ipcq::QueueMessage`; this crate's version always matches
-//! the runtime's. The stages live in their own files: [`ast`] reads the enum
-//! into a small model (with [`attr`] for `#[ipcq(...)]`), `valid` checks the
-//! model, `expand` writes the code; [`ctxt`] collects every error with its
+//! the runtime's. The stages live in their own files: `ast` reads the enum
+//! into a small model (with `attr` for `#[ipcq(...)]`), `valid` checks the
+//! model, `expand` writes the code; `ctxt` collects every error with its
 //! span so that one compile shows them all.
 
 #![warn(missing_docs)]

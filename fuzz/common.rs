@@ -131,14 +131,19 @@ pub(crate) fn selector(mtype: i64) -> u8 {
 //   limit counts every string of one decode together, so all of them, lies
 //   included, come to at most the limit.
 // - serde, for sequences and maps (`Vec<T>`, `HashMap`, `HashSet`): it
-//   preallocates `min(claimed, 1 MiB / size_of::<T>())` elements. bincode's
-//   limit does not see these. A `Vec` gets at most 1 MiB. A hash map or set
-//   gets room for that many entries, which hashbrown rounds up (capacity x 8/7,
-//   then the next power of two of buckets, each with one control byte): at
-//   most 2^21 buckets x (1 + 1) bytes + 16 = 4 MiB + 16, for 1-byte entries
-//   (`HashSet<u8>`); 2^16 x (32 + 1) + 16 = 2 MiB + 64 KiB + 16 for
-//   `HashMap<String, u32>`. A failing decode can stack one such allocation
-//   per level of nesting on the path to the lie (`Vec<Vec<u16>>`: two).
+//   preallocates `min(hint, 1 MiB / size_of::<T>())` elements, which
+//   bincode's limit does not see. ipcq caps every hint at the body's length in
+//   bytes (`Capped` in ipcq/src/capped.rs), so a lying prefix gets room for at
+//   most `len` elements: `len x size_of::<T>()` bytes for a `Vec`, at most 32
+//   bytes per byte of body in `Fuzz`. A hash map or set rounds that capacity
+//   up (capacity x 8/7, then the next power of two of buckets, at least 4,
+//   each with one control byte, plus 16): under 16/7 x len buckets, so at most
+//   16/7 x 33 < 76 bytes per byte of body for `HashMap<String, u32>`, plus
+//   the 16 control bytes and alignment; 4 buckets (148 bytes) for a capacity
+//   under 4. serde's own cap still holds for long bodies: at most 1 MiB for a
+//   `Vec`, 4 MiB + 16 for a `HashSet<u8>`. A failing decode can stack one such
+//   allocation per level of nesting on the path to the lie (`Vec<Vec<u16>>`:
+//   two).
 //
 // bincode also counts a fixed size for every number against its limit (16
 // bytes for a u128, whatever its varint takes), so the limit bounds a decode's
@@ -158,9 +163,15 @@ pub(crate) fn bincode_limit(len: usize) -> usize {
     }
 }
 
-/// The most serde preallocates for one sequence or map, hash table included
-/// (see above), with slack for the table's alignment.
-pub(crate) const MAX_PREALLOC: usize = (4 << 20) + 64;
+/// The most serde preallocates for one sequence or map of a body of `len`
+/// bytes, hash table included (see above): 80 bytes per byte of body plus 128
+/// for a table's smallest size, control bytes and alignment, and never more
+/// than serde's own cap.
+pub(crate) fn max_prealloc(len: usize) -> usize {
+    len.saturating_mul(80)
+        .saturating_add(128)
+        .min((4 << 20) + 64)
+}
 
 /// How deep collections nest in [`Fuzz`] (`Vec<Vec<u16>>`, `Vec<String>`,
 /// `HashMap<String, u32>`, `Vec<Level>` whose `High` holds a `String`).
@@ -204,17 +215,18 @@ impl AllocStats {
     pub(crate) fn assert_bounded(&self, len: usize) {
         let honest = PER_BODY_BYTE.saturating_mul(len);
         let limit = bincode_limit(len);
+        let prealloc = max_prealloc(len);
         assert!(
             self.max_zeroed <= limit,
             "{len}-byte body: a zero-filled allocation of {} bytes, over bincode's limit of {limit}",
             self.max_zeroed
         );
         assert!(
-            self.max_other <= MAX_PREALLOC.max(honest),
-            "{len}-byte body: an allocation of {} bytes, over serde's {MAX_PREALLOC}-byte preallocation and {PER_BODY_BYTE} bytes per byte of body",
+            self.max_other <= prealloc.max(honest),
+            "{len}-byte body: an allocation of {} bytes, over serde's {prealloc}-byte preallocation and {PER_BODY_BYTE} bytes per byte of body",
             self.max_other
         );
-        let total_bound = limit + NESTING * MAX_PREALLOC + 2 * honest;
+        let total_bound = limit + NESTING * prealloc + 2 * honest;
         assert!(
             self.total <= total_bound,
             "{len}-byte body: {} bytes allocated in all, over the bound of {total_bound}",

@@ -1,9 +1,12 @@
 //! The seam between typed messages and bytes: which serde format encodes bodies.
 
 use std::io;
+use std::marker::PhantomData;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::capped::Capped;
 
 /// A serde data format that encodes the fields of typed messages.
 ///
@@ -102,7 +105,8 @@ impl CodecError {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bincode;
 
-/// Decodes with bincode's claim limit set from the body's length.
+/// Decodes with bincode's claim limit set from the body's length, and serde's
+/// preallocations capped by it.
 ///
 /// bincode counts every value it decodes at its full in-memory width (8 bytes
 /// for a u64 or a length, 16 for a u128) however few bytes encode it, and it
@@ -112,15 +116,21 @@ pub struct Bincode;
 /// that: without it, 16 bytes could claim 64 MiB. The limit is a const
 /// generic, hence the tiers.
 ///
-/// Sequences and maps decoded through serde are not counted by bincode; serde
-/// preallocates at most 1 MiB for a sequence and 4 MiB for a map whatever
-/// their length prefixes claim.
+/// Sequences and maps decoded through serde are not counted by bincode, and
+/// serde reserves room for up to 1 MiB of elements from a length prefix
+/// before reading any. [`Capped`] caps every length hint at the body's length
+/// in bytes, so a collection reserves room for at most as many elements as the
+/// body has bytes, and never more than serde's own cap: `len × size_of::<T>()`
+/// bytes for a `Vec<T>`, and for a hash map or set the buckets hashbrown rounds
+/// that many entries up to (under `16/7 × len`, at least 4, of an entry and a
+/// control byte each, plus 16 control bytes).
 fn decode_limited<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
     fn with<T: DeserializeOwned, const LIMIT: usize>(
         bytes: &[u8],
     ) -> Result<(T, usize), CodecError> {
         let config = bincode::config::standard().with_limit::<LIMIT>();
-        bincode::serde::decode_from_slice(bytes, config).map_err(CodecError::new)
+        let seed = Capped::new(PhantomData::<T>, bytes.len());
+        bincode::serde::seed_decode_from_slice(seed, bytes, config).map_err(CodecError::new)
     }
     match bytes.len().saturating_mul(16) {
         0..=0x1000 => with::<T, 0x1000>(bytes),

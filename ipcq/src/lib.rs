@@ -58,6 +58,7 @@
 
 mod batch;
 mod buffer;
+mod capped;
 mod codec;
 mod error;
 mod key;

@@ -1,0 +1,434 @@
+//! Caps the length hints that serde's collections preallocate from.
+//!
+//! serde's `Deserialize` impls for `Vec`, `VecDeque`, `HashMap`, `HashSet`
+//! and the like reserve `size_hint::cautious(access.size_hint())` elements
+//! before reading any: up to 1 MiB of elements, whatever a length prefix
+//! claims, and a hash table rounds that up further. [`Capped`] wraps a
+//! deserializer so that every `SeqAccess` and `MapAccess` it hands out, at
+//! any depth, reports at most `cap` elements. With `cap` set to the length of
+//! the body in bytes, a lying prefix can make a collection reserve no more
+//! elements than the body has bytes: as many as an honest body of 1-byte
+//! elements would fill. Elements of zero size take no byte of body, but serde
+//! reserves nothing for them.
+//!
+//! Only the hints change; every value, error and byte read is the wrapped
+//! deserializer's. The wrapping follows values down through every way serde
+//! hands one on: visitors, seeds of elements, keys and values, `Option`'s
+//! `visit_some`, newtype structs, and enum variants.
+
+use std::fmt;
+
+use serde::de::{
+    DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
+
+/// A deserializer, visitor, seed or access whose collections report at most
+/// `cap` elements in their size hints.
+pub(crate) struct Capped<T> {
+    inner: T,
+    cap: usize,
+}
+
+impl<T> Capped<T> {
+    /// Wraps `inner`, capping the size hints it hands out at `cap`.
+    pub(crate) fn new(inner: T, cap: usize) -> Self {
+        Capped { inner, cap }
+    }
+
+    fn wrap<U>(&self, inner: U) -> Capped<U> {
+        Capped::new(inner, self.cap)
+    }
+
+    fn hint(&self, hint: Option<usize>) -> Option<usize> {
+        hint.map(|n| n.min(self.cap))
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Capped<S> {
+    type Value = S::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
+        let deserializer = self.wrap(deserializer);
+        self.inner.deserialize(deserializer)
+    }
+}
+
+/// Forwards `deserialize_*` methods, wrapping the visitor.
+macro_rules! forward_deserialize {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $method<V: Visitor<'de>>(
+            self,
+            $($arg: $ty,)*
+            visitor: V,
+        ) -> Result<V::Value, D::Error> {
+            let visitor = self.wrap(visitor);
+            self.inner.$method($($arg,)* visitor)
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capped<D> {
+    type Error = D::Error;
+
+    forward_deserialize! {
+        deserialize_any();
+        deserialize_bool();
+        deserialize_i8();
+        deserialize_i16();
+        deserialize_i32();
+        deserialize_i64();
+        deserialize_i128();
+        deserialize_u8();
+        deserialize_u16();
+        deserialize_u32();
+        deserialize_u64();
+        deserialize_u128();
+        deserialize_f32();
+        deserialize_f64();
+        deserialize_char();
+        deserialize_str();
+        deserialize_string();
+        deserialize_bytes();
+        deserialize_byte_buf();
+        deserialize_option();
+        deserialize_unit();
+        deserialize_unit_struct(name: &'static str);
+        deserialize_newtype_struct(name: &'static str);
+        deserialize_seq();
+        deserialize_tuple(len: usize);
+        deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_map();
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+        deserialize_identifier();
+        deserialize_ignored_any();
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.inner.is_human_readable()
+    }
+}
+
+/// Forwards `visit_*` methods that take a plain value.
+macro_rules! forward_visit {
+    ($($method:ident($ty:ty);)*) => {$(
+        fn $method<E: serde::de::Error>(self, v: $ty) -> Result<V::Value, E> {
+            self.inner.$method(v)
+        }
+    )*};
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for Capped<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.expecting(formatter)
+    }
+
+    forward_visit! {
+        visit_bool(bool);
+        visit_i8(i8);
+        visit_i16(i16);
+        visit_i32(i32);
+        visit_i64(i64);
+        visit_i128(i128);
+        visit_u8(u8);
+        visit_u16(u16);
+        visit_u32(u32);
+        visit_u64(u64);
+        visit_u128(u128);
+        visit_f32(f32);
+        visit_f64(f64);
+        visit_char(char);
+        visit_str(&str);
+        visit_borrowed_str(&'de str);
+        visit_string(String);
+        visit_bytes(&[u8]);
+        visit_borrowed_bytes(&'de [u8]);
+        visit_byte_buf(Vec<u8>);
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_none()
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        let deserializer = self.wrap(deserializer);
+        self.inner.visit_some(deserializer)
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<V::Value, D::Error> {
+        let deserializer = self.wrap(deserializer);
+        self.inner.visit_newtype_struct(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        let seq = self.wrap(seq);
+        self.inner.visit_seq(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        let map = self.wrap(map);
+        self.inner.visit_map(map)
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
+        let data = self.wrap(data);
+        self.inner.visit_enum(data)
+    }
+}
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Capped<A> {
+    type Error = A::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, A::Error> {
+        let seed = self.wrap(seed);
+        self.inner.next_element_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.hint(self.inner.size_hint())
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Capped<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let seed = self.wrap(seed);
+        self.inner.next_key_seed(seed)
+    }
+
+    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
+        let seed = self.wrap(seed);
+        self.inner.next_value_seed(seed)
+    }
+
+    fn next_entry_seed<K: DeserializeSeed<'de>, T: DeserializeSeed<'de>>(
+        &mut self,
+        kseed: K,
+        vseed: T,
+    ) -> Result<Option<(K::Value, T::Value)>, A::Error> {
+        let (kseed, vseed) = (self.wrap(kseed), self.wrap(vseed));
+        self.inner.next_entry_seed(kseed, vseed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.hint(self.inner.size_hint())
+    }
+}
+
+impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Capped<A> {
+    type Error = A::Error;
+    type Variant = Capped<A::Variant>;
+
+    fn variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<(T::Value, Capped<A::Variant>), A::Error> {
+        let seed = self.wrap(seed);
+        let (value, variant) = self.inner.variant_seed(seed)?;
+        Ok((value, Capped::new(variant, self.cap)))
+    }
+}
+
+impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Capped<A> {
+    type Error = A::Error;
+
+    fn unit_variant(self) -> Result<(), A::Error> {
+        self.inner.unit_variant()
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
+        let seed = self.wrap(seed);
+        self.inner.newtype_variant_seed(seed)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.tuple_variant(len, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.struct_variant(fields, visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    use std::marker::PhantomData;
+
+    use serde::de::DeserializeOwned;
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+
+    /// Decodes with bincode's standard configuration, hints capped at `cap`.
+    fn decode<T: DeserializeOwned>(bytes: &[u8], cap: usize) -> Result<(T, usize), String> {
+        let seed = Capped::new(PhantomData::<T>, cap);
+        bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Deserializes as a sequence or map and keeps the hint it was given,
+    /// without reading an element.
+    #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+    struct Hint(Option<usize>);
+
+    impl<'de> Deserialize<'de> for Hint {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Hint;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a sequence")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Hint, A::Error> {
+                    Ok(Hint(seq.size_hint()))
+                }
+            }
+            deserializer.deserialize_seq(V)
+        }
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct MapHint(Option<usize>);
+
+    impl<'de> Deserialize<'de> for MapHint {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = MapHint;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a map")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MapHint, A::Error> {
+                    Ok(MapHint(map.size_hint()))
+                }
+            }
+            deserializer.deserialize_map(V)
+        }
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Newtype(Hint);
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    enum Shapes {
+        Newtype(Hint),
+        Tuple(u8, Hint),
+        Struct { a: u8, b: Hint },
+    }
+
+    /// bincode's varint of a u64 in its 9-byte form.
+    fn claim(n: u64) -> Vec<u8> {
+        let mut out = vec![0xfd];
+        out.extend(n.to_le_bytes());
+        out
+    }
+
+    const LIE: u64 = 1 << 30;
+
+    #[test]
+    fn hints_are_capped_at_every_depth() {
+        let lie = claim(LIE);
+        let cap = 16;
+        let at = |prefix: &[u8]| [prefix, &lie].concat();
+        let capped = Some(cap);
+        assert_eq!(decode::<Hint>(&lie, cap).unwrap().0, Hint(capped));
+        assert_eq!(decode::<MapHint>(&lie, cap).unwrap().0, MapHint(capped));
+        assert_eq!(
+            decode::<Hint>(&lie, usize::MAX).unwrap().0,
+            Hint(Some(1 << 30))
+        );
+        // Option's visit_some, a newtype struct, a tuple's element.
+        let some = decode::<Option<Hint>>(&at(&[1]), cap).unwrap().0;
+        assert_eq!(some, Some(Hint(capped)));
+        assert_eq!(
+            decode::<Newtype>(&lie, cap).unwrap().0,
+            Newtype(Hint(capped))
+        );
+        assert_eq!(
+            decode::<(u8, Hint)>(&at(&[7]), cap).unwrap().0,
+            (7, Hint(capped))
+        );
+        // A sequence's element and a map's key and value.
+        let vec = decode::<Vec<Hint>>(&at(&[1]), cap).unwrap().0;
+        assert_eq!(vec, [Hint(capped)]);
+        let value = decode::<BTreeMap<u8, Hint>>(&at(&[1, 3]), cap).unwrap().0;
+        assert_eq!(value, BTreeMap::from([(3, Hint(capped))]));
+        let key = decode::<BTreeMap<Hint, u8>>(&[&at(&[1])[..], &[5]].concat(), cap);
+        assert_eq!(key.unwrap().0, BTreeMap::from([(Hint(capped), 5)]));
+        // Enum variants: newtype, tuple and struct.
+        let newtype = decode::<Shapes>(&at(&[0]), cap).unwrap().0;
+        assert_eq!(newtype, Shapes::Newtype(Hint(capped)));
+        let tuple = decode::<Shapes>(&at(&[1, 9]), cap).unwrap().0;
+        assert_eq!(tuple, Shapes::Tuple(9, Hint(capped)));
+        let fields = decode::<Shapes>(&at(&[2, 9]), cap).unwrap().0;
+        assert_eq!(
+            fields,
+            Shapes::Struct {
+                a: 9,
+                b: Hint(capped)
+            }
+        );
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    enum Everything {
+        Unit,
+        Newtype(Option<Vec<u32>>),
+        Tuple(u128, i64, char, String),
+        Struct {
+            bytes: Vec<u8>,
+            map: HashMap<String, Vec<(u16, bool)>>,
+            set: HashSet<i8>,
+            nested: Vec<Vec<Option<f64>>>,
+            unit: (),
+        },
+    }
+
+    #[test]
+    fn honest_values_round_trip_unchanged() {
+        let values = vec![
+            Everything::Unit,
+            Everything::Newtype(None),
+            Everything::Newtype(Some((0..1000).collect())),
+            Everything::Tuple(u128::MAX, -5, 'é', "text".into()),
+            Everything::Struct {
+                bytes: vec![0; 300],
+                map: HashMap::from([("a".into(), vec![(1, true); 50]), (String::new(), vec![])]),
+                set: (-100..100).collect(),
+                nested: vec![vec![Some(1.5), None]; 40],
+                unit: (),
+            },
+        ];
+        let config = bincode::config::standard();
+        let bytes = bincode::serde::encode_to_vec(&values, config).unwrap();
+        // The tightest cap that still lets every element take a byte.
+        let (decoded, read) = decode::<Vec<Everything>>(&bytes, bytes.len()).unwrap();
+        assert_eq!(read, bytes.len());
+        assert_eq!(decoded, values);
+        // Even a cap of 0 only changes the hints, never the value.
+        assert_eq!(decode::<Vec<Everything>>(&bytes, 0).unwrap().0, values);
+    }
+}

@@ -83,6 +83,18 @@ pub struct Access {
     pub caller_uid: u32,
 }
 
+impl Access {
+    /// The access of the queue `stat` describes, for this process.
+    pub(crate) fn of(stat: &crate::stat::QueueStat) -> Access {
+        Access {
+            mode: stat.mode,
+            uid: stat.uid,
+            gid: stat.gid,
+            caller_uid: nix::unistd::geteuid().as_raw(),
+        }
+    }
+}
+
 impl fmt::Display for Access {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

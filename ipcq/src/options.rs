@@ -2,10 +2,10 @@
 
 use nix::errno::Errno;
 
-use crate::error::{Error, Op, Result};
+use crate::error::{Access, Error, Op, Result};
 use crate::key::{Key, QueueId};
 use crate::queue::MsgQueue;
-use crate::stat::proc_entry;
+use crate::stat::{QueueStat, find_proc_entry, proc_entry};
 use crate::stop::StopHandle;
 use crate::sys;
 
@@ -139,8 +139,11 @@ impl OpenOptions {
     /// `msgmni` queues already.
     pub fn open(&self, key: Key) -> Result<MsgQueue> {
         let (id, created) = self.get(key)?;
-        if !created {
-            self.check_trusted(id)?;
+        // A queue already gone has no entry: the first call on it will say so.
+        if !created && !self.allow_foreign {
+            if let Some(entry) = proc_entry(id) {
+                check_trusted(&entry)?;
+            }
         }
         let queue = MsgQueue::from_id(key, id, self.stop.clone());
         if created && (self.uid.is_some() || self.gid.is_some() || self.capacity.is_some()) {
@@ -173,36 +176,10 @@ impl OpenOptions {
             errno: Errno::EINVAL,
             what: format!("no queue has id {id}"),
         })?;
-        self.check_trusted(id)?;
-        Ok(MsgQueue::from_id(entry.key, id, self.stop.clone()))
-    }
-
-    /// Refuses a queue another user controls, unless allowed.
-    fn check_trusted(&self, id: QueueId) -> Result<()> {
-        if self.allow_foreign {
-            return Ok(());
+        if !self.allow_foreign {
+            check_trusted(&entry)?;
         }
-        let Some(entry) = proc_entry(id) else {
-            // Gone already: the first call on it will say so.
-            return Ok(());
-        };
-        let me = nix::unistd::geteuid().as_raw();
-        let reason = if entry.uid != me && entry.uid != 0 {
-            format!(
-                "it is owned by uid {}, neither this process's user (uid {me}) nor root",
-                entry.uid
-            )
-        } else if entry.mode & 0o002 != 0 {
-            format!("its mode {:04o} lets every user write to it", entry.mode)
-        } else {
-            return Ok(());
-        };
-        Err(Error::Untrusted {
-            op: Op::Open,
-            errno: Errno::EPERM,
-            key: entry.key,
-            reason,
-        })
+        Ok(MsgQueue::from_id(entry.key, id, self.stop.clone()))
     }
 
     /// msgget, telling whether this call created the queue.
@@ -244,6 +221,28 @@ impl OpenOptions {
     }
 }
 
+/// Refuses a queue another user controls (owned by someone other than this
+/// user or root, or writable by every user).
+fn check_trusted(entry: &QueueStat) -> Result<()> {
+    let me = nix::unistd::geteuid().as_raw();
+    let reason = if entry.uid != me && entry.uid != 0 {
+        format!(
+            "it is owned by uid {}, neither this process's user (uid {me}) nor root",
+            entry.uid
+        )
+    } else if entry.mode & 0o002 != 0 {
+        format!("its mode {:04o} lets every user write to it", entry.mode)
+    } else {
+        return Ok(());
+    };
+    Err(Error::Untrusted {
+        op: Op::Open,
+        errno: Errno::EPERM,
+        key: entry.key,
+        reason,
+    })
+}
+
 fn open_error(key: Key, errno: Errno) -> Error {
     match errno {
         Errno::EEXIST => Error::AlreadyExists {
@@ -259,15 +258,7 @@ fn open_error(key: Key, errno: Errno) -> Error {
         Errno::EACCES => Error::PermissionDenied {
             op: Op::Open,
             errno,
-            access: crate::stat::list()
-                .ok()
-                .and_then(|all| all.into_iter().find(|s| s.key == key))
-                .map(|s| crate::error::Access {
-                    mode: s.mode,
-                    uid: s.uid,
-                    gid: s.gid,
-                    caller_uid: nix::unistd::geteuid().as_raw(),
-                }),
+            access: find_proc_entry(|s| s.key == key).as_ref().map(Access::of),
         },
         _ => Error::from_errno(Op::Open, errno, None),
     }

@@ -657,12 +657,7 @@ impl MsgQueue {
             Error::PermissionDenied { op, errno, .. } => Error::PermissionDenied {
                 op,
                 errno,
-                access: proc_entry(self.id).map(|s| Access {
-                    mode: s.mode,
-                    uid: s.uid,
-                    gid: s.gid,
-                    caller_uid: nix::unistd::geteuid().as_raw(),
-                }),
+                access: proc_entry(self.id).as_ref().map(Access::of),
             },
             other => other,
         }

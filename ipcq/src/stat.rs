@@ -138,10 +138,7 @@ const PROC_MSG: &str = "/proc/sysvipc/msg";
 /// ```
 pub fn list() -> Result<Vec<QueueStat>> {
     let text = read_proc(Op::List, Path::new(PROC_MSG))?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .filter_map(QueueStat::from_proc_line)
+    Ok(proc_entries(&text)
         .map(|mut stat| {
             if let Ok(ds) = crate::sys::msgctl_stat(stat.id.0) {
                 stat.capacity = ds.msg_qbytes;
@@ -151,13 +148,21 @@ pub fn list() -> Result<Vec<QueueStat>> {
         .collect())
 }
 
-/// The `/proc/sysvipc/msg` entry of queue `id`, readable whatever the queue's mode.
-pub(crate) fn proc_entry(id: QueueId) -> Option<QueueStat> {
+/// The queues listed in the text of `/proc/sysvipc/msg`, without capacities.
+fn proc_entries(text: &str) -> impl Iterator<Item = QueueStat> + '_ {
+    text.lines().skip(1).filter_map(QueueStat::from_proc_line)
+}
+
+/// The `/proc/sysvipc/msg` entry of the first queue that `matches`, readable
+/// whatever the queue's mode.
+pub(crate) fn find_proc_entry(matches: impl Fn(&QueueStat) -> bool) -> Option<QueueStat> {
     let text = std::fs::read_to_string(PROC_MSG).ok()?;
-    text.lines()
-        .skip(1)
-        .filter_map(QueueStat::from_proc_line)
-        .find(|stat| stat.id == id)
+    proc_entries(&text).find(|stat| matches(stat))
+}
+
+/// The `/proc/sysvipc/msg` entry of queue `id`.
+pub(crate) fn proc_entry(id: QueueId) -> Option<QueueStat> {
+    find_proc_entry(|stat| stat.id == id)
 }
 
 /// The kernel's System V message-queue limits.

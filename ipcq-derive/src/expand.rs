@@ -286,6 +286,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 match self { #(#kind_arms)* }
             }
 
+            #[inline]
             fn encode_body<__C: ::ipcq::Codec>(
                 &self,
                 __ipcq_body: &mut ::ipcq::__private::Body<'_>,
@@ -293,6 +294,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 match self { #(#encode_arms)* }
             }
 
+            #[inline]
             fn decode_body<__C: ::ipcq::Codec>(
                 __ipcq_mtype: i64,
                 __ipcq_body: &[u8],

@@ -35,10 +35,12 @@ impl<T> Capped<T> {
         Capped { inner, cap }
     }
 
+    #[inline]
     fn wrap<U>(&self, inner: U) -> Capped<U> {
         Capped::new(inner, self.cap)
     }
 
+    #[inline]
     fn hint(&self, hint: Option<usize>) -> Option<usize> {
         hint.map(|n| n.min(self.cap))
     }
@@ -47,6 +49,7 @@ impl<T> Capped<T> {
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Capped<S> {
     type Value = S::Value;
 
+    #[inline]
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
         let deserializer = self.wrap(deserializer);
         self.inner.deserialize(deserializer)
@@ -56,6 +59,7 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Capped<S> {
 /// Forwards `deserialize_*` methods, wrapping the visitor.
 macro_rules! forward_deserialize {
     ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[inline]
         fn $method<V: Visitor<'de>>(
             self,
             $($arg: $ty,)*
@@ -104,6 +108,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capped<D> {
         deserialize_ignored_any();
     }
 
+    #[inline]
     fn is_human_readable(&self) -> bool {
         self.inner.is_human_readable()
     }
@@ -112,6 +117,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capped<D> {
 /// Forwards `visit_*` methods that take a plain value.
 macro_rules! forward_visit {
     ($($method:ident($ty:ty);)*) => {$(
+        #[inline]
         fn $method<E: serde::de::Error>(self, v: $ty) -> Result<V::Value, E> {
             self.inner.$method(v)
         }
@@ -148,19 +154,23 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Capped<V> {
         visit_byte_buf(Vec<u8>);
     }
 
+    #[inline]
     fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
         self.inner.visit_none()
     }
 
+    #[inline]
     fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
         self.inner.visit_unit()
     }
 
+    #[inline]
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
         let deserializer = self.wrap(deserializer);
         self.inner.visit_some(deserializer)
     }
 
+    #[inline]
     fn visit_newtype_struct<D: Deserializer<'de>>(
         self,
         deserializer: D,
@@ -169,16 +179,19 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Capped<V> {
         self.inner.visit_newtype_struct(deserializer)
     }
 
+    #[inline]
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
         let seq = self.wrap(seq);
         self.inner.visit_seq(seq)
     }
 
+    #[inline]
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
         let map = self.wrap(map);
         self.inner.visit_map(map)
     }
 
+    #[inline]
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
         let data = self.wrap(data);
         self.inner.visit_enum(data)
@@ -188,6 +201,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Capped<V> {
 impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Capped<A> {
     type Error = A::Error;
 
+    #[inline]
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
@@ -196,6 +210,7 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Capped<A> {
         self.inner.next_element_seed(seed)
     }
 
+    #[inline]
     fn size_hint(&self) -> Option<usize> {
         self.hint(self.inner.size_hint())
     }
@@ -204,6 +219,7 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Capped<A> {
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Capped<A> {
     type Error = A::Error;
 
+    #[inline]
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
@@ -212,11 +228,13 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Capped<A> {
         self.inner.next_key_seed(seed)
     }
 
+    #[inline]
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
         let seed = self.wrap(seed);
         self.inner.next_value_seed(seed)
     }
 
+    #[inline]
     fn next_entry_seed<K: DeserializeSeed<'de>, T: DeserializeSeed<'de>>(
         &mut self,
         kseed: K,
@@ -226,6 +244,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Capped<A> {
         self.inner.next_entry_seed(kseed, vseed)
     }
 
+    #[inline]
     fn size_hint(&self) -> Option<usize> {
         self.hint(self.inner.size_hint())
     }
@@ -235,6 +254,7 @@ impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Capped<A> {
     type Error = A::Error;
     type Variant = Capped<A::Variant>;
 
+    #[inline]
     fn variant_seed<T: DeserializeSeed<'de>>(
         self,
         seed: T,
@@ -248,20 +268,24 @@ impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Capped<A> {
 impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Capped<A> {
     type Error = A::Error;
 
+    #[inline]
     fn unit_variant(self) -> Result<(), A::Error> {
         self.inner.unit_variant()
     }
 
+    #[inline]
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
         let seed = self.wrap(seed);
         self.inner.newtype_variant_seed(seed)
     }
 
+    #[inline]
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
         let visitor = self.wrap(visitor);
         self.inner.tuple_variant(len, visitor)
     }
 
+    #[inline]
     fn struct_variant<V: Visitor<'de>>(
         self,
         fields: &'static [&'static str],

@@ -124,7 +124,9 @@ pub struct Bincode;
 /// bytes for a `Vec<T>`, and for a hash map or set the buckets hashbrown rounds
 /// that many entries up to (under `16/7 × len`, at least 4, of an entry and a
 /// control byte each, plus 16 control bytes).
+#[inline(always)]
 fn decode_limited<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
+    #[inline(always)]
     fn with<T: DeserializeOwned, const LIMIT: usize>(
         bytes: &[u8],
     ) -> Result<(T, usize), CodecError> {
@@ -146,6 +148,7 @@ impl Codec for Bincode {
     const ID: u8 = 1;
     const NAME: &'static str = "bincode 2 (standard)";
 
+    #[inline(always)]
     fn encode<T, W>(value: &T, mut out: W) -> Result<(), CodecError>
     where
         T: Serialize + ?Sized,
@@ -156,6 +159,7 @@ impl Codec for Bincode {
             .map_err(CodecError::new)
     }
 
+    #[inline(always)]
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
         let (value, read) = decode_limited(bytes)?;
         if read != bytes.len() {

@@ -59,9 +59,20 @@ pub(crate) fn with_thread_buf<R>(
     key: &'static std::thread::LocalKey<RefCell<MsgBuf>>,
     f: impl FnOnce(&mut MsgBuf) -> R,
 ) -> R {
-    key.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => f(&mut buf),
-        Err(_) => f(&mut MsgBuf::with_capacity(FIRST_RECV_CAPACITY)),
+    key.with(|cell| {
+        // One call of `f`, so that a large result is written in place once.
+        let (mut guard, mut fresh);
+        let buf = match cell.try_borrow_mut() {
+            Ok(borrowed) => {
+                guard = borrowed;
+                &mut *guard
+            }
+            Err(_) => {
+                fresh = MsgBuf::with_capacity(FIRST_RECV_CAPACITY);
+                &mut fresh
+            }
+        };
+        f(buf)
     })
 }
 
@@ -243,6 +254,7 @@ impl MsgQueue {
         }
     }
 
+    #[inline]
     fn send_bytes(&self, mtype: i64, body: &[u8], wait: Wait) -> Result<bool> {
         let mtype = check_mtype(Op::Send, mtype)?;
         with_send_buf(|buf| {
@@ -255,6 +267,7 @@ impl MsgQueue {
 
     /// Sends the message assembled in `buf`; false when it would have to wait
     /// longer than `wait` allows.
+    #[inline]
     pub(crate) fn send_buf(&self, buf: &MsgBuf, wait: Wait) -> Result<bool> {
         let size = buf.text().len();
         if size > self.send_limit.load(Ordering::Relaxed) {
@@ -388,6 +401,7 @@ impl MsgQueue {
     }
 
     /// Receives into `buf`, growing it (up to `limit`) until the message fits.
+    #[inline]
     pub(crate) fn recv_buf(
         &self,
         selector: Selector,
@@ -605,6 +619,7 @@ impl MsgQueue {
     }
 
     /// Runs a send or receive call as `wait` allows, retrying after signals.
+    #[inline]
     fn run<T>(
         &self,
         op: Op,

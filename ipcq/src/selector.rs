@@ -50,17 +50,9 @@ impl Selector {
     ///
     /// [`Error::InvalidArgument`] when the type is 0 or less, or beyond what a
     /// C `long` holds.
+    #[inline]
     pub(crate) fn to_msgtyp(self) -> Result<(c_long, c_int)> {
-        let positive = |n: i64| match c_long::try_from(n) {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(Error::invalid(
-                Op::Receive,
-                format!(
-                    "message type {n} is out of range: types are 1 to {}",
-                    c_long::MAX
-                ),
-            )),
-        };
+        let positive = |n: i64| check_mtype(Op::Receive, n);
         Ok(match self {
             Selector::Any => (0, 0),
             Selector::Type(n) => (positive(n)?, 0),
@@ -71,17 +63,24 @@ impl Selector {
 }
 
 /// Checks an mtype for sending: the kernel needs it positive.
+#[inline]
 pub(crate) fn check_mtype(op: Op, mtype: i64) -> Result<c_long> {
     match c_long::try_from(mtype) {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(Error::invalid(
-            op,
-            format!(
-                "message type {mtype} is out of range: types are 1 to {}",
-                c_long::MAX
-            ),
-        )),
+        _ => Err(out_of_range(op, mtype)),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_range(op: Op, mtype: i64) -> Error {
+    Error::invalid(
+        op,
+        format!(
+            "message type {mtype} is out of range: types are 1 to {}",
+            c_long::MAX
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -41,8 +41,17 @@ impl MsgBuf {
     }
 
     /// How many text bytes fit without growing.
+    #[inline]
     pub(crate) fn text_capacity(&self) -> usize {
         (self.words.len() - 1) * HEADER
+    }
+
+    /// [`reserve_text`](Self::reserve_text) out of the way of the hot path
+    /// that calls it.
+    #[cold]
+    #[inline(never)]
+    fn grow_text(&mut self, capacity: usize) {
+        self.reserve_text(capacity);
     }
 
     /// Makes room for a text of at least `capacity` bytes.
@@ -53,17 +62,20 @@ impl MsgBuf {
         }
     }
 
+    #[inline]
     pub(crate) fn mtype(&self) -> i64 {
         // c_long is i64 on 64-bit Linux and i32 on 32-bit Linux.
         #[allow(clippy::useless_conversion)]
         i64::from(self.words[0])
     }
 
+    #[inline]
     pub(crate) fn set_mtype(&mut self, mtype: c_long) {
         self.words[0] = mtype;
     }
 
     /// The text received or assembled so far.
+    #[inline]
     pub(crate) fn text(&self) -> &[u8] {
         &self.bytes()[HEADER..HEADER + self.len]
     }
@@ -80,6 +92,7 @@ impl MsgBuf {
     }
 
     /// Empties the text, keeping the storage.
+    #[inline]
     pub(crate) fn clear_text(&mut self) {
         self.len = 0;
     }
@@ -90,12 +103,13 @@ impl MsgBuf {
         let start = HEADER + self.len;
         let end = start + more.len();
         if end > self.words.len() * HEADER {
-            self.reserve_text(end - HEADER);
+            self.grow_text(end - HEADER);
         }
         self.bytes_mut()[start..end].copy_from_slice(more);
         self.len = end - HEADER;
     }
 
+    #[inline]
     fn bytes(&self) -> &[u8] {
         let len = self.words.len() * HEADER;
         // SAFETY: the pointer comes from a live Vec<c_long> of `len / HEADER`
@@ -105,6 +119,7 @@ impl MsgBuf {
         unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), len) }
     }
 
+    #[inline]
     fn bytes_mut(&mut self) -> &mut [u8] {
         let len = self.words.len() * HEADER;
         // SAFETY: as in `bytes`, and the exclusive borrow of `self` makes this the
@@ -121,6 +136,7 @@ pub(crate) fn msgget(key: libc::key_t, flags: c_int) -> Result<c_int, Errno> {
 }
 
 /// `msgsnd(2)`: sends the mtype and text held in `buf`.
+#[inline]
 pub(crate) fn msgsnd(id: c_int, buf: &MsgBuf, flags: c_int) -> Result<(), Errno> {
     let ptr = buf.words.as_ptr().cast::<c_void>();
     // SAFETY: `ptr` points at a long mtype followed by at least `buf.len` bytes of
@@ -133,6 +149,7 @@ pub(crate) fn msgsnd(id: c_int, buf: &MsgBuf, flags: c_int) -> Result<(), Errno>
 /// (capped at the buffer's capacity).
 ///
 /// Returns the text length and records it in `buf`.
+#[inline]
 pub(crate) fn msgrcv(
     id: c_int,
     buf: &mut MsgBuf,

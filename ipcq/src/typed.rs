@@ -273,6 +273,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         }
     }
 
+    #[inline]
     fn send_wait(&self, msg: &M, wait: Wait) -> Result<bool> {
         with_send_buf(|buf| {
             buf.set_mtype(check_mtype(Op::Send, msg.mtype())?);

@@ -72,11 +72,13 @@ impl<'a> Body<'a> {
 }
 
 impl io::Write for Body<'_> {
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.buf.extend_text(buf);
         Ok(buf.len())
     }
 
+    #[inline]
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.buf.extend_text(buf);
         Ok(())
@@ -133,6 +135,7 @@ impl RawBytes for String {
 }
 
 /// Writes the header and the encoded fields of a typed variant.
+#[inline(always)]
 pub fn encode_fields<C: Codec, T: Serialize + ?Sized>(
     body: &mut Body<'_>,
     variant: &'static str,
@@ -171,6 +174,7 @@ pub fn encode_bytes<T: RawBytes>(body: &mut Body<'_>, field: &T) -> Result<(), E
 }
 
 /// Checks the header of a typed variant's body and decodes its fields.
+#[inline(always)]
 pub fn decode_fields<C: Codec, T: DeserializeOwned>(
     variant: &'static str,
     fingerprint: u32,

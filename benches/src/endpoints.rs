@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender};
 use ipcq::{Key, MsgBuffer, MsgQueue, QueueId, Selector, TypedQueue};
 use nix::mqueue::{MQ_OFlag, MqAttr, MqdT, mq_close, mq_open, mq_receive, mq_send};
+use nix::sys::resource::{Resource, getrlimit};
 use nix::sys::stat::Mode;
 
 use crate::cleanup::Guard;
@@ -29,6 +30,10 @@ pub(crate) type Res<T> = Result<T, Box<dyn StdError + Send + Sync>>;
 pub(crate) enum Transport {
     /// `msgsnd`/`msgrcv` through libc.
     Raw,
+    /// `msgsnd`/`msgrcv` through libc, sending as many bytes as `Typed`
+    /// puts on the queue for the same payload (its header and the payload's
+    /// length prefix included).
+    RawTypedSize,
     /// ipcq's byte queue, `MsgQueue::send` and `recv_into`.
     Bytes,
     /// ipcq's `TypedQueue` with a `Bytes<N>` payload.
@@ -46,8 +51,9 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    pub(crate) const ALL: [Transport; 8] = [
+    pub(crate) const ALL: [Transport; 9] = [
         Transport::Raw,
+        Transport::RawTypedSize,
         Transport::Bytes,
         Transport::Typed,
         Transport::TypedVec,
@@ -61,6 +67,7 @@ impl Transport {
     pub(crate) fn id(self) -> &'static str {
         match self {
             Transport::Raw => "raw",
+            Transport::RawTypedSize => "raw-typed-size",
             Transport::Bytes => "ipcq-bytes",
             Transport::Typed => "ipcq-typed",
             Transport::TypedVec => "ipcq-typed-vec",
@@ -75,6 +82,7 @@ impl Transport {
     pub(crate) fn label(self) -> &'static str {
         match self {
             Transport::Raw => "raw msgsnd/msgrcv (libc)",
+            Transport::RawTypedSize => "raw, TypedQueue's body size",
             Transport::Bytes => "ipcq MsgQueue",
             Transport::Typed => "ipcq TypedQueue, Bytes<N>",
             Transport::TypedVec => "ipcq TypedQueue, Vec<u8>",
@@ -93,6 +101,7 @@ impl Transport {
         matches!(
             self,
             Transport::Raw
+                | Transport::RawTypedSize
                 | Transport::Bytes
                 | Transport::Typed
                 | Transport::TypedVec
@@ -259,7 +268,13 @@ fn open_sysv<const N: usize>(
     recv: Recv,
 ) -> Res<Box<dyn Endpoint>> {
     Ok(match (transport, N) {
-        (Transport::Raw, _) => Box::new(RawEp::<N>::new(q.id().get(), side, recv)),
+        (Transport::Raw, _) => Box::new(RawEp::<N>::new(q.id().get(), side, recv, N)),
+        (Transport::RawTypedSize, _) => Box::new(RawEp::<N>::new(
+            q.id().get(),
+            side,
+            recv,
+            crate::payload::typed_body_len(N)?,
+        )),
         (Transport::Bytes, _) => Box::new(BytesEp::<N>::new(q, side, recv)),
         (Transport::TypedVec, _) => Box::new(VecEp::new(q, side, recv, N)),
         (Transport::Typed, 16) => Box::new(TypedEp::<16, crate::payload::Msg16>::new(
@@ -295,25 +310,41 @@ fn unique_name() -> String {
 
 // ---- raw msgsnd/msgrcv ----
 
+/// Sends N-byte payloads as `len`-byte texts: `len` is N for [`Transport::Raw`],
+/// and N plus TypedQueue's framing for [`Transport::RawTypedSize`] (the text
+/// then comes from a buffer of msgmax bytes).
+enum RawText<const N: usize> {
+    Exact(Box<RawMsg<N>>),
+    Longer(Box<RecvBuf>, usize),
+}
+
 struct RawEp<const N: usize> {
     id: i32,
     msgtyp: libc::c_long,
-    msg: Box<RawMsg<N>>,
+    msg: RawText<N>,
     buf: Box<RecvBuf>,
 }
 
 impl<const N: usize> RawEp<N> {
-    fn new(id: i32, side: Side, recv: Recv) -> Self {
+    fn new(id: i32, side: Side, recv: Recv, len: usize) -> Self {
+        let msg = if len == N {
+            RawText::Exact(Box::new(RawMsg {
+                mtype: side.send_mtype(),
+                text: Bytes::<N>::numbered(0).0,
+            }))
+        } else {
+            let mut msg = raw::recv_buf();
+            msg.mtype = side.send_mtype();
+            msg.text[..len].fill(0xA5);
+            RawText::Longer(msg, len)
+        };
         RawEp {
             id,
             msgtyp: match recv {
                 Recv::Any => 0,
                 Recv::Own => side.recv_mtype(),
             },
-            msg: Box::new(RawMsg {
-                mtype: side.send_mtype(),
-                text: Bytes::<N>::numbered(0).0,
-            }),
+            msg,
             buf: raw::recv_buf(),
         }
     }
@@ -321,8 +352,16 @@ impl<const N: usize> RawEp<N> {
 
 impl<const N: usize> Endpoint for RawEp<N> {
     fn send(&mut self, seq: u64) -> Res<()> {
-        self.msg.text[0] = seq as u8;
-        Ok(raw::send(self.id, &self.msg)?)
+        match &mut self.msg {
+            RawText::Exact(msg) => {
+                msg.text[0] = seq as u8;
+                Ok(raw::send(self.id, msg)?)
+            }
+            RawText::Longer(msg, len) => {
+                msg.text[0] = seq as u8;
+                Ok(raw::send_first(self.id, msg, *len)?)
+            }
+        }
     }
 
     fn send_stop(&mut self) -> Res<()> {
@@ -530,14 +569,26 @@ impl<const N: usize> Endpoint for IpcEp<N> {
 
 // ---- POSIX message queues ----
 
-/// Messages a POSIX queue is asked to hold: the System V queue's 16 KiB in
-/// N-byte messages, at least the kernel's default of 10. Above
-/// `/proc/sys/fs/mqueue/msg_max` (10 by default) the kernel refuses it unless
-/// the process has `CAP_SYS_RESOURCE`, and the queue gets `msg_max`;
-/// [`mq_depth_used`] tells which, and the results record it.
+/// Messages a POSIX queue is asked to hold: a System V queue's capacity
+/// (msgmnb, 16 KiB by default) in N-byte messages, at least the kernel's
+/// default of 10. Above `/proc/sys/fs/mqueue/msg_max` (10 by default) the
+/// kernel refuses it unless the process has `CAP_SYS_RESOURCE`, and the queue
+/// gets `msg_max`; [`mq_depth_used`] tells which, and the results record it.
+///
+/// The depth is also kept within `RLIMIT_MSGQUEUE` (800 KiB by default), which
+/// the two queues of a connection share: the kernel charges each message its
+/// size plus about [`MQ_CHARGE_PER_MESSAGE`] bytes of bookkeeping.
 fn mq_depth(n: usize) -> i64 {
-    (16384 / n).max(10) as i64
+    let msgmnb = ipcq::Limits::read().map_or(16384, |l| l.msgmnb);
+    let budget = getrlimit(Resource::RLIMIT_MSGQUEUE).map_or(819_200, |(soft, _)| soft) / 2;
+    let per_message = mq_msgsize(n) as u64 + MQ_CHARGE_PER_MESSAGE;
+    let affordable = usize::try_from(budget / per_message).unwrap_or(usize::MAX);
+    (msgmnb / n).min(affordable).max(10) as i64
 }
+
+/// What Linux charges a POSIX queue per message besides the message itself,
+/// rounded up: a `struct msg_msg` (48 bytes) and a priority tree node (40).
+const MQ_CHARGE_PER_MESSAGE: u64 = 96;
 
 fn mq_msgsize(n: usize) -> i64 {
     (n + 16) as i64

@@ -10,9 +10,12 @@
 
 use std::fmt;
 
-use ipcq::QueueMessage;
+use ipcq::{Key, MsgQueue, QueueMessage, TypedQueue};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+
+use crate::cleanup::Guard;
+use crate::endpoints::Res;
 
 /// The payload sizes measured, in bytes.
 pub(crate) const SIZES: [usize; 3] = [16, 256, 4096];
@@ -159,6 +162,24 @@ pub(crate) fn check_mtypes() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// How many bytes TypedQueue puts on the queue for an N-byte payload: its
+/// header, the payload's length prefix and the payload, as the kernel counts
+/// them (the queue's used bytes after one send).
+pub(crate) fn typed_body_len(n: usize) -> Res<usize> {
+    fn measure<const N: usize, M: BenchMsg<N>>() -> Res<usize> {
+        let q = MsgQueue::options().create_new(true).open(Key::private())?;
+        let _guard = Guard::sysv(q.id().get());
+        TypedQueue::<M>::from_queue(q.clone()).send(M::up(Bytes::numbered(0)))?;
+        Ok(usize::try_from(q.stat()?.bytes)?)
+    }
+    match n {
+        16 => measure::<16, Msg16>(),
+        256 => measure::<256, Msg256>(),
+        4096 => measure::<4096, Msg4096>(),
+        _ => Err(format!("no typed message with a {n}-byte payload").into()),
+    }
 }
 
 bench_msg!(Msg16, Msg16Kind, 16);

@@ -31,11 +31,22 @@ pub(crate) fn recv_buf() -> Box<RecvBuf> {
 
 /// `msgsnd(id, msg, N, 0)`, retried after `EINTR`.
 pub(crate) fn send<const N: usize>(id: c_int, msg: &RawMsg<N>) -> io::Result<()> {
+    send_first(id, msg, N)
+}
+
+/// `msgsnd(id, msg, len, 0)`: the first `len` bytes of the text, retried
+/// after `EINTR`.
+///
+/// # Panics
+///
+/// When `len` exceeds the text.
+pub(crate) fn send_first<const N: usize>(id: c_int, msg: &RawMsg<N>, len: usize) -> io::Result<()> {
+    assert!(len <= N, "{len} bytes of a {N}-byte text");
     loop {
         let ptr = std::ptr::from_ref(msg).cast::<c_void>();
-        // SAFETY: `ptr` points at a repr(C) long followed by N initialised bytes,
-        // which the kernel only reads.
-        let res = unsafe { libc::msgsnd(id, ptr, N, 0) };
+        // SAFETY: `ptr` points at a repr(C) long followed by N >= len initialised
+        // bytes, which the kernel only reads.
+        let res = unsafe { libc::msgsnd(id, ptr, len, 0) };
         if res == 0 {
             return Ok(());
         }

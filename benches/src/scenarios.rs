@@ -361,6 +361,9 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
     let _guard = Guard::sysv(q.id().get());
     let id = q.id().get();
     let start;
+    // Every loop reads each received payload's first byte, as a receiver
+    // that uses the message does, and the sum shows that all came through.
+    let mut sum = 0u64;
     match transport {
         Transport::Raw => {
             let mut msg = Box::new(crate::raw::RawMsg {
@@ -373,6 +376,7 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
                 msg.text[0] = seq as u8;
                 crate::raw::send(id, &msg)?;
                 crate::raw::recv(id, &mut buf, 0)?;
+                sum += u64::from(buf.text[0]);
             }
         }
         Transport::Bytes => {
@@ -383,30 +387,43 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
                 payload[0] = seq as u8;
                 q.send(1, &payload)?;
                 q.recv_into(ipcq::Selector::Any, &mut buf)?;
+                sum += u64::from(buf.body()[0]);
             }
         }
         Transport::Typed | Transport::TypedBatch => {
             let batch = transport == Transport::TypedBatch;
-            return match N {
-                16 => typed_same_thread::<16, crate::payload::Msg16>(q.clone(), count, batch),
-                256 => typed_same_thread::<256, crate::payload::Msg256>(q.clone(), count, batch),
-                4096 => typed_same_thread::<4096, crate::payload::Msg4096>(q.clone(), count, batch),
+            let q = q.clone();
+            (start, sum) = match N {
+                16 => typed_same_thread::<16, crate::payload::Msg16>(q, count, batch),
+                256 => typed_same_thread::<256, crate::payload::Msg256>(q, count, batch),
+                4096 => typed_same_thread::<4096, crate::payload::Msg4096>(q, count, batch),
                 _ => Err("unsupported size".into()),
-            };
+            }?;
         }
         other => return Err(format!("same_thread does not measure {}", other.id()).into()),
     }
-    Ok(start.elapsed().as_secs_f64() * 1e9 / count as f64)
+    let elapsed = start.elapsed();
+    if sum != expected_sum(count) {
+        return Err(format!("{}: wrong payloads received", transport.id()).into());
+    }
+    Ok(elapsed.as_secs_f64() * 1e9 / count as f64)
 }
 
+/// The typed loops of [`same_thread_n`]: when they started, and the sum of
+/// the first bytes received.
 fn typed_same_thread<const N: usize, M: BenchMsg<N>>(
     q: ipcq::MsgQueue,
     count: u64,
     batch: bool,
-) -> Res<f64> {
+) -> Res<(Instant, u64)> {
     let tq = TypedQueue::<M>::from_queue(q);
     let mut msg = M::up(Bytes::numbered(0));
+    let mut sum = 0u64;
     let start = Instant::now();
+    let mut first_byte = |msg: M| {
+        sum += u64::from(msg.first_byte().ok_or("a stop message")?);
+        Res::Ok(())
+    };
     if batch {
         // As many as fit in one System V message, so that it never blocks.
         let chunk = (tq.as_bytes().max_message_size() / (N + 10)).max(1) as u64;
@@ -415,7 +432,7 @@ fn typed_same_thread<const N: usize, M: BenchMsg<N>>(
             let end = (seq + chunk).min(count);
             tq.send_batch((seq..end).map(|s| M::up(Bytes::numbered(s))))?;
             for _ in seq..end {
-                std::hint::black_box(tq.recv()?);
+                first_byte(tq.recv()?)?;
             }
             seq = end;
         }
@@ -425,10 +442,10 @@ fn typed_same_thread<const N: usize, M: BenchMsg<N>>(
                 p.0[0] = seq as u8;
             }
             tq.send(&msg)?;
-            std::hint::black_box(tq.recv()?);
+            first_byte(tq.recv()?)?;
         }
     }
-    Ok(start.elapsed().as_secs_f64() * 1e9 / count as f64)
+    Ok((start, sum))
 }
 
 #[cfg(test)]

@@ -121,47 +121,29 @@ pub(crate) fn selector(mtype: i64) -> u8 {
 // A decode allocates what the decoded value holds, which the body's length
 // bounds, and, for a length prefix that claims more than the body holds,
 // whatever is allocated for that claim before the decoder finds the body too
-// short. Two layers bound those claims:
+// short. Two layers keep those claims from allocating:
 //
-// - bincode, for strings and byte buffers (`String`, `PathBuf`): it checks the
-//   claimed length against ipcq's limit (`decode_limited` in
-//   ipcq/src/codec.rs: the smallest of 4 KiB, 64 KiB, 1 MiB, 16 MiB and
-//   256 MiB that is at least 16 times the body), then allocates the claimed
-//   length, zero-filled (`vec![0u8; len]`), and only then reads the bytes. The
-//   limit counts every string of one decode together, so all of them, lies
-//   included, come to at most the limit.
+// - Strings and byte buffers (`String`, `PathBuf`, `ByteBuf`) are read
+//   borrowed from the body (`Capped` in ipcq/src/capped.rs turns serde's
+//   `deserialize_string` and `deserialize_byte_buf` into `deserialize_str`
+//   and `deserialize_bytes`), so a claim beyond the body fails as a short body
+//   before anything is allocated, and the string allocated is one the body
+//   holds. bincode's own string decoder, which allocates the claimed length
+//   zero-filled before reading, is never reached: nothing is allocated
+//   zero-filled for more than the body's length.
 // - serde, for sequences and maps (`Vec<T>`, `HashMap`, `HashSet`): it
-//   preallocates `min(hint, 1 MiB / size_of::<T>())` elements, which
-//   bincode's limit does not see. ipcq caps every hint at the body's length in
-//   bytes (`Capped` in ipcq/src/capped.rs), so a lying prefix gets room for at
-//   most `len` elements: `len x size_of::<T>()` bytes for a `Vec`, at most 32
-//   bytes per byte of body in `Fuzz`. A hash map or set rounds that capacity
-//   up (capacity x 8/7, then the next power of two of buckets, at least 4,
-//   each with one control byte, plus 16): under 16/7 x len buckets, so at most
-//   16/7 x 33 < 76 bytes per byte of body for `HashMap<String, u32>`, plus
-//   the 16 control bytes and alignment; 4 buckets (148 bytes) for a capacity
-//   under 4. serde's own cap still holds for long bodies: at most 1 MiB for a
-//   `Vec`, 4 MiB + 16 for a `HashSet<u8>`. A failing decode can stack one such
-//   allocation per level of nesting on the path to the lie (`Vec<Vec<u16>>`:
-//   two).
-//
-// bincode also counts a fixed size for every number against its limit (16
-// bytes for a u128, whatever its varint takes), so the limit bounds a decode's
-// strings and numbers together.
-
-/// ipcq's bincode limit for a body of `len` bytes: the most bytes the strings
-/// and byte buffers of one decode may claim. Mirrors `decode_limited` in
-/// ipcq/src/codec.rs.
-pub(crate) fn bincode_limit(len: usize) -> usize {
-    match len.saturating_mul(16) {
-        0..=0x1000 => 0x1000,
-        0x1001..=0x1_0000 => 0x1_0000,
-        0x1_0001..=0x10_0000 => 0x10_0000,
-        0x10_0001..=0x100_0000 => 0x100_0000,
-        0x100_0001..=0x1000_0000 => 0x1000_0000,
-        _ => usize::MAX,
-    }
-}
+//   preallocates `min(hint, 1 MiB / size_of::<T>())` elements. ipcq caps
+//   every hint at the body's length in bytes (`Capped` again), so a lying
+//   prefix gets room for at most `len` elements: `len x size_of::<T>()` bytes
+//   for a `Vec`, at most 32 bytes per byte of body in `Fuzz`. A hash map or
+//   set rounds that capacity up (capacity x 8/7, then the next power of two
+//   of buckets, at least 4, each with one control byte, plus 16): under
+//   16/7 x len buckets, so at most 16/7 x 33 < 76 bytes per byte of body for
+//   `HashMap<String, u32>`, plus the 16 control bytes and alignment; 4
+//   buckets (148 bytes) for a capacity under 4. serde's own cap still holds
+//   for long bodies: at most 1 MiB for a `Vec`, 4 MiB + 16 for a
+//   `HashSet<u8>`. A failing decode can stack one such allocation per level
+//   of nesting on the path to the lie (`Vec<Vec<u16>>`: two).
 
 /// The most serde preallocates for one sequence or map of a body of `len`
 /// bytes, hash table included (see above): 80 bytes per byte of body plus 128
@@ -189,8 +171,8 @@ pub(crate) struct AllocStats {
     pub(crate) count: usize,
     /// Sum of the bytes of every allocation, and of every reallocation's growth.
     pub(crate) total: usize,
-    /// Largest zero-filled allocation (`alloc_zeroed`): bincode's buffer for a
-    /// string or byte buffer.
+    /// Largest zero-filled allocation (`alloc_zeroed`): none is expected;
+    /// bincode makes one for a string it decodes itself, which ipcq avoids.
     pub(crate) max_zeroed: usize,
     /// Largest other allocation or reallocation: serde's preallocations, and
     /// the decoded value's own.
@@ -214,11 +196,10 @@ impl AllocStats {
     /// bytes, are within the bound described above.
     pub(crate) fn assert_bounded(&self, len: usize) {
         let honest = PER_BODY_BYTE.saturating_mul(len);
-        let limit = bincode_limit(len);
         let prealloc = max_prealloc(len);
         assert!(
-            self.max_zeroed <= limit,
-            "{len}-byte body: a zero-filled allocation of {} bytes, over bincode's limit of {limit}",
+            self.max_zeroed <= len,
+            "{len}-byte body: a zero-filled allocation of {} bytes, longer than the body",
             self.max_zeroed
         );
         assert!(
@@ -226,7 +207,7 @@ impl AllocStats {
             "{len}-byte body: an allocation of {} bytes, over serde's {prealloc}-byte preallocation and {PER_BODY_BYTE} bytes per byte of body",
             self.max_other
         );
-        let total_bound = limit + NESTING * prealloc + 2 * honest;
+        let total_bound = len + NESTING * prealloc + 2 * honest;
         assert!(
             self.total <= total_bound,
             "{len}-byte body: {} bytes allocated in all, over the bound of {total_bound}",

@@ -1,4 +1,5 @@
-//! Caps the length hints that serde's collections preallocate from.
+//! Keeps a lying length prefix from allocating: caps the length hints that
+//! serde's collections preallocate from, and reads strings in place.
 //!
 //! serde's `Deserialize` impls for `Vec`, `VecDeque`, `HashMap`, `HashSet`
 //! and the like reserve `size_hint::cautious(access.size_hint())` elements
@@ -11,10 +12,18 @@
 //! elements would fill. Elements of zero size take no byte of body, but serde
 //! reserves nothing for them.
 //!
-//! Only the hints change; every value, error and byte read is the wrapped
-//! deserializer's. The wrapping follows values down through every way serde
-//! hands one on: visitors, seeds of elements, keys and values, `Option`'s
-//! `visit_some`, newtype structs, and enum variants.
+//! Owned strings and byte buffers are asked of the wrapped deserializer as
+//! borrowed ones (`deserialize_str` for `deserialize_string`,
+//! `deserialize_bytes` for `deserialize_byte_buf`; serde lets a deserializer
+//! answer either way, and every owned type's visitor takes both). A
+//! deserializer reading from a slice then checks the length against the bytes
+//! it has before anything is allocated, where bincode's owned decoders
+//! allocate the claimed length first.
+//!
+//! Besides that, only the hints change; every value, error and byte read is
+//! the wrapped deserializer's. The wrapping follows values down through every
+//! way serde hands one on: visitors, seeds of elements, keys and values,
+//! `Option`'s `visit_some`, newtype structs, and enum variants.
 
 use std::fmt;
 
@@ -91,9 +100,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capped<D> {
         deserialize_f64();
         deserialize_char();
         deserialize_str();
-        deserialize_string();
         deserialize_bytes();
-        deserialize_byte_buf();
         deserialize_option();
         deserialize_unit();
         deserialize_unit_struct(name: &'static str);
@@ -106,6 +113,22 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capped<D> {
         deserialize_enum(name: &'static str, variants: &'static [&'static str]);
         deserialize_identifier();
         deserialize_ignored_any();
+    }
+
+    /// Asks for a borrowed string instead: the visitor then allocates the
+    /// string it is shown, which is in the body, and the deserializer never
+    /// allocates the length a prefix claims before reading it.
+    #[inline]
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.deserialize_str(visitor)
+    }
+
+    /// As [`deserialize_string`](Self::deserialize_string), for bytes.
+    #[inline]
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.deserialize_bytes(visitor)
     }
 
     #[inline]

@@ -105,43 +105,28 @@ impl CodecError {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bincode;
 
-/// Decodes with bincode's claim limit set from the body's length, and serde's
-/// preallocations capped by it.
+/// Decodes so that nothing a length prefix claims is allocated before the
+/// body is seen to hold it.
 ///
-/// bincode counts every value it decodes at its full in-memory width (8 bytes
-/// for a u64 or a length, 16 for a u128) however few bytes encode it, and it
-/// allocates a string or byte buffer of the claimed length before reading it.
-/// A limit of 16 times the body's length is therefore never reached by an
-/// honest body, and keeps a corrupt length prefix from allocating more than
-/// that: without it, 16 bytes could claim 64 MiB. The limit is a const
-/// generic, hence the tiers.
+/// bincode itself allocates a string or byte buffer of the claimed length
+/// before reading it (16 bytes of body could claim gigabytes). Through
+/// [`Capped`], strings and byte buffers are decoded borrowed from the body
+/// instead, so the value allocated is the one the body holds, and a prefix
+/// that claims more than the body has fails as a short body.
 ///
-/// Sequences and maps decoded through serde are not counted by bincode, and
-/// serde reserves room for up to 1 MiB of elements from a length prefix
-/// before reading any. [`Capped`] caps every length hint at the body's length
-/// in bytes, so a collection reserves room for at most as many elements as the
-/// body has bytes, and never more than serde's own cap: `len × size_of::<T>()`
-/// bytes for a `Vec<T>`, and for a hash map or set the buckets hashbrown rounds
-/// that many entries up to (under `16/7 × len`, at least 4, of an entry and a
-/// control byte each, plus 16 control bytes).
+/// Sequences and maps are allocated by serde, which reserves room for up to
+/// 1 MiB of elements from a length prefix before reading any. [`Capped`] caps
+/// every length hint at the body's length in bytes, so a collection reserves
+/// room for at most as many elements as the body has bytes, and never more
+/// than serde's own cap: `len × size_of::<T>()` bytes for a `Vec<T>`, and for
+/// a hash map or set the buckets hashbrown rounds that many entries up to
+/// (under `16/7 × len`, at least 4, of an entry and a control byte each, plus
+/// 16 control bytes).
 #[inline(always)]
-fn decode_limited<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
-    #[inline(always)]
-    fn with<T: DeserializeOwned, const LIMIT: usize>(
-        bytes: &[u8],
-    ) -> Result<(T, usize), CodecError> {
-        let config = bincode::config::standard().with_limit::<LIMIT>();
-        let seed = Capped::new(PhantomData::<T>, bytes.len());
-        bincode::serde::seed_decode_from_slice(seed, bytes, config).map_err(CodecError::new)
-    }
-    match bytes.len().saturating_mul(16) {
-        0..=0x1000 => with::<T, 0x1000>(bytes),
-        0x1001..=0x1_0000 => with::<T, 0x1_0000>(bytes),
-        0x1_0001..=0x10_0000 => with::<T, 0x10_0000>(bytes),
-        0x10_0001..=0x100_0000 => with::<T, 0x100_0000>(bytes),
-        0x100_0001..=0x1000_0000 => with::<T, 0x1000_0000>(bytes),
-        _ => with::<T, { usize::MAX }>(bytes),
-    }
+fn decode_capped<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
+    let seed = Capped::new(PhantomData::<T>, bytes.len());
+    bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
+        .map_err(CodecError::new)
 }
 
 impl Codec for Bincode {
@@ -161,7 +146,7 @@ impl Codec for Bincode {
 
     #[inline(always)]
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-        let (value, read) = decode_limited(bytes)?;
+        let (value, read) = decode_capped(bytes)?;
         if read != bytes.len() {
             return Err(CodecError(format!(
                 "{} byte(s) left over after the value",
@@ -188,28 +173,51 @@ mod tests {
         assert!(Bincode::decode::<(u64, String)>(&out).is_err());
     }
 
-    #[test]
-    fn a_length_prefix_may_claim_at_most_sixteen_times_the_body() {
-        // varint 0xFC marker then a u32 length of 1 MiB, then 64 bytes: the
-        // claim is far beyond 16 × 69 bytes, so it is refused before bincode
-        // allocates the string.
+    /// Bytes that serde asks for as an owned buffer (`deserialize_byte_buf`),
+    /// as `serde_bytes::ByteBuf` does.
+    #[derive(Debug, PartialEq)]
+    struct ByteBuf(Vec<u8>);
+
+    impl<'de> serde::Deserialize<'de> for ByteBuf {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl serde::de::Visitor<'_> for Visitor {
+                type Value = ByteBuf;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("bytes")
+                }
+                fn visit_bytes<E>(self, v: &[u8]) -> Result<ByteBuf, E> {
+                    Ok(ByteBuf(v.to_vec()))
+                }
+            }
+            d.deserialize_byte_buf(Visitor)
+        }
+    }
+
+    /// varint 0xFC marker then a u32 length of 1 MiB, then 64 bytes.
+    fn claims_a_mebibyte() -> Vec<u8> {
         let mut bytes = vec![0xFC];
         bytes.extend_from_slice(&(1u32 << 20).to_le_bytes());
         bytes.extend_from_slice(&[b'a'; 64]);
-        let err = Bincode::decode::<String>(&bytes).unwrap_err();
-        assert!(err.to_string().contains("LimitExceeded"), "{err}");
-        // An honest body of the same shape decodes.
-        let mut honest = Vec::new();
-        Bincode::encode(&"a".repeat(64), &mut honest).unwrap();
-        assert_eq!(Bincode::decode::<String>(&honest).unwrap().len(), 64);
+        bytes
     }
 
     #[test]
-    fn honest_bodies_of_wide_numbers_stay_within_the_limit() {
-        // Each u128 of 0 is 1 byte on the wire and 16 in bincode's count.
-        let values = vec![0u128; 10_000];
+    fn a_length_prefix_beyond_the_body_is_a_short_body() {
+        // Strings and byte buffers are read borrowed from the body, so the
+        // claim is checked against the body before anything is allocated
+        // (tests/tests/preallocation.rs measures that).
+        let err = Bincode::decode::<String>(&claims_a_mebibyte()).unwrap_err();
+        assert!(err.to_string().contains("UnexpectedEnd"), "{err}");
+        let err = Bincode::decode::<ByteBuf>(&claims_a_mebibyte()).unwrap_err();
+        assert!(err.to_string().contains("UnexpectedEnd"), "{err}");
+    }
+
+    #[test]
+    fn owned_strings_and_byte_buffers_decode_through_borrowed_reads() {
         let mut out = Vec::new();
-        Bincode::encode(&values, &mut out).unwrap();
-        assert_eq!(Bincode::decode::<Vec<u128>>(&out).unwrap(), values);
+        Bincode::encode(&("a".repeat(64), [7u8; 3].as_slice()), &mut out).unwrap();
+        let (text, bytes) = Bincode::decode::<(String, ByteBuf)>(&out).unwrap();
+        assert_eq!((text.len(), bytes), (64, ByteBuf(vec![7; 3])));
     }
 }

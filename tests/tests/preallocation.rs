@@ -1,6 +1,8 @@
 //! A length prefix that lies cannot make a receiver preallocate much more
 //! than the body it sent: serde's collections reserve room for at most as
-//! many elements as the body has bytes (`ipcq/src/capped.rs`).
+//! many elements as the body has bytes, and strings and byte buffers are read
+//! borrowed from the body before anything is allocated for them
+//! (`ipcq/src/capped.rs`).
 //!
 //! A test binary of its own (harness = false) so that no other test's
 //! threads allocate while it measures.
@@ -81,9 +83,36 @@ const PER_BODY_BYTE: usize = 80;
 /// error message.
 const SLACK: usize = 128;
 
+/// Bytes that serde asks for as an owned buffer (`deserialize_byte_buf`),
+/// as `serde_bytes::ByteBuf` does.
+struct ByteBuf;
+
+impl<'de> serde::Deserialize<'de> for ByteBuf {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ByteBuf;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
+                drop(v);
+                Ok(ByteBuf)
+            }
+        }
+        d.deserialize_byte_buf(Visitor)
+    }
+}
+
 fn main() {
     // 16-byte bodies: the 9-byte claim and 7 bytes of honest elements.
     let cases = [
+        ("String", measure::<String>(&lying_body(b"abcdefg"))),
+        ("ByteBuf", measure::<ByteBuf>(&lying_body(&[1; 7]))),
+        (
+            "Vec<String>",
+            measure::<Vec<String>>(&lying_body(&[0xfc, 0, 0, 0, 64, 1, 1])),
+        ),
         ("Vec<u8>", measure::<Vec<u8>>(&lying_body(&[1; 7]))),
         ("Vec<u32>", measure::<Vec<u32>>(&lying_body(&[1; 7]))),
         (

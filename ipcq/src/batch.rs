@@ -157,10 +157,16 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     ///
     /// For [`Selector::UpTo`], a message of a lower mtype still on the kernel
     /// queue comes first, as the selection promises.
+    #[inline]
     pub(crate) fn recv_pending(&self, selector: Selector) -> Option<Result<M>> {
+        // Inlined: most receives find nothing buffered.
         if self.pending.is_empty() {
             return None;
         }
+        self.take_pending(selector)
+    }
+
+    fn take_pending(&self, selector: Selector) -> Option<Result<M>> {
         if let Err(e) = selector.to_msgtyp() {
             return Some(Err(e));
         }
@@ -566,10 +572,12 @@ struct Unpacked {
 }
 
 impl Pending {
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.items.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -636,6 +636,15 @@ impl MsgQueue {
         };
         let deadline = match wait {
             Wait::No => return Ok(nowait(&mut call)),
+            // Nothing can end the wait but the call itself: no alarm to arm,
+            // no stop to check between tries.
+            Wait::Forever if self.stop.is_none() => loop {
+                match call(0) {
+                    Ok(v) => return Ok(Outcome::Done(v)),
+                    Err(Errno::EINTR) => continue,
+                    Err(errno) => return Ok(Outcome::Failed(errno)),
+                }
+            },
             Wait::Forever => None,
             Wait::Until(deadline) => {
                 // Most calls need not wait: skip the timer for those.

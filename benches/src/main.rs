@@ -44,7 +44,10 @@ const USAGE: &str = "usage: ipcq-benches [--quick] [--json FILE] [--runs N] [--o
                    ipcq-bytes, ipcq-typed, ipcq-typed-vec, ipc-channel, posix-mq, unix-socket
                    (raw is always kept)
   --msgmnb BYTES   run in a private IPC namespace whose System V queues hold BYTES (the
-                   host's default is 16384) and whose POSIX queues as many messages (root)";
+                   host's default is 16384) and whose POSIX queues as many messages (root)
+       ipcq-benches --pairs TRANSPORT SIZE COUNT
+                   only COUNT one-thread send+receive pairs, for counting instructions under
+                   callgrind (docs/BENCHMARKS.md)";
 
 const SECTIONS: [&str; 7] = [
     "stream", "pingpong", "fan", "batch", "overhead", "timeout", "alloc",
@@ -213,6 +216,15 @@ const OVERHEAD: [Transport; 4] = [
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--pairs") {
+        return match pairs(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ipcq-benches --pairs: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.first().map(String::as_str) == Some("--child") {
         return match procs::child_main(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
@@ -252,6 +264,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--pairs TRANSPORT SIZE COUNT`: only the one-thread loop of one transport
+/// at one size, for instruction counts under callgrind (`docs/BENCHMARKS.md`
+/// has the command); prints ns per pair.
+fn pairs(args: &[String]) -> Res<()> {
+    let [transport, size, count] = args else {
+        return Err("usage: --pairs raw|ipcq-bytes|ipcq-typed|ipcq-typed-batch SIZE COUNT".into());
+    };
+    let transport =
+        Transport::from_id(transport).ok_or_else(|| format!("unknown transport {transport}"))?;
+    let ns = scenarios::same_thread(transport, size.parse()?, count.parse()?)?;
+    println!("{ns:.0} ns per pair");
+    Ok(())
 }
 
 /// Records one measurement's value, or its error.

@@ -293,27 +293,15 @@ fn record<T>(values: &mut Vec<T>, errors: &mut Vec<String>, what: &str, result: 
 
 fn run(plan: &Plan, args: &[String]) -> Res<()> {
     let started = Instant::now();
-    let mut results = Results {
-        command: std::iter::once("cargo run --release -p ipcq-benches --".to_owned())
-            .chain(args.iter().cloned())
-            .collect::<Vec<_>>()
-            .join(" "),
-        quick: plan.quick,
-        runs: plan.runs,
-        machine: Machine {
-            private_ipc_namespace: plan.msgmnb.is_some(),
-            ..Machine::read()
-        },
-        streaming: Vec::new(),
-        pingpong: Vec::new(),
-        fan: Vec::new(),
-        overhead: Vec::new(),
-        batching: None,
-        recv_timeout: None,
-        allocations: None,
-        targets: Vec::new(),
-        seconds: 0.0,
+    let command = std::iter::once("cargo run --release -p ipcq-benches --".to_owned())
+        .chain(args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let machine = Machine {
+        private_ipc_namespace: plan.msgmnb.is_some(),
+        ..Machine::read()
     };
+    let mut results = Results::new(command, plan.quick, plan.runs, machine);
     if plan.wants("stream") || plan.wants("batch") {
         for size in SIZES {
             let streamed = match (plan.wants("stream"), size) {

@@ -210,6 +210,27 @@ fn quartiles(values: &[f64]) -> Option<(f64, f64)> {
     Some((percentile(&sorted, 25.0), percentile(&sorted, 75.0)))
 }
 
+impl Results {
+    /// Results with nothing measured yet.
+    pub(crate) fn new(command: String, quick: bool, runs: usize, machine: Machine) -> Self {
+        Results {
+            command,
+            quick,
+            runs,
+            machine,
+            streaming: Vec::new(),
+            pingpong: Vec::new(),
+            fan: Vec::new(),
+            overhead: Vec::new(),
+            batching: None,
+            recv_timeout: None,
+            allocations: None,
+            targets: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+}
+
 impl StreamRow {
     pub(crate) fn new(transport: Transport, size: usize, messages: u64) -> Self {
         StreamRow {
@@ -751,32 +772,22 @@ mod tests {
     }
 
     fn results_of(streaming: Vec<StreamRow>) -> Results {
+        let machine = Machine {
+            nproc: 0,
+            cpu: String::new(),
+            kernel: String::new(),
+            rustc: String::new(),
+            msgmax: 0,
+            msgmnb: 0,
+            private_ipc_namespace: false,
+            mq_msg_max: String::new(),
+            mq_depths: Vec::new(),
+            loadavg_before: String::new(),
+            loadavg_after: String::new(),
+        };
         Results {
-            command: String::new(),
-            quick: false,
-            runs: 0,
-            machine: Machine {
-                nproc: 0,
-                cpu: String::new(),
-                kernel: String::new(),
-                rustc: String::new(),
-                msgmax: 0,
-                msgmnb: 0,
-                private_ipc_namespace: false,
-                mq_msg_max: String::new(),
-                mq_depths: Vec::new(),
-                loadavg_before: String::new(),
-                loadavg_after: String::new(),
-            },
             streaming,
-            pingpong: Vec::new(),
-            fan: Vec::new(),
-            overhead: Vec::new(),
-            batching: None,
-            recv_timeout: None,
-            allocations: None,
-            targets: Vec::new(),
-            seconds: 0.0,
+            ..Results::new(String::new(), false, 0, machine)
         }
     }
 

@@ -5,7 +5,7 @@
 use ipcq::{Codec, CodecError, DecodeReason, Error, QueueMessage, Selector, TypedQueue};
 use serde::{Deserialize, Serialize};
 use tests::TestQueue;
-use tests::messages::Work;
+use tests::messages::{ByteBuf, Work};
 
 /// The enum as an older build declared it.
 mod v1 {
@@ -78,6 +78,39 @@ fn an_unknown_mtype_comes_back_whole() {
     assert_eq!((e.mtype(), e.bytes()), (99, &b"from a newer build"[..]));
     // It was taken off the queue, and handed to the caller: nothing stays to spin on.
     assert_eq!(raw.stat().unwrap().messages, 0);
+}
+
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+enum Upload {
+    File { name: String, data: ByteBuf },
+}
+
+#[test]
+fn a_length_prefix_beyond_the_body_is_refused_and_the_message_returned() {
+    let raw = TestQueue::new();
+    let q = TypedQueue::<Upload>::from_queue((*raw).clone());
+    let file = Upload::File {
+        name: "a.txt".into(),
+        data: ByteBuf(vec![1, 2, 3]),
+    };
+    q.send(&file).unwrap();
+    let sent = raw.recv(Selector::Any).unwrap();
+    // Owned strings and byte buffers decode from the body in place.
+    raw.send(sent.mtype, &sent.body).unwrap();
+    assert_eq!(q.recv().unwrap(), file);
+
+    // The same header, then a name of 1 byte and data claiming 2^30 bytes.
+    let mut lie = sent.body[..6].to_vec();
+    lie.extend_from_slice(&[1, b'a', 0xfd]);
+    lie.extend_from_slice(&(1u64 << 30).to_le_bytes());
+    raw.send(sent.mtype, &lie).unwrap();
+    let e = decode_error(q.recv());
+    assert!(
+        matches!(e.reason(), DecodeReason::Body { variant: "File", error }
+            if error.to_string().contains("UnexpectedEnd")),
+        "{e}"
+    );
+    assert_eq!((e.mtype(), e.bytes()), (sent.mtype, &lie[..]));
 }
 
 #[test]

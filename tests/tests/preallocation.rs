@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ipcq::{Bincode, Codec};
 use serde::de::DeserializeOwned;
+use tests::messages::ByteBuf;
 
 struct Measuring;
 
@@ -82,27 +83,6 @@ const PER_BODY_BYTE: usize = 80;
 /// Besides: a hash table's 16 trailing control bytes and alignment, and the
 /// error message.
 const SLACK: usize = 128;
-
-/// Bytes that serde asks for as an owned buffer (`deserialize_byte_buf`),
-/// as `serde_bytes::ByteBuf` does.
-struct ByteBuf;
-
-impl<'de> serde::Deserialize<'de> for ByteBuf {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = ByteBuf;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("bytes")
-            }
-            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
-                drop(v);
-                Ok(ByteBuf)
-            }
-        }
-        d.deserialize_byte_buf(Visitor)
-    }
-}
 
 fn main() {
     // 16-byte bodies: the 9-byte claim and 7 bytes of honest elements.

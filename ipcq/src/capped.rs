@@ -1,5 +1,6 @@
-//! Keeps a lying length prefix from allocating: caps the length hints that
-//! serde's collections preallocate from, and reads strings in place.
+//! Keeps a lying length prefix from costing more than the body it came in:
+//! caps the length hints that serde's collections preallocate from, bounds
+//! the items a decode may yield, and reads strings in place.
 //!
 //! serde's `Deserialize` impls for `Vec`, `VecDeque`, `HashMap`, `HashSet`
 //! and the like reserve `size_hint::cautious(access.size_hint())` elements
@@ -9,22 +10,30 @@
 //! any depth, reports at most `cap` elements. With `cap` set to the length of
 //! the body in bytes, a lying prefix can make a collection reserve no more
 //! elements than the body has bytes: as many as an honest body of 1-byte
-//! elements would fill. Elements of zero size take no byte of body, but serde
-//! reserves nothing for them.
+//! elements would fill.
+//!
+//! Elements that take no byte of body (`()`, unit structs, structs whose
+//! fields are all skipped) would let a prefix claiming 2^60 of them loop for
+//! ever, or allocate per element. The sequence elements and map entries of
+//! one decode, at every depth together, are therefore counted against a
+//! budget of the body's length, and the decode fails past it: an honest body
+//! of elements that take a byte each never reaches it. The fields of tuples
+//! and structs, whose number the type fixes, do not count.
 //!
 //! Owned strings and byte buffers are asked of the wrapped deserializer as
 //! borrowed ones (`deserialize_str` for `deserialize_string`,
-//! `deserialize_bytes` for `deserialize_byte_buf`; serde lets a deserializer
-//! answer either way, and every owned type's visitor takes both). A
-//! deserializer reading from a slice then checks the length against the bytes
-//! it has before anything is allocated, where bincode's owned decoders
-//! allocate the claimed length first.
+//! `deserialize_bytes` for `deserialize_byte_buf`), and the visitor is handed
+//! an owned copy (`visit_string`, `visit_byte_buf`), which is what it asked
+//! for. A deserializer reading from a slice then checks the length against
+//! the bytes it has before anything is allocated, where bincode's owned
+//! decoders allocate the claimed length first.
 //!
-//! Besides that, only the hints change; every value, error and byte read is
-//! the wrapped deserializer's. The wrapping follows values down through every
-//! way serde hands one on: visitors, seeds of elements, keys and values,
-//! `Option`'s `visit_some`, newtype structs, and enum variants.
+//! Besides that, every value, error and byte read is the wrapped
+//! deserializer's. The wrapping follows values down through every way serde
+//! hands one on: visitors, seeds of elements, keys and values, `Option`'s
+//! `visit_some`, newtype structs, and enum variants.
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{
@@ -33,20 +42,64 @@ use serde::de::{
 
 /// A deserializer, visitor, seed or access whose collections report at most
 /// `cap` elements in their size hints.
-pub(crate) struct Capped<T> {
+pub(crate) struct Capped<'b, T> {
     inner: T,
     cap: usize,
+    /// Elements and entries the whole decode may still yield, shared by every
+    /// wrapper of one decode.
+    budget: &'b Cell<usize>,
+    /// Whether this visitor or access is for a sequence or map whose length
+    /// came from the body, whose items then count against the budget. The
+    /// fields of tuples and structs, fixed by the type, do not.
+    counted: bool,
 }
 
-impl<T> Capped<T> {
-    /// Wraps `inner`, capping the size hints it hands out at `cap`.
-    pub(crate) fn new(inner: T, cap: usize) -> Self {
-        Capped { inner, cap }
+impl<'b, T> Capped<'b, T> {
+    /// Wraps `inner`, capping the size hints it hands out at `cap`, and the
+    /// sequence elements and map entries of the whole decode at what `budget`
+    /// holds (both are the body's length in bytes).
+    pub(crate) fn new(inner: T, cap: usize, budget: &'b Cell<usize>) -> Self {
+        Capped {
+            inner,
+            cap,
+            budget,
+            counted: false,
+        }
     }
 
     #[inline]
-    fn wrap<U>(&self, inner: U) -> Capped<U> {
-        Capped::new(inner, self.cap)
+    fn wrap<U>(&self, inner: U) -> Capped<'b, U> {
+        Capped::new(inner, self.cap, self.budget)
+    }
+
+    /// As [`wrap`](Self::wrap), for what a sequence or map visitor hands
+    /// on: its access counts items if the visitor was asked for a
+    /// length-prefixed collection.
+    #[inline]
+    fn wrap_access<U>(&self, inner: U) -> Capped<'b, U> {
+        Capped {
+            counted: self.counted,
+            ..self.wrap(inner)
+        }
+    }
+
+    /// Before asking a counted access for its next item: counts it, failing
+    /// once there are more than the budget allows. `remaining` is the
+    /// access's size hint; bincode's is exact, so an access that says none
+    /// is left costs nothing. (Counting before the read, not after, lets the
+    /// item be returned without being moved again.)
+    #[inline]
+    fn count_next<E: serde::de::Error>(&self, remaining: Option<usize>) -> Result<(), E> {
+        if !self.counted || remaining == Some(0) {
+            return Ok(());
+        }
+        match self.budget.get().checked_sub(1) {
+            Some(left) => {
+                self.budget.set(left);
+                Ok(())
+            }
+            None => Err(too_many()),
+        }
     }
 
     #[inline]
@@ -55,7 +108,7 @@ impl<T> Capped<T> {
     }
 }
 
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Capped<S> {
+impl<'b, 'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Capped<'b, S> {
     type Value = S::Value;
 
     #[inline]
@@ -80,7 +133,7 @@ macro_rules! forward_deserialize {
     )*};
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capped<D> {
+impl<'b, 'de, D: Deserializer<'de>> Deserializer<'de> for Capped<'b, D> {
     type Error = D::Error;
 
     forward_deserialize! {
@@ -105,30 +158,47 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capped<D> {
         deserialize_unit();
         deserialize_unit_struct(name: &'static str);
         deserialize_newtype_struct(name: &'static str);
-        deserialize_seq();
         deserialize_tuple(len: usize);
         deserialize_tuple_struct(name: &'static str, len: usize);
-        deserialize_map();
         deserialize_struct(name: &'static str, fields: &'static [&'static str]);
         deserialize_enum(name: &'static str, variants: &'static [&'static str]);
         deserialize_identifier();
         deserialize_ignored_any();
     }
 
-    /// Asks for a borrowed string instead: the visitor then allocates the
-    /// string it is shown, which is in the body, and the deserializer never
-    /// allocates the length a prefix claims before reading it.
+    /// A collection whose length the body gives: its items count.
+    #[inline]
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        let visitor = Capped {
+            counted: true,
+            ..self.wrap(visitor)
+        };
+        self.inner.deserialize_seq(visitor)
+    }
+
+    /// As [`deserialize_seq`](Self::deserialize_seq).
+    #[inline]
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        let visitor = Capped {
+            counted: true,
+            ..self.wrap(visitor)
+        };
+        self.inner.deserialize_map(visitor)
+    }
+
+    /// Asks for a borrowed string instead, and hands the visitor an owned
+    /// copy of it: the deserializer then checks the length against the body
+    /// before anything is allocated, and the visitor gets the `String` it
+    /// asked for, allocated once, as bincode would have.
     #[inline]
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        let visitor = self.wrap(visitor);
-        self.inner.deserialize_str(visitor)
+        self.inner.deserialize_str(Owned(visitor))
     }
 
     /// As [`deserialize_string`](Self::deserialize_string), for bytes.
     #[inline]
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        let visitor = self.wrap(visitor);
-        self.inner.deserialize_bytes(visitor)
+        self.inner.deserialize_bytes(Owned(visitor))
     }
 
     #[inline]
@@ -147,7 +217,7 @@ macro_rules! forward_visit {
     )*};
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for Capped<V> {
+impl<'b, 'de, V: Visitor<'de>> Visitor<'de> for Capped<'b, V> {
     type Value = V::Value;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -204,13 +274,13 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Capped<V> {
 
     #[inline]
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        let seq = self.wrap(seq);
+        let seq = self.wrap_access(seq);
         self.inner.visit_seq(seq)
     }
 
     #[inline]
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        let map = self.wrap(map);
+        let map = self.wrap_access(map);
         self.inner.visit_map(map)
     }
 
@@ -221,7 +291,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Capped<V> {
     }
 }
 
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Capped<A> {
+impl<'b, 'de, A: SeqAccess<'de>> SeqAccess<'de> for Capped<'b, A> {
     type Error = A::Error;
 
     #[inline]
@@ -229,6 +299,7 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Capped<A> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
+        self.count_next(self.inner.size_hint())?;
         let seed = self.wrap(seed);
         self.inner.next_element_seed(seed)
     }
@@ -239,7 +310,7 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Capped<A> {
     }
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for Capped<A> {
+impl<'b, 'de, A: MapAccess<'de>> MapAccess<'de> for Capped<'b, A> {
     type Error = A::Error;
 
     #[inline]
@@ -247,6 +318,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Capped<A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
+        self.count_next(self.inner.size_hint())?;
         let seed = self.wrap(seed);
         self.inner.next_key_seed(seed)
     }
@@ -263,6 +335,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Capped<A> {
         kseed: K,
         vseed: T,
     ) -> Result<Option<(K::Value, T::Value)>, A::Error> {
+        self.count_next(self.inner.size_hint())?;
         let (kseed, vseed) = (self.wrap(kseed), self.wrap(vseed));
         self.inner.next_entry_seed(kseed, vseed)
     }
@@ -273,22 +346,22 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Capped<A> {
     }
 }
 
-impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Capped<A> {
+impl<'b, 'de, A: EnumAccess<'de>> EnumAccess<'de> for Capped<'b, A> {
     type Error = A::Error;
-    type Variant = Capped<A::Variant>;
+    type Variant = Capped<'b, A::Variant>;
 
     #[inline]
     fn variant_seed<T: DeserializeSeed<'de>>(
         self,
         seed: T,
-    ) -> Result<(T::Value, Capped<A::Variant>), A::Error> {
+    ) -> Result<(T::Value, Capped<'b, A::Variant>), A::Error> {
         let seed = self.wrap(seed);
         let (value, variant) = self.inner.variant_seed(seed)?;
-        Ok((value, Capped::new(variant, self.cap)))
+        Ok((value, Capped::new(variant, self.cap, self.budget)))
     }
 }
 
-impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Capped<A> {
+impl<'b, 'de, A: VariantAccess<'de>> VariantAccess<'de> for Capped<'b, A> {
     type Error = A::Error;
 
     #[inline]
@@ -319,6 +392,47 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Capped<A> {
     }
 }
 
+/// A visitor that asked for an owned string or byte buffer, given a borrowed
+/// one: it gets an owned copy.
+struct Owned<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for Owned<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(formatter)
+    }
+
+    #[inline]
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<V::Value, E> {
+        self.0.visit_string(v.to_owned())
+    }
+
+    #[inline]
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<V::Value, E> {
+        self.0.visit_string(v)
+    }
+
+    #[inline]
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
+        self.0.visit_byte_buf(v.to_vec())
+    }
+
+    #[inline]
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
+        self.0.visit_byte_buf(v)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn too_many<E: serde::de::Error>() -> E {
+    E::custom(
+        "more sequence elements and map entries than the body has bytes: \
+         a length prefix claims more than the body holds",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, HashMap, HashSet};
@@ -329,9 +443,20 @@ mod tests {
 
     use super::*;
 
-    /// Decodes with bincode's standard configuration, hints capped at `cap`.
+    /// Decodes with bincode's standard configuration, hints capped at `cap`,
+    /// as many items as the body has bytes.
     fn decode<T: DeserializeOwned>(bytes: &[u8], cap: usize) -> Result<(T, usize), String> {
-        let seed = Capped::new(PhantomData::<T>, cap);
+        decode_with(bytes, cap, bytes.len())
+    }
+
+    /// As [`decode`], with a budget of `items`.
+    fn decode_with<T: DeserializeOwned>(
+        bytes: &[u8],
+        cap: usize,
+        items: usize,
+    ) -> Result<(T, usize), String> {
+        let budget = Cell::new(items);
+        let seed = Capped::new(PhantomData::<T>, cap, &budget);
         bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
             .map_err(|e| e.to_string())
     }
@@ -477,5 +602,82 @@ mod tests {
         assert_eq!(decoded, values);
         // Even a cap of 0 only changes the hints, never the value.
         assert_eq!(decode::<Vec<Everything>>(&bytes, 0).unwrap().0, values);
+    }
+
+    /// A string whose visitor takes only owned strings, as some hand-written
+    /// `Deserialize` impls do.
+    #[derive(Debug, PartialEq)]
+    struct OwnedText(String);
+
+    impl<'de> Deserialize<'de> for OwnedText {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct V;
+            // The misuse clippy warns of is the point: such impls exist.
+            #[allow(clippy::serde_api_misuse)]
+            impl Visitor<'_> for V {
+                type Value = OwnedText;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an owned string")
+                }
+                fn visit_string<E>(self, v: String) -> Result<OwnedText, E> {
+                    Ok(OwnedText(v))
+                }
+            }
+            deserializer.deserialize_string(V)
+        }
+    }
+
+    /// Bytes whose visitor takes only an owned buffer.
+    #[derive(Debug, PartialEq)]
+    struct OwnedBytes(Vec<u8>);
+
+    impl<'de> Deserialize<'de> for OwnedBytes {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = OwnedBytes;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an owned byte buffer")
+                }
+                fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<OwnedBytes, E> {
+                    Ok(OwnedBytes(v))
+                }
+            }
+            deserializer.deserialize_byte_buf(V)
+        }
+    }
+
+    #[test]
+    fn visitors_that_take_only_owned_strings_get_them() {
+        let body = [3, b'a', b'b', b'c', 2, 7, 8];
+        let (value, read) = decode::<(OwnedText, OwnedBytes)>(&body, body.len()).unwrap();
+        assert_eq!(read, body.len());
+        assert_eq!(value, (OwnedText("abc".into()), OwnedBytes(vec![7, 8])));
+    }
+
+    /// Zero bytes on the wire, and no bytes of the body spent per element.
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Skipped {
+        #[serde(skip)]
+        _pad: [u64; 4],
+    }
+
+    #[test]
+    fn elements_that_take_no_body_cannot_outnumber_its_bytes() {
+        // A 9-byte body claiming 2^20 elements of nothing: without a budget
+        // they decode (2^60 would loop for ever, and allocate 32 bytes each).
+        let body = claim(1 << 20);
+        let err = decode::<Vec<()>>(&body, body.len()).unwrap_err();
+        assert!(err.contains("more sequence elements"), "{err}");
+        let err = decode::<Vec<Skipped>>(&body, body.len()).unwrap_err();
+        assert!(err.contains("more sequence elements"), "{err}");
+        let err = decode::<HashMap<(), ()>>(&body, body.len()).unwrap_err();
+        assert!(err.contains("more sequence elements"), "{err}");
+        // As many as the body has bytes still decode, at any depth: the
+        // budget is the decode's, not each collection's.
+        let body = [1, 3];
+        let (value, _) = decode_with::<Vec<Vec<()>>>(&body, 2, 4).unwrap();
+        assert_eq!(value, [vec![(); 3]]);
+        assert!(decode_with::<Vec<Vec<()>>>(&body, 2, 3).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! The seam between typed messages and bytes: which serde format encodes bodies.
 
+use std::cell::Cell;
 use std::io;
 use std::marker::PhantomData;
 
@@ -58,6 +59,13 @@ use crate::capped::Capped;
 /// assert_eq!(FixedInt::decode::<(u32, u16)>(&out)?, (1, 2));
 /// # Ok::<(), CodecError>(())
 /// ```
+///
+/// A codec decoding from a slice like this one trusts length prefixes:
+/// bincode's `decode_from_slice` allocates a `String` of the length a prefix
+/// claims before it reads the bytes, so a corrupt or hostile 16-byte body can
+/// make it allocate gigabytes. ipcq's own [`Bincode`] reads strings in place
+/// and bounds collections by the body's length (`SECURITY.md`); a codec for
+/// queues that foreign processes can write to should do the same.
 pub trait Codec {
     /// Identifies the codec in the wire header. ipcq's own codecs use 1 to
     /// 0x7f; codecs defined elsewhere use 0x80 to 0xff.
@@ -121,10 +129,13 @@ pub struct Bincode;
 /// than serde's own cap: `len × size_of::<T>()` bytes for a `Vec<T>`, and for
 /// a hash map or set the buckets hashbrown rounds that many entries up to
 /// (under `16/7 × len`, at least 4, of an entry and a control byte each, plus
-/// 16 control bytes).
+/// 16 control bytes). All the sequences and maps of one decode may yield at
+/// most as many items as the body has bytes, so that items taking no byte
+/// (`()`, structs of skipped fields) cannot be claimed by the billion.
 #[inline(always)]
 fn decode_capped<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
-    let seed = Capped::new(PhantomData::<T>, bytes.len());
+    let budget = Cell::new(bytes.len());
+    let seed = Capped::new(PhantomData::<T>, bytes.len(), &budget);
     bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
         .map_err(CodecError::new)
 }

@@ -188,6 +188,29 @@ pub(crate) fn median_of(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| median(values))
 }
 
+/// Sets each row's `value` over the raw transport's `value` in the same
+/// group (`key` gives a row's transport and group), or `None` where either is
+/// missing.
+fn set_ratios_to_raw<R, G: PartialEq>(
+    rows: &mut [R],
+    key: impl Fn(&R) -> (&'static str, G),
+    value: impl Fn(&R) -> Option<f64>,
+    set: impl Fn(&mut R, Option<f64>),
+) {
+    let raw: Vec<(G, Option<f64>)> = rows
+        .iter()
+        .map(|r| (key(r), value(r)))
+        .filter(|((transport, _), _)| *transport == Transport::Raw.id())
+        .map(|((_, group), v)| (group, v))
+        .collect();
+    for row in rows.iter_mut() {
+        let (_, group) = key(row);
+        let raw = raw.iter().find(|(g, _)| *g == group).and_then(|(_, v)| *v);
+        let ratio = value(row).zip(raw).map(|(v, r)| v / r);
+        set(row, ratio);
+    }
+}
+
 /// `row`'s throughput over `raw`'s, for each round in which both ran.
 fn paired_ratios(row: &StreamRow, raw: &StreamRow) -> Vec<f64> {
     row.rounds
@@ -302,53 +325,32 @@ pub(crate) fn summarize(results: &mut Results) {
         row.p50_us = median_of(&p50);
         row.p99_us = median_of(&p99);
     }
-    let raw_p50: Vec<(&str, usize, Option<f64>)> = results
-        .pingpong
-        .iter()
-        .filter(|r| r.transport == Transport::Raw.id())
-        .map(|r| (r.placement, r.size, r.p50_us))
-        .collect();
-    for row in &mut results.pingpong {
-        let raw = raw_p50
-            .iter()
-            .find(|(p, s, _)| *p == row.placement && *s == row.size)
-            .and_then(|(_, _, p50)| *p50);
-        row.p50_ratio_to_raw = row.p50_us.zip(raw).map(|(p, r)| p / r);
-    }
+    set_ratios_to_raw(
+        &mut results.pingpong,
+        |r| (r.transport, (r.placement, r.size)),
+        |r| r.p50_us,
+        |r, ratio| r.p50_ratio_to_raw = ratio,
+    );
 
     for row in &mut results.fan {
         row.median = median_of(&row.msgs_per_sec);
     }
-    let raw_fan: Vec<(&'static str, Option<f64>)> = results
-        .fan
-        .iter()
-        .filter(|r| r.transport == Transport::Raw.id())
-        .map(|r| (r.pattern, r.median))
-        .collect();
-    for row in &mut results.fan {
-        let raw = raw_fan
-            .iter()
-            .find(|(p, _)| *p == row.pattern)
-            .and_then(|(_, m)| *m);
-        row.ratio_to_raw = row.median.zip(raw).map(|(m, r)| m / r);
-    }
+    set_ratios_to_raw(
+        &mut results.fan,
+        |r| (r.transport, r.pattern),
+        |r| r.median,
+        |r, ratio| r.ratio_to_raw = ratio,
+    );
 
     for row in &mut results.overhead {
         row.median = median_of(&row.ns_per_pair);
     }
-    let raw_overhead: Vec<(usize, Option<f64>)> = results
-        .overhead
-        .iter()
-        .filter(|r| r.transport == Transport::Raw.id())
-        .map(|r| (r.size, r.median))
-        .collect();
-    for row in &mut results.overhead {
-        let raw = raw_overhead
-            .iter()
-            .find(|(s, _)| *s == row.size)
-            .and_then(|(_, m)| *m);
-        row.ratio_to_raw = row.median.zip(raw).map(|(m, r)| m / r);
-    }
+    set_ratios_to_raw(
+        &mut results.overhead,
+        |r| (r.transport, r.size),
+        |r| r.median,
+        |r, ratio| r.ratio_to_raw = ratio,
+    );
 
     let median16 = |t: Transport| {
         results
@@ -807,6 +809,26 @@ mod tests {
         assert_eq!(typed.round_ratios, [0.9, 0.5]);
         assert_eq!(typed.ratio_to_raw, Some(0.7));
         assert_eq!(results.streaming[0].ratio_to_raw, Some(1.0));
+    }
+
+    #[test]
+    fn ratios_to_raw_are_within_each_group() {
+        let row = |t: Transport, size: usize, ns: f64| {
+            let mut row = OverheadRow::new(t, size, 1);
+            row.ns_per_pair = vec![ns];
+            row
+        };
+        let mut results = results_of(Vec::new());
+        results.overhead = vec![
+            row(Transport::Raw, 16, 100.0),
+            row(Transport::Typed, 16, 150.0),
+            row(Transport::Raw, 256, 200.0),
+            row(Transport::Typed, 256, 100.0),
+            row(Transport::Typed, 4096, 300.0),
+        ];
+        summarize(&mut results);
+        let ratios: Vec<Option<f64>> = results.overhead.iter().map(|r| r.ratio_to_raw).collect();
+        assert_eq!(ratios, [Some(1.0), Some(1.5), Some(1.0), Some(0.5), None]);
     }
 
     #[test]

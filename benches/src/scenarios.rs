@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::alloc::allocations;
 use crate::cleanup::Guard;
-use crate::endpoints::{Prepared, Recv, Res, Transport, prepare};
+use crate::endpoints::{Endpoint, Prepared, Recv, Res, Transport, prepare};
 use crate::payload::{BenchMsg, Bytes, Msg16, VecMsg};
 use crate::procs::{Peer, Role};
 use crate::stats::percentile;
@@ -31,6 +31,50 @@ fn expected_sum(count: u64) -> u64 {
     (count / 256) * (0..256).sum::<u64>() + (0..count % 256).sum::<u64>()
 }
 
+/// Starts `n` child processes playing `role` on the connection `ticket`
+/// names (each with `count`), connects the parent's end, and once every
+/// child is ready tells them all to go: the children, the parent's end, and
+/// the moment the first was told.
+fn start_peers(
+    n: u64,
+    role: Role,
+    transport: Transport,
+    size: usize,
+    ticket: &str,
+    count: u64,
+    connect: Box<dyn FnOnce() -> Res<Box<dyn Endpoint>>>,
+) -> Res<(Vec<Peer>, Box<dyn Endpoint>, Instant)> {
+    let mut peers = (0..n)
+        .map(|_| Peer::spawn(role, transport, size, ticket, count))
+        .collect::<Res<Vec<Peer>>>()?;
+    let ep = connect()?;
+    for peer in &mut peers {
+        peer.expect("ready")?;
+    }
+    let start = Instant::now();
+    for peer in &mut peers {
+        peer.go()?;
+    }
+    Ok((peers, ep, start))
+}
+
+/// Waits for each child to report that it is done, and for it to exit.
+fn finish_all(peers: Vec<Peer>) -> Res<()> {
+    for mut peer in peers {
+        peer.expect("done")?;
+        peer.finish()?;
+    }
+    Ok(())
+}
+
+/// Fails unless the first bytes of the payloads received add up to `expected`.
+fn check_sum(transport: Transport, sum: u64, expected: u64) -> Res<()> {
+    if sum != expected {
+        return Err(format!("{}: wrong payloads received", transport.id()).into());
+    }
+    Ok(())
+}
+
 /// Streaming: the child sends `count` payloads as fast as it can; messages
 /// per second received by the parent.
 pub(crate) fn stream(transport: Transport, size: usize, count: u64) -> Res<f64> {
@@ -43,21 +87,15 @@ fn stream_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
         guards,
         connect,
     } = prepare::<N>(transport, Recv::Any)?;
-    let mut peer = Peer::spawn(Role::Produce, transport, N, &ticket, count)?;
-    let mut ep = connect()?;
-    peer.expect("ready")?;
-    let start = Instant::now();
-    peer.go()?;
+    let started = start_peers(1, Role::Produce, transport, N, &ticket, count, connect)?;
+    let (peers, mut ep, start) = started;
     let mut sum = 0u64;
     for _ in 0..count {
         sum += u64::from(ep.recv()?.ok_or("a stop in the stream")?);
     }
     let elapsed = start.elapsed();
-    peer.expect("done")?;
-    peer.finish()?;
-    if sum != expected_sum(count) {
-        return Err(format!("{}: wrong payloads received", transport.id()).into());
-    }
+    finish_all(peers)?;
+    check_sum(transport, sum, expected_sum(count))?;
     drop(ep);
     drop(guards);
     Ok(count as f64 / elapsed.as_secs_f64())
@@ -100,10 +138,16 @@ fn pingpong_n<const N: usize>(transport: Transport, count: u64, warmup: u64) -> 
         guards,
         connect,
     } = prepare::<N>(transport, Recv::Own)?;
-    let mut peer = Peer::spawn(Role::Echo, transport, N, &ticket, warmup + count)?;
-    let mut ep = connect()?;
-    peer.expect("ready")?;
-    peer.go()?;
+    let started = start_peers(
+        1,
+        Role::Echo,
+        transport,
+        N,
+        &ticket,
+        warmup + count,
+        connect,
+    )?;
+    let (peers, mut ep, _) = started;
     let mut samples = Vec::with_capacity(count as usize);
     for seq in 0..warmup + count {
         let start = Instant::now();
@@ -117,8 +161,7 @@ fn pingpong_n<const N: usize>(transport: Transport, count: u64, warmup: u64) -> 
             samples.push(rtt.as_secs_f64() * 1e6);
         }
     }
-    peer.expect("done")?;
-    peer.finish()?;
+    finish_all(peers)?;
     drop(ep);
     drop(guards);
     samples.sort_by(f64::total_cmp);
@@ -137,29 +180,23 @@ pub(crate) fn fan_in(transport: Transport, producers: u64, count: u64) -> Res<f6
         connect,
     } = prepare::<16>(transport, Recv::Any)?;
     let each = count / producers;
-    let mut peers = (0..producers)
-        .map(|_| Peer::spawn(Role::Produce, transport, 16, &ticket, each))
-        .collect::<Res<Vec<Peer>>>()?;
-    let mut ep = connect()?;
-    for peer in &mut peers {
-        peer.expect("ready")?;
-    }
-    let start = Instant::now();
-    for peer in &mut peers {
-        peer.go()?;
-    }
+    let started = start_peers(
+        producers,
+        Role::Produce,
+        transport,
+        16,
+        &ticket,
+        each,
+        connect,
+    )?;
+    let (peers, mut ep, start) = started;
     let mut sum = 0u64;
     for _ in 0..each * producers {
         sum += u64::from(ep.recv()?.ok_or("a stop in the stream")?);
     }
     let elapsed = start.elapsed();
-    for mut peer in peers {
-        peer.expect("done")?;
-        peer.finish()?;
-    }
-    if sum != producers * expected_sum(each) {
-        return Err(format!("{}: wrong payloads received", transport.id()).into());
-    }
+    finish_all(peers)?;
+    check_sum(transport, sum, producers * expected_sum(each))?;
     drop(ep);
     drop(guards);
     Ok((each * producers) as f64 / elapsed.as_secs_f64())
@@ -174,17 +211,8 @@ pub(crate) fn fan_out(transport: Transport, consumers: u64, count: u64) -> Res<f
         guards,
         connect,
     } = prepare::<16>(transport, Recv::Any)?;
-    let mut peers = (0..consumers)
-        .map(|_| Peer::spawn(Role::Consume, transport, 16, &ticket, 0))
-        .collect::<Res<Vec<Peer>>>()?;
-    let mut ep = connect()?;
-    for peer in &mut peers {
-        peer.expect("ready")?;
-    }
-    let start = Instant::now();
-    for peer in &mut peers {
-        peer.go()?;
-    }
+    let started = start_peers(consumers, Role::Consume, transport, 16, &ticket, 0, connect)?;
+    let (mut peers, mut ep, start) = started;
     ep.send_many(0, count)?;
     for _ in 0..consumers {
         ep.send_stop()?;
@@ -403,9 +431,7 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
         other => return Err(format!("same_thread does not measure {}", other.id()).into()),
     }
     let elapsed = start.elapsed();
-    if sum != expected_sum(count) {
-        return Err(format!("{}: wrong payloads received", transport.id()).into());
-    }
+    check_sum(transport, sum, expected_sum(count))?;
     Ok(elapsed.as_secs_f64() * 1e9 / count as f64)
 }
 

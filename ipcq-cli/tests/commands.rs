@@ -4,7 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, TestId, TestKey, drain, ipcq, ipcq_with_input};
+use common::{
+    TempDir, TestId, TestKey, drain, interrupt, ipcq, ipcq_with_input, spawn_ipcq, wait_until,
+};
 use ipcq::{Key, QueueId, Selector};
 use serde_json::Value;
 
@@ -408,19 +410,10 @@ fn watch_prints_one_line_per_refresh() {
 
 #[test]
 fn watch_ends_cleanly_on_sigint() {
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-
     let (key, _queue) = TestKey::with_queue(|_| {});
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
-        .args(["watch", &key.arg(), "--interval", "50ms"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_ipcq(&["watch", &key.arg(), "--interval", "50ms"]);
     std::thread::sleep(Duration::from_millis(300));
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = interrupt(child);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -524,26 +517,12 @@ fn recv_output_to_a_closed_pipe_puts_the_message_back() {
 
 #[test]
 fn sigint_ends_a_waiting_recv_with_status_130() {
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-
     let (key, queue) = TestKey::with_queue(|_| {});
     queue.send(1, b"one").unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
-        .args(["recv", &key.arg(), "--count", "2"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_ipcq(&["recv", &key.arg(), "--count", "2"]);
     // Wait until it took the first message and waits for the second.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while queue.stat().unwrap().messages > 0 {
-        assert!(Instant::now() < deadline, "recv took nothing");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
-    let out = child.wait_with_output().unwrap();
+    wait_until("recv took nothing", || queue.stat().unwrap().messages == 0);
+    let out = interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert_eq!(

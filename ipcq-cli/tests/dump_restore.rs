@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TempDir, TestKey, drain, ipcq};
+use common::{TempDir, TestKey, drain, interrupt, ipcq, spawn_ipcq, wait_until};
 use ipcq::MsgQueue;
 
 /// Messages of mixed types and sizes: empty bodies, binary ones, one of the
@@ -26,6 +26,27 @@ fn fill(queue: &MsgQueue, messages: &[(i64, Vec<u8>)]) {
     for (mtype, body) in messages {
         queue.send(*mtype, body).unwrap();
     }
+}
+
+/// `messages` dumped from a queue into `file` in a new directory, and the
+/// queue replaced by one of the same key with room for only 100 bytes.
+fn dumped_then_small_queue(
+    dir: &str,
+    file: &str,
+    messages: &[(i64, Vec<u8>)],
+) -> (TestKey, MsgQueue, TempDir, String) {
+    let (key, queue) = TestKey::with_queue(|_| {});
+    fill(&queue, messages);
+    let dir = TempDir::new(dir);
+    let file = dir.arg(file);
+    ipcq(&["dump", &key.arg(), &file]).ok();
+    queue.remove().unwrap();
+    let small = ipcq::OpenOptions::new()
+        .create_new(true)
+        .capacity(100)
+        .open(key.key())
+        .unwrap();
+    (key, small, dir, file)
 }
 
 #[test]
@@ -175,20 +196,9 @@ fn restore_refuses_a_truncated_or_changed_file_and_leaves_it() {
 
 #[test]
 fn a_restore_stopped_part_way_says_how_to_resume_without_duplicates() {
-    let (key, queue) = TestKey::with_queue(|_| {});
     let messages: Vec<(i64, Vec<u8>)> = (1..=5).map(|i| (i, vec![i as u8; 40])).collect();
-    fill(&queue, &messages);
-    let dir = TempDir::new("partial");
-    let file = dir.arg("partial.dump");
-    ipcq(&["dump", &key.arg(), &file]).ok();
-    queue.remove().unwrap();
-
     // A queue with room for two of the five messages.
-    let small = ipcq::OpenOptions::new()
-        .create_new(true)
-        .capacity(100)
-        .open(key.key())
-        .unwrap();
+    let (key, small, dir, file) = dumped_then_small_queue("partial", "partial.dump", &messages);
     let run = ipcq(&["restore", &file, &key.arg(), "--nowait"]);
     let err = run.fails(3);
     assert!(err.contains("messages 1 to 2 of the 5"), "{err}");
@@ -237,42 +247,15 @@ fn restore_refuses_a_skip_beyond_the_file_and_messages_too_large_for_the_queue()
 
 #[test]
 fn sigint_wakes_a_restore_waiting_for_room_and_it_says_how_to_resume() {
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-    use std::process::{Command, Stdio};
-    use std::time::Duration;
-
-    let (key, queue) = TestKey::with_queue(|_| {});
     let messages: Vec<(i64, Vec<u8>)> = (1..=3).map(|i| (i, vec![i as u8; 60])).collect();
-    fill(&queue, &messages);
-    let dir = TempDir::new("sigint");
-    let file = dir.arg("wait.dump");
-    ipcq(&["dump", &key.arg(), &file]).ok();
-    queue.remove().unwrap();
-    let small = ipcq::OpenOptions::new()
-        .create_new(true)
-        .capacity(100)
-        .open(key.key())
-        .unwrap();
+    let (key, small, dir, file) = dumped_then_small_queue("sigint", "wait.dump", &messages);
 
     // The second message does not fit: the restore waits for room.
-    let child = Command::new(env!("CARGO_BIN_EXE_ipcq"))
-        .args(["restore", &file, &key.arg()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while small.stat().unwrap().messages < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the restore sent nothing"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let child = spawn_ipcq(&["restore", &file, &key.arg()]);
+    wait_until("the restore sent nothing", || {
+        small.stat().unwrap().messages >= 1
+    });
+    let out = interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(

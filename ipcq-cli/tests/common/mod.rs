@@ -5,8 +5,9 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use ipcq::{Key, MsgQueue, OpenOptions, QueueId};
 
@@ -202,4 +203,35 @@ pub fn drain(queue: &MsgQueue) -> Vec<(i64, Vec<u8>)> {
         out.push((m.mtype, m.body));
     }
     out
+}
+
+/// Starts `ipcq` with `args` in the background, its output captured.
+pub fn spawn_ipcq(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ipcq"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ipcq")
+}
+
+/// Polls `done` until it holds, failing the test with `what` after 10 s; then
+/// waits 100 ms more, so that a process that got there is settled in its
+/// next call.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+}
+
+/// Sends SIGINT to `child` and collects its exit status and output.
+pub fn interrupt(child: Child) -> Output {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
+    child.wait_with_output().expect("wait for ipcq")
 }

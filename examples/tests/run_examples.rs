@@ -11,14 +11,30 @@ use std::time::{Duration, Instant};
 
 use ipcq::{Key, MsgQueue};
 
-fn example(name: &str) -> Command {
+/// `target/<profile>/`: this test runs from its `deps/`.
+fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples");
-    Command::new(dir.join(name))
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+fn example(name: &str) -> Command {
+    Command::new(target_dir().join("examples").join(name))
+}
+
+/// Runs `sys/ipcq-sys.init ACTION` for the sys example on `key`, with its pid
+/// file and log under `dir`, `cli` as the ipcq command and `dump` as the file
+/// that stop dumps the queue into.
+fn init_script(action: &str, key: &TestKey, dir: &Path, cli: &Path, dump: &Path) -> Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sys/ipcq-sys.init");
+    run(Command::new("sh")
+        .arg(script)
+        .arg(action)
+        .env("DAEMON", target_dir().join("examples/sys"))
+        .env("PIDFILE", dir.join("run/ipcq-sys.pid"))
+        .env("LOGFILE", dir.join("sys.log"))
+        .env("SYS_KEY", key.arg())
+        .env("IPCQ", cli)
+        .env("DUMPFILE", dump))
 }
 
 /// A key no other test uses; the queue under it is removed when dropped.
@@ -331,26 +347,9 @@ fn sys_daemon_drops_privileges_to_the_user_and_group_given() {
 fn sys_init_script_starts_reports_and_stops_the_daemon() {
     let key = TestKey::new();
     let dir = TempDir::new("sys-init");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sys/ipcq-sys.init");
-    let daemon = {
-        let exe = std::env::current_exe().unwrap();
-        exe.parent()
-            .and_then(Path::parent)
-            .unwrap()
-            .join("examples/sys")
-    };
     let pidfile = dir.0.join("run/ipcq-sys.pid");
-    let init = |action: &str| {
-        run(Command::new("sh")
-            .arg(&script)
-            .arg(action)
-            .env("DAEMON", &daemon)
-            .env("PIDFILE", &pidfile)
-            .env("LOGFILE", dir.0.join("sys.log"))
-            .env("SYS_KEY", key.arg())
-            .env("IPCQ", dir.0.join("no-cli-here"))
-            .env("DUMPFILE", dir.0.join("queue.dump")))
-    };
+    let (cli, dump) = (dir.0.join("no-cli-here"), dir.0.join("queue.dump"));
+    let init = |action: &str| init_script(action, &key, &dir.0, &cli, &dump);
 
     let out = init("status");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
@@ -413,9 +412,7 @@ fn sys_without_an_action_prints_usage() {
 
 #[test]
 fn sys_init_script_keeps_queued_messages_across_a_reboot() {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe.parent().and_then(Path::parent).unwrap();
-    let cli = target.join("ipcq");
+    let cli = target_dir().join("ipcq");
     assert!(
         cli.exists(),
         "{} is missing: run `cargo test --workspace`, which builds the ipcq command",
@@ -423,20 +420,9 @@ fn sys_init_script_keeps_queued_messages_across_a_reboot() {
     );
     let key = TestKey::new();
     let dir = TempDir::new("sys-reboot");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sys/ipcq-sys.init");
     let log = dir.0.join("sys.log");
     let dump = dir.0.join("state/queue.dump");
-    let init = |action: &str| {
-        run(Command::new("sh")
-            .arg(&script)
-            .arg(action)
-            .env("DAEMON", target.join("examples/sys"))
-            .env("PIDFILE", dir.0.join("run/ipcq-sys.pid"))
-            .env("LOGFILE", &log)
-            .env("SYS_KEY", key.arg())
-            .env("IPCQ", &cli)
-            .env("DUMPFILE", &dump))
-    };
+    let init = |action: &str| init_script(action, &key, &dir.0, &cli, &dump);
     let ipcq = |args: &[&str]| {
         let out = run(Command::new(&cli).args(args));
         assert!(out.status.success(), "ipcq {args:?}: {}", text(&out.stderr));

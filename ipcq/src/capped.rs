@@ -72,13 +72,12 @@ impl<'b, T> Capped<'b, T> {
         Capped::new(inner, self.cap, self.budget)
     }
 
-    /// As [`wrap`](Self::wrap), for what a sequence or map visitor hands
-    /// on: its access counts items if the visitor was asked for a
-    /// length-prefixed collection.
+    /// As [`wrap`](Self::wrap), counting the items of what `inner` hands on
+    /// if `counted`.
     #[inline]
-    fn wrap_access<U>(&self, inner: U) -> Capped<'b, U> {
+    fn wrap_counted<U>(&self, inner: U, counted: bool) -> Capped<'b, U> {
         Capped {
-            counted: self.counted,
+            counted,
             ..self.wrap(inner)
         }
     }
@@ -169,20 +168,14 @@ impl<'b, 'de, D: Deserializer<'de>> Deserializer<'de> for Capped<'b, D> {
     /// A collection whose length the body gives: its items count.
     #[inline]
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        let visitor = Capped {
-            counted: true,
-            ..self.wrap(visitor)
-        };
+        let visitor = self.wrap_counted(visitor, true);
         self.inner.deserialize_seq(visitor)
     }
 
     /// As [`deserialize_seq`](Self::deserialize_seq).
     #[inline]
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        let visitor = Capped {
-            counted: true,
-            ..self.wrap(visitor)
-        };
+        let visitor = self.wrap_counted(visitor, true);
         self.inner.deserialize_map(visitor)
     }
 
@@ -274,13 +267,14 @@ impl<'b, 'de, V: Visitor<'de>> Visitor<'de> for Capped<'b, V> {
 
     #[inline]
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        let seq = self.wrap_access(seq);
+        // Its items count if this visitor was asked for a length-prefixed sequence.
+        let seq = self.wrap_counted(seq, self.counted);
         self.inner.visit_seq(seq)
     }
 
     #[inline]
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        let map = self.wrap_access(map);
+        let map = self.wrap_counted(map, self.counted);
         self.inner.visit_map(map)
     }
 

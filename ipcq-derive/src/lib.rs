@@ -19,7 +19,8 @@ use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
 /// Derives `ipcq::QueueMessage` for an enum, with a companion `…Kind` enum and
-/// a `…Handler` trait. See the `ipcq` crate for the attributes.
+/// a `…Handler` trait. The attributes are listed in the documentation of the
+/// `ipcq::QueueMessage` trait.
 #[proc_macro_derive(QueueMessage, attributes(ipcq))]
 pub fn derive_queue_message(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

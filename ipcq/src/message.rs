@@ -35,6 +35,43 @@ use crate::wire::Body;
 /// assert_eq!(CmdKind::from_mtype(10), Some(CmdKind::Job));
 /// assert_eq!(CmdKind::Job.name(), "Job");
 /// ```
+///
+/// # Attributes
+///
+/// | attribute | on | effect |
+/// |---|---|---|
+/// | `#[ipcq(base = N)]` | the enum | the first variant's mtype, when it has none of its own (default 1) |
+/// | `#[ipcq(mtype = N)]` | a variant | this variant's mtype; later variants count on from it |
+/// | `#[ipcq(text)]` | a variant of one field | the body is the field's `Display` text, parsed back with `FromStr` |
+/// | `#[ipcq(bytes)]` | a variant of one `Vec<u8>`, `String` or `[u8; N]` | the body is the field's bytes; an array takes bodies of exactly `N` bytes |
+///
+/// Text and bytes variants have no header, so that programs in other
+/// languages can send and read them as they are (`docs/WIRE.md`, section 6).
+/// An enum of only such variants needs no serde derive:
+///
+/// ```
+/// use ipcq::{Key, MsgQueue, QueueMessage, TypedQueue};
+///
+/// /// What a C sensor daemon sends: `msgsnd(id, &msg, sizeof msg.reading, 0)`.
+/// #[derive(QueueMessage, Debug, PartialEq)]
+/// #[ipcq(base = 7)]
+/// enum Sensor {
+///     #[ipcq(bytes)]
+///     Reading([u8; 8]), // mtype 7
+///     #[ipcq(text)]
+///     Alarm(String),    // mtype 8
+/// }
+///
+/// let raw = MsgQueue::create(Key::private())?;
+/// let q = TypedQueue::<Sensor>::from_queue(raw.clone());
+/// raw.send(7, &21.5f64.to_le_bytes())?;
+/// let Sensor::Reading(bytes) = q.recv()? else { unreachable!() };
+/// assert_eq!(f64::from_le_bytes(bytes), 21.5);
+/// raw.send(7, b"short")?; // not 8 bytes: handed back whole, as an error
+/// assert!(matches!(q.recv(), Err(ipcq::Error::Decode(e)) if e.bytes() == b"short"));
+/// q.remove()?;
+/// # Ok::<(), ipcq::Error>(())
+/// ```
 pub trait QueueMessage: Sized {
     /// The generated fieldless enum with one value per variant (`CmdKind` for `Cmd`).
     type Kind: MessageKind;
@@ -221,8 +258,8 @@ pub enum DecodeReason {
         error: String,
     },
 
-    /// A bytes variant's body does not fit its field (a `String` field and a
-    /// body that is not UTF-8).
+    /// A bytes variant's body does not fit its field: a `String` field and a
+    /// body that is not UTF-8, or a `[u8; N]` field and a body of another length.
     #[error("bytes variant {variant}: {error}")]
     Bytes {
         /// The variant the mtype belongs to.

@@ -98,7 +98,7 @@ impl fmt::Write for Body<'_> {
 
 /// A field type that a `#[ipcq(bytes)]` variant can carry as its raw body.
 #[diagnostic::on_unimplemented(
-    message = "a `#[ipcq(bytes)]` variant's field must be `Vec<u8>` or `String`, not `{Self}`",
+    message = "a `#[ipcq(bytes)]` variant's field must be `Vec<u8>`, `String` or `[u8; N]`, not `{Self}`",
     label = "the body of a bytes variant is this field's bytes"
 )]
 pub trait RawBytes: Sized {
@@ -109,7 +109,8 @@ pub trait RawBytes: Sized {
     ///
     /// # Errors
     ///
-    /// When the bytes cannot be this type (a `String` that is not UTF-8).
+    /// When the bytes cannot be this type: a `String` that is not UTF-8, or
+    /// an array whose length differs from the body's.
     fn from_raw_bytes(bytes: &[u8]) -> Result<Self, String>;
 }
 
@@ -131,6 +132,25 @@ impl RawBytes for String {
     fn from_raw_bytes(bytes: &[u8]) -> Result<Self, String> {
         String::from_utf8(bytes.to_vec())
             .map_err(|e| format!("the body is not UTF-8: {}", e.utf8_error()))
+    }
+}
+
+/// A fixed-size record, such as a C program sends with
+/// `msgsnd(id, &msg, sizeof msg.data, 0)`: the body must be exactly `N` bytes.
+impl<const N: usize> RawBytes for [u8; N] {
+    #[inline]
+    fn raw_bytes(&self) -> &[u8] {
+        self
+    }
+
+    #[inline]
+    fn from_raw_bytes(bytes: &[u8]) -> Result<Self, String> {
+        bytes.try_into().map_err(|_| {
+            format!(
+                "the body is {} byte(s) long; this variant's field takes exactly {N}",
+                bytes.len()
+            )
+        })
     }
 }
 
@@ -317,5 +337,29 @@ mod tests {
             decode_bytes::<String>("B", &[0xff]),
             Err(DecodeReason::Bytes { variant: "B", .. })
         ));
+    }
+
+    #[test]
+    fn array_bodies_must_have_the_arrays_length() {
+        let mut buf = MsgBuf::with_capacity(0);
+        encode_bytes(&mut Body::new(&mut buf), &[1u8, 2, 3]).unwrap();
+        assert_eq!(buf.text(), [1, 2, 3]);
+        assert_eq!(decode_bytes::<[u8; 3]>("R", &[1, 2, 3]).unwrap(), [1, 2, 3]);
+        assert_eq!(decode_bytes::<[u8; 0]>("R", &[]).unwrap(), [0u8; 0]);
+        for wrong in [&[1, 2][..], &[1, 2, 3, 4], &[]] {
+            match decode_bytes::<[u8; 3]>("R", wrong) {
+                Err(DecodeReason::Bytes {
+                    variant: "R",
+                    error,
+                }) => assert_eq!(
+                    error,
+                    format!(
+                        "the body is {} byte(s) long; this variant's field takes exactly 3",
+                        wrong.len()
+                    )
+                ),
+                other => panic!("{} bytes gave {other:?}", wrong.len()),
+            }
+        }
     }
 }

@@ -216,3 +216,62 @@ fn serve_dispatches_received_messages_to_the_handler() {
         assert_eq!(worker.join().unwrap().unwrap(), ["count 3", "unit"]);
     });
 }
+
+/// Fixed-size records, as a C program sends them: `struct { long mtype; char
+/// data[N]; }` and `msgsnd(id, &rec, N, 0)`. No serde derive is needed when
+/// every variant is a bytes or text one.
+#[derive(QueueMessage, Debug, PartialEq)]
+enum Record {
+    #[ipcq(bytes)]
+    Sample([u8; 64]),
+    #[ipcq(bytes)]
+    Flags([u8; 2]),
+}
+
+#[test]
+fn array_bytes_variants_are_the_bare_record() {
+    let raw = TestQueue::new();
+    let q = raw.typed::<Record>();
+    let mut sample = [0u8; 64];
+    sample
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, b)| *b = i as u8);
+
+    // Sent typed, the body is the array and nothing else.
+    q.send(Record::Sample(sample)).unwrap();
+    let body = raw.try_recv(ipcq::Selector::Any).unwrap().unwrap();
+    assert_eq!((body.mtype, &body.body[..]), (1, &sample[..]));
+
+    // Sent raw, as from C, it arrives as the variant.
+    raw.send(2, &[0xAB, 0xCD]).unwrap();
+    assert_eq!(q.recv().unwrap(), Record::Flags([0xAB, 0xCD]));
+    raw.send(1, &sample).unwrap();
+    assert_eq!(q.recv().unwrap(), Record::Sample(sample));
+}
+
+#[test]
+fn an_array_bytes_variant_hands_back_a_body_of_the_wrong_length() {
+    let raw = TestQueue::new();
+    let q = raw.typed::<Record>();
+    for body in [&[1u8][..], &[1, 2, 3], &[]] {
+        raw.send(2, body).unwrap();
+        match q.recv() {
+            Err(ipcq::Error::Decode(e)) => {
+                assert_eq!((e.mtype(), e.bytes()), (2, body));
+                match e.reason() {
+                    ipcq::DecodeReason::Bytes { variant, error } => {
+                        assert_eq!(*variant, "Flags");
+                        assert!(error.contains("takes exactly 2"), "{error}");
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            other => panic!("{} bytes gave {other:?}", body.len()),
+        }
+    }
+    // Nothing was left behind, and the next good record still arrives.
+    raw.send(2, &[7, 8]).unwrap();
+    assert_eq!(q.try_recv().unwrap(), Some(Record::Flags([7, 8])));
+    assert_eq!(q.try_recv().unwrap(), None);
+}

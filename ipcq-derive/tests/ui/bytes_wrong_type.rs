@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
 enum Cmd {
     #[ipcq(bytes)]
-    Blob([u8; 4]),
+    Blob(Vec<u16>),
 }
 
 fn main() {}

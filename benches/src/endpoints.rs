@@ -20,7 +20,7 @@ use nix::sys::resource::{Resource, getrlimit};
 use nix::sys::stat::Mode;
 
 use crate::cleanup::Guard;
-use crate::payload::{BenchMsg, Bytes, VecMsg};
+use crate::payload::{BenchMsg, Bytes, Msg16, Msg256, Msg4096, Rec16, Rec256, Rec4096, VecMsg};
 use crate::raw::{self, RawMsg, RecvBuf};
 
 pub(crate) type Res<T> = Result<T, Box<dyn StdError + Send + Sync>>;
@@ -40,6 +40,9 @@ pub(crate) enum Transport {
     Typed,
     /// `TypedQueue` with a `Vec<u8>` payload.
     TypedVec,
+    /// `TypedQueue` with a `#[ipcq(bytes)]` `[u8; N]` payload: no header,
+    /// no length prefix.
+    TypedRecord,
     /// `TypedQueue::send_batch` to send, `recv` to receive.
     TypedBatch,
     /// ipc-channel's `IpcSender`/`IpcReceiver` of `Bytes<N>`.
@@ -51,12 +54,13 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    pub(crate) const ALL: [Transport; 9] = [
+    pub(crate) const ALL: [Transport; 10] = [
         Transport::Raw,
         Transport::RawTypedSize,
         Transport::Bytes,
         Transport::Typed,
         Transport::TypedVec,
+        Transport::TypedRecord,
         Transport::TypedBatch,
         Transport::IpcChannel,
         Transport::PosixMq,
@@ -71,6 +75,7 @@ impl Transport {
             Transport::Bytes => "ipcq-bytes",
             Transport::Typed => "ipcq-typed",
             Transport::TypedVec => "ipcq-typed-vec",
+            Transport::TypedRecord => "ipcq-typed-record",
             Transport::TypedBatch => "ipcq-typed-batch",
             Transport::IpcChannel => "ipc-channel",
             Transport::PosixMq => "posix-mq",
@@ -86,6 +91,7 @@ impl Transport {
             Transport::Bytes => "ipcq MsgQueue",
             Transport::Typed => "ipcq TypedQueue, Bytes<N>",
             Transport::TypedVec => "ipcq TypedQueue, Vec<u8>",
+            Transport::TypedRecord => "ipcq TypedQueue, #[ipcq(bytes)] [u8; N]",
             Transport::TypedBatch => "ipcq TypedQueue send_batch",
             Transport::IpcChannel => "ipc-channel 0.23",
             Transport::PosixMq => "POSIX mq (nix)",
@@ -105,6 +111,7 @@ impl Transport {
                 | Transport::Bytes
                 | Transport::Typed
                 | Transport::TypedVec
+                | Transport::TypedRecord
                 | Transport::TypedBatch
         )
     }
@@ -277,24 +284,21 @@ fn open_sysv<const N: usize>(
         )),
         (Transport::Bytes, _) => Box::new(BytesEp::<N>::new(q, side, recv)),
         (Transport::TypedVec, _) => Box::new(VecEp::new(q, side, recv, N)),
-        (Transport::Typed, 16) => Box::new(TypedEp::<16, crate::payload::Msg16>::new(
-            q, side, recv, false,
-        )),
-        (Transport::Typed, 256) => Box::new(TypedEp::<256, crate::payload::Msg256>::new(
-            q, side, recv, false,
-        )),
-        (Transport::Typed, 4096) => Box::new(TypedEp::<4096, crate::payload::Msg4096>::new(
-            q, side, recv, false,
-        )),
-        (Transport::TypedBatch, 16) => Box::new(TypedEp::<16, crate::payload::Msg16>::new(
-            q, side, recv, true,
-        )),
-        (Transport::TypedBatch, 256) => Box::new(TypedEp::<256, crate::payload::Msg256>::new(
-            q, side, recv, true,
-        )),
-        (Transport::TypedBatch, 4096) => Box::new(TypedEp::<4096, crate::payload::Msg4096>::new(
-            q, side, recv, true,
-        )),
+        (Transport::Typed | Transport::TypedBatch, _) => {
+            let batch = transport == Transport::TypedBatch;
+            match N {
+                16 => Box::new(TypedEp::<16, Msg16>::new(q, side, recv, batch)),
+                256 => Box::new(TypedEp::<256, Msg256>::new(q, side, recv, batch)),
+                4096 => Box::new(TypedEp::<4096, Msg4096>::new(q, side, recv, batch)),
+                n => return Err(format!("no typed message with a {n}-byte payload").into()),
+            }
+        }
+        (Transport::TypedRecord, _) => match N {
+            16 => Box::new(TypedEp::<16, Rec16>::new(q, side, recv, false)),
+            256 => Box::new(TypedEp::<256, Rec256>::new(q, side, recv, false)),
+            4096 => Box::new(TypedEp::<4096, Rec4096>::new(q, side, recv, false)),
+            n => return Err(format!("no record message with a {n}-byte payload").into()),
+        },
         (t, n) => return Err(format!("no {} endpoint for {n}-byte payloads", t.id()).into()),
     })
 }
@@ -451,7 +455,7 @@ pub(crate) const BATCH_CHUNK: u64 = 1024;
 impl<const N: usize, M: BenchMsg<N>> Endpoint for TypedEp<N, M> {
     fn send(&mut self, seq: u64) -> Res<()> {
         if let Some(payload) = self.msg.payload_mut() {
-            payload.0[0] = seq as u8;
+            payload[0] = seq as u8;
         }
         Ok(self.q.send(&self.msg)?)
     }

@@ -41,7 +41,8 @@ const USAGE: &str = "usage: ipcq-benches [--quick] [--json FILE] [--runs N] [--o
   --runs N         repeat each measurement N times (default 5, 3 with --quick)
   --only SECTIONS  comma-separated: stream, pingpong, fan, batch, overhead, timeout, alloc
   --transports IDS comma-separated, for stream and pingpong: raw, raw-typed-size (stream only),
-                   ipcq-bytes, ipcq-typed, ipcq-typed-vec, ipc-channel, posix-mq, unix-socket
+                   ipcq-bytes, ipcq-typed, ipcq-typed-vec, ipcq-typed-record, ipc-channel, posix-mq,
+                   unix-socket
                    (raw is always kept)
   --msgmnb BYTES   run in a private IPC namespace whose System V queues hold BYTES (the
                    host's default is 16384) and whose POSIX queues as many messages (root)
@@ -184,21 +185,23 @@ impl Plan {
 }
 
 /// Streaming is measured for these; `TypedBatch` only at 16 bytes.
-const STREAMED: [Transport; 8] = [
+const STREAMED: [Transport; 9] = [
     Transport::Raw,
     Transport::RawTypedSize,
     Transport::Bytes,
     Transport::Typed,
     Transport::TypedVec,
+    Transport::TypedRecord,
     Transport::IpcChannel,
     Transport::PosixMq,
     Transport::Uds,
 ];
 
-const PINGED: [Transport; 6] = [
+const PINGED: [Transport; 7] = [
     Transport::Raw,
     Transport::Bytes,
     Transport::Typed,
+    Transport::TypedRecord,
     Transport::IpcChannel,
     Transport::PosixMq,
     Transport::Uds,
@@ -212,10 +215,11 @@ const FAN_PROCESSES: u64 = 4;
 const MIN_MSGMNB: usize = 8192;
 
 /// Measured in one thread, without a second process.
-const OVERHEAD: [Transport; 4] = [
+const OVERHEAD: [Transport; 5] = [
     Transport::Raw,
     Transport::Bytes,
     Transport::Typed,
+    Transport::TypedRecord,
     Transport::TypedBatch,
 ];
 
@@ -276,7 +280,7 @@ fn main() -> ExitCode {
 /// has the command); prints ns per pair.
 fn pairs(args: &[String]) -> Res<()> {
     let [transport, size, count] = args else {
-        return Err("usage: --pairs raw|ipcq-bytes|ipcq-typed|ipcq-typed-batch SIZE COUNT".into());
+        return Err("usage: --pairs raw|ipcq-bytes|ipcq-typed|ipcq-typed-record|ipcq-typed-batch SIZE COUNT".into());
     };
     let transport =
         Transport::from_id(transport).ok_or_else(|| format!("unknown transport {transport}"))?;

@@ -7,6 +7,10 @@
 //! implements arrays only up to 32 elements, and encodes them element by
 //! element. `Vec<u8>` is measured too ([`VecMsg`]): serde encodes it as a
 //! sequence, one `u8` at a time, and decoding allocates the vector.
+//!
+//! The record messages ([`Rec16`] and its siblings) carry the payload as a
+//! `#[ipcq(bytes)]` `[u8; N]` field: the body is the N bytes alone, with
+//! neither header nor length prefix, as raw `msgsnd` sends them.
 
 use std::fmt;
 
@@ -77,12 +81,42 @@ impl<'de, const N: usize> Deserialize<'de> for Bytes<N> {
     }
 }
 
-/// A typed message enum with an N-byte payload, one per size: the derive
-/// takes no generic enums, and a single enum holding all three sizes would
-/// be 4 KiB in memory, copied with every 16-byte message.
-pub(crate) trait BenchMsg<const N: usize>:
-    QueueMessage + Serialize + for<'de> Deserialize<'de> + Send + 'static
-{
+/// A payload field of the typed messages: [`Bytes<N>`] in a typed variant,
+/// or `[u8; N]` in a `#[ipcq(bytes)]` variant, whose body is the array alone.
+pub(crate) trait Payload<const N: usize> {
+    fn from_array(bytes: [u8; N]) -> Self;
+    fn array_mut(&mut self) -> &mut [u8; N];
+    fn first(&self) -> u8;
+}
+
+impl<const N: usize> Payload<N> for Bytes<N> {
+    fn from_array(bytes: [u8; N]) -> Self {
+        Bytes(bytes)
+    }
+    fn array_mut(&mut self) -> &mut [u8; N] {
+        &mut self.0
+    }
+    fn first(&self) -> u8 {
+        self.0[0]
+    }
+}
+
+impl<const N: usize> Payload<N> for [u8; N] {
+    fn from_array(bytes: [u8; N]) -> Self {
+        bytes
+    }
+    fn array_mut(&mut self) -> &mut [u8; N] {
+        self
+    }
+    fn first(&self) -> u8 {
+        self[0]
+    }
+}
+
+/// A typed message enum with an N-byte payload, one per size and payload
+/// field: the derive takes no generic enums, and a single enum holding all
+/// three sizes would be 4 KiB in memory, copied with every 16-byte message.
+pub(crate) trait BenchMsg<const N: usize>: QueueMessage + Send + 'static {
     /// A message towards the parent process (mtype 1).
     fn up(payload: Bytes<N>) -> Self;
     /// A message towards the child process (mtype 2).
@@ -92,7 +126,7 @@ pub(crate) trait BenchMsg<const N: usize>:
     /// The payload's first byte, `None` for a stop.
     fn first_byte(&self) -> Option<u8>;
     /// The payload, to change in place; `None` for a stop.
-    fn payload_mut(&mut self) -> Option<&mut Bytes<N>>;
+    fn payload_mut(&mut self) -> Option<&mut [u8; N]>;
     /// The mtypes of the variants, in declaration order.
     fn mtypes() -> Vec<i64>;
     /// The kind of [`up`](Self::up) messages.
@@ -102,37 +136,39 @@ pub(crate) trait BenchMsg<const N: usize>:
 }
 
 macro_rules! bench_msg {
-    ($name:ident, $kind:ident, $n:literal) => {
-        #[doc = concat!("Typed messages with a ", stringify!($n), "-byte payload.")]
-        #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    ($name:ident, $kind:ident, $n:literal, $payload:ty $(, #[$encoding:meta])?) => {
+        #[doc = concat!("Typed messages with a ", stringify!($n), "-byte `", stringify!($payload), "` payload.")]
+        #[derive(QueueMessage, Debug, PartialEq)]
         pub(crate) enum $name {
             /// Towards the parent.
-            Up(Bytes<$n>),
+            $(#[$encoding])?
+            Up($payload),
             /// Towards the child.
-            Down(Bytes<$n>),
+            $(#[$encoding])?
+            Down($payload),
             /// End of a stream.
             Stop,
         }
 
         impl BenchMsg<$n> for $name {
             fn up(payload: Bytes<$n>) -> Self {
-                $name::Up(payload)
+                $name::Up(Payload::from_array(payload.0))
             }
             fn down(payload: Bytes<$n>) -> Self {
-                $name::Down(payload)
+                $name::Down(Payload::from_array(payload.0))
             }
             fn stop() -> Self {
                 $name::Stop
             }
             fn first_byte(&self) -> Option<u8> {
                 match self {
-                    $name::Up(b) | $name::Down(b) => Some(b.0[0]),
+                    $name::Up(b) | $name::Down(b) => Some(Payload::<$n>::first(b)),
                     $name::Stop => None,
                 }
             }
-            fn payload_mut(&mut self) -> Option<&mut Bytes<$n>> {
+            fn payload_mut(&mut self) -> Option<&mut [u8; $n]> {
                 match self {
-                    $name::Up(b) | $name::Down(b) => Some(b),
+                    $name::Up(b) | $name::Down(b) => Some(b.array_mut()),
                     $name::Stop => None,
                 }
             }
@@ -156,6 +192,9 @@ pub(crate) fn check_mtypes() -> Result<(), String> {
         (16, Msg16::mtypes()),
         (256, Msg256::mtypes()),
         (4096, Msg4096::mtypes()),
+        (16, Rec16::mtypes()),
+        (256, Rec256::mtypes()),
+        (4096, Rec4096::mtypes()),
     ] {
         if mtypes != [1, 2, 3] {
             return Err(format!("the {n}-byte messages have mtypes {mtypes:?}"));
@@ -182,9 +221,12 @@ pub(crate) fn typed_body_len(n: usize) -> Res<usize> {
     }
 }
 
-bench_msg!(Msg16, Msg16Kind, 16);
-bench_msg!(Msg256, Msg256Kind, 256);
-bench_msg!(Msg4096, Msg4096Kind, 4096);
+bench_msg!(Msg16, Msg16Kind, 16, Bytes<16>);
+bench_msg!(Msg256, Msg256Kind, 256, Bytes<256>);
+bench_msg!(Msg4096, Msg4096Kind, 4096, Bytes<4096>);
+bench_msg!(Rec16, Rec16Kind, 16, [u8; 16], #[ipcq(bytes)]);
+bench_msg!(Rec256, Rec256Kind, 256, [u8; 256], #[ipcq(bytes)]);
+bench_msg!(Rec4096, Rec4096Kind, 4096, [u8; 4096], #[ipcq(bytes)]);
 
 /// Typed messages whose payload is a `Vec<u8>`, encoded by serde as a
 /// sequence (a length, then each byte through the serializer).
@@ -213,6 +255,24 @@ mod tests {
         let (back, used): (Bytes<16>, usize) =
             bincode::serde::decode_from_slice(&out[..n], bincode::config::standard()).unwrap();
         assert_eq!((back, used), (b, n));
+    }
+
+    #[test]
+    fn records_put_the_bare_payload_on_the_queue() {
+        fn body_len<const N: usize, M: BenchMsg<N>>() -> usize {
+            let q = MsgQueue::options()
+                .create_new(true)
+                .open(Key::private())
+                .unwrap();
+            let _guard = Guard::sysv(q.id().get());
+            TypedQueue::<M>::from_queue(q.clone())
+                .send(M::up(Bytes::numbered(0)))
+                .unwrap();
+            usize::try_from(q.stat().unwrap().bytes).unwrap()
+        }
+        assert_eq!(body_len::<16, Rec16>(), 16);
+        assert_eq!(body_len::<4096, Rec4096>(), 4096);
+        assert_eq!(body_len::<16, Msg16>(), 16 + 6 + 1);
     }
 
     #[test]

@@ -428,6 +428,15 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
                 _ => Err("unsupported size".into()),
             }?;
         }
+        Transport::TypedRecord => {
+            let q = q.clone();
+            (start, sum) = match N {
+                16 => typed_same_thread::<16, crate::payload::Rec16>(q, count, false),
+                256 => typed_same_thread::<256, crate::payload::Rec256>(q, count, false),
+                4096 => typed_same_thread::<4096, crate::payload::Rec4096>(q, count, false),
+                _ => Err("unsupported size".into()),
+            }?;
+        }
         other => return Err(format!("same_thread does not measure {}", other.id()).into()),
     }
     let elapsed = start.elapsed();
@@ -465,7 +474,7 @@ fn typed_same_thread<const N: usize, M: BenchMsg<N>>(
     } else {
         for seq in 0..count {
             if let Some(p) = msg.payload_mut() {
-                p.0[0] = seq as u8;
+                p[0] = seq as u8;
             }
             tq.send(&msg)?;
             first_byte(tq.recv()?)?;

@@ -394,14 +394,13 @@ fn run(plan: &Plan, args: &[String]) -> Res<()> {
         for row in &mut results.streaming {
             let t = Transport::from_id(row.transport).expect("a known transport");
             let what = format!("stream {} {} B", row.transport, row.size);
-            let before = row.msgs_per_sec.len();
-            record(
-                &mut row.msgs_per_sec,
-                &mut row.errors,
-                &what,
-                scenarios::stream(t, row.size, row.messages),
-            );
-            if row.msgs_per_sec.len() > before {
+            let mut runs = Vec::new();
+            let result = scenarios::stream(t, row.size, row.messages);
+            record(&mut runs, &mut row.errors, &what, result);
+            for run in runs {
+                row.msgs_per_sec.push(run.msgs_per_sec);
+                row.receiver_waits.push(run.receiver_waits);
+                row.sender_waits.push(run.sender_waits);
                 row.rounds.push(round);
             }
         }

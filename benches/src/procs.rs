@@ -151,8 +151,9 @@ pub(crate) fn child_main(args: &[String]) -> Res<()> {
 fn run_role(role: Role, ep: &mut dyn Endpoint, count: u64) -> Res<String> {
     match role {
         Role::Produce => {
+            let waits_before = crate::scenarios::thread_waits()?;
             ep.send_many(0, count)?;
-            Ok(String::new())
+            Ok((crate::scenarios::thread_waits()? - waits_before).to_string())
         }
         Role::Echo => {
             for _ in 0..count {

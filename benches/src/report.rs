@@ -91,6 +91,11 @@ pub(crate) struct StreamRow {
     pub(crate) messages: u64,
     /// Messages per second, one value per run.
     pub(crate) msgs_per_sec: Vec<f64>,
+    /// Times the receiver slept waiting for a message, per message, one
+    /// value per run (voluntary context switches).
+    pub(crate) receiver_waits: Vec<f64>,
+    /// Times the sender slept waiting for room, per message, one value per run.
+    pub(crate) sender_waits: Vec<f64>,
     /// The round (from 1) of each value in `msgs_per_sec`.
     pub(crate) rounds: Vec<usize>,
     pub(crate) median: Option<f64>,
@@ -265,6 +270,8 @@ impl StreamRow {
             size,
             messages,
             msgs_per_sec: Vec::new(),
+            receiver_waits: Vec::new(),
+            sender_waits: Vec::new(),
             rounds: Vec::new(),
             median: None,
             round_ratios: Vec::new(),
@@ -564,6 +571,42 @@ pub(crate) fn render(results: &Results) -> String {
                         ),
                         None => "-".into(),
                     }
+                })
+                .collect();
+            let _ = writeln!(s, "| {} | {} |", row.label, cells.join(" | "));
+        }
+    }
+
+    if results
+        .streaming
+        .iter()
+        .any(|r| !r.receiver_waits.is_empty())
+    {
+        let _ = writeln!(
+            s,
+            "\n### Streaming: sleeps per message, receiver / sender (voluntary context switches, medians)\n"
+        );
+        let _ = writeln!(s, "| transport | 16 B | 256 B | 4096 B |");
+        let _ = writeln!(s, "|---|---:|---:|---:|");
+        let mut seen = Vec::new();
+        for row in &results.streaming {
+            if seen.contains(&row.transport) {
+                continue;
+            }
+            seen.push(row.transport);
+            let cells: Vec<String> = sizes
+                .iter()
+                .map(|&size| {
+                    results
+                        .streaming
+                        .iter()
+                        .find(|r| r.transport == row.transport && r.size == size)
+                        .and_then(|r| {
+                            let receiver = median_of(&r.receiver_waits)?;
+                            let sender = median_of(&r.sender_waits)?;
+                            Some(format!("{receiver:.3} / {sender:.3}"))
+                        })
+                        .unwrap_or_else(|| "-".into())
                 })
                 .collect();
             let _ = writeln!(s, "| {} | {} |", row.label, cells.join(" | "));

@@ -58,13 +58,25 @@ fn start_peers(
     Ok((peers, ep, start))
 }
 
-/// Waits for each child to report that it is done, and for it to exit.
-fn finish_all(peers: Vec<Peer>) -> Res<()> {
-    for mut peer in peers {
-        peer.expect("done")?;
-        peer.finish()?;
-    }
-    Ok(())
+/// Waits for each child to report that it is done, and for it to exit; what
+/// each reported.
+fn finish_all(peers: Vec<Peer>) -> Res<Vec<String>> {
+    peers
+        .into_iter()
+        .map(|mut peer| {
+            let report = peer.expect("done")?;
+            peer.finish()?;
+            Ok(report)
+        })
+        .collect()
+}
+
+/// How many times this thread has given up the CPU to wait (voluntary
+/// context switches): a blocking call that had to sleep counts one.
+pub(crate) fn thread_waits() -> Res<u64> {
+    Ok(u64::try_from(
+        getrusage(UsageWho::RUSAGE_THREAD)?.voluntary_context_switches(),
+    )?)
 }
 
 /// Fails unless the first bytes of the payloads received add up to `expected`.
@@ -75,13 +87,22 @@ fn check_sum(transport: Transport, sum: u64, expected: u64) -> Res<()> {
     Ok(())
 }
 
+/// One streaming run.
+pub(crate) struct Streamed {
+    pub(crate) msgs_per_sec: f64,
+    /// Times the receiver slept waiting for a message, per message.
+    pub(crate) receiver_waits: f64,
+    /// Times the sender slept waiting for room, per message.
+    pub(crate) sender_waits: f64,
+}
+
 /// Streaming: the child sends `count` payloads as fast as it can; messages
-/// per second received by the parent.
-pub(crate) fn stream(transport: Transport, size: usize, count: u64) -> Res<f64> {
+/// per second received by the parent, and how often each side had to wait.
+pub(crate) fn stream(transport: Transport, size: usize, count: u64) -> Res<Streamed> {
     sized!(size, stream_n(transport, count))
 }
 
-fn stream_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
+fn stream_n<const N: usize>(transport: Transport, count: u64) -> Res<Streamed> {
     let Prepared {
         ticket,
         guards,
@@ -89,16 +110,26 @@ fn stream_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
     } = prepare::<N>(transport, Recv::Any)?;
     let started = start_peers(1, Role::Produce, transport, N, &ticket, count, connect)?;
     let (peers, mut ep, start) = started;
+    let waits_before = thread_waits()?;
     let mut sum = 0u64;
     for _ in 0..count {
         sum += u64::from(ep.recv()?.ok_or("a stop in the stream")?);
     }
     let elapsed = start.elapsed();
-    finish_all(peers)?;
+    let receiver_waits = thread_waits()? - waits_before;
+    let reports = finish_all(peers)?;
     check_sum(transport, sum, expected_sum(count))?;
     drop(ep);
     drop(guards);
-    Ok(count as f64 / elapsed.as_secs_f64())
+    let sender_waits: u64 = reports
+        .first()
+        .and_then(|r| r.parse().ok())
+        .ok_or("the sender did not report its waits")?;
+    Ok(Streamed {
+        msgs_per_sec: count as f64 / elapsed.as_secs_f64(),
+        receiver_waits: receiver_waits as f64 / count as f64,
+        sender_waits: sender_waits as f64 / count as f64,
+    })
 }
 
 /// Round-trip latencies of one ping-pong run, in microseconds.

@@ -1,0 +1,125 @@
+//! Fixed-size records shared with a C program: a `#[ipcq(bytes)] [u8; N]`
+//! variant is the `struct` a C sender passes to `msgsnd`, byte for byte, in
+//! both directions. The C side is compiled with the system's `cc`.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use ipcq::QueueMessage;
+use tests::TestQueue;
+
+/// `struct reading` below: 4 + 4 + 8 + 8 bytes, no padding on x86-64 or
+/// aarch64 Linux.
+const READING: usize = 24;
+
+#[derive(QueueMessage, Debug, PartialEq)]
+#[ipcq(base = 7)]
+enum Sensor {
+    /// From C, mtype 7.
+    #[ipcq(bytes)]
+    Reading([u8; READING]),
+    /// To C, mtype 8.
+    #[ipcq(bytes)]
+    Command([u8; READING]),
+}
+
+const PROGRAM: &str = r#"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/msg.h>
+
+struct reading {
+    int32_t sensor;
+    int32_t flags;
+    double celsius;
+    char name[8];
+};
+
+struct message {
+    long mtype;
+    struct reading r;
+};
+
+int main(int argc, char **argv) {
+    int id = atoi(argv[1]);
+    struct message out = { .mtype = 7, .r = { .sensor = 42, .flags = -1, .celsius = 21.5 } };
+    memcpy(out.r.name, "probe-1", 8);
+    if (msgsnd(id, &out, sizeof out.r, 0) != 0) { perror("msgsnd"); return 1; }
+
+    struct message in;
+    ssize_t n = msgrcv(id, &in, sizeof in.r, 8, 0);
+    if (n < 0) { perror("msgrcv"); return 1; }
+    printf("%zd %d %d %.2f %.8s\n", n, in.r.sensor, in.r.flags, in.r.celsius, in.r.name);
+    return 0;
+}
+"#;
+
+/// A directory of this test process's own, removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Compiles [`PROGRAM`] into a directory of its own; the path of the binary.
+fn compile() -> (TempDir, PathBuf) {
+    let dir = TempDir(std::env::temp_dir().join(format!("ipcq-c-records-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let source = dir.0.join("records.c");
+    let binary = dir.0.join("records");
+    std::fs::write(&source, PROGRAM).unwrap();
+    let output = Command::new("cc")
+        .args(["-std=c11", "-D_DEFAULT_SOURCE", "-Wall", "-Werror", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cc ({e}): .ci/run installs gcc for this test"));
+    assert!(
+        output.status.success(),
+        "cc failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (dir, binary)
+}
+
+#[test]
+fn a_c_struct_arrives_as_the_record_and_goes_back_as_one() {
+    let (_dir, binary) = compile();
+    let raw = TestQueue::new();
+    let q = raw.typed::<Sensor>();
+    let child = Command::new(&binary)
+        .arg(raw.id().get().to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Bounded, so that a C program that failed to send fails the test;
+    // dropping the queue then ends the C program's wait as well.
+    let Some(Sensor::Reading(bytes)) = q.recv_timeout(Duration::from_secs(30)).unwrap() else {
+        panic!("no reading from the C program");
+    };
+    let sensor = i32::from_ne_bytes(bytes[0..4].try_into().unwrap());
+    let flags = i32::from_ne_bytes(bytes[4..8].try_into().unwrap());
+    let celsius = f64::from_ne_bytes(bytes[8..16].try_into().unwrap());
+    assert_eq!((sensor, flags, celsius), (42, -1, 21.5));
+    assert_eq!(&bytes[16..], b"probe-1\0");
+
+    let mut reply = [0u8; READING];
+    reply[0..4].copy_from_slice(&(sensor + 1).to_ne_bytes());
+    reply[4..8].copy_from_slice(&0i32.to_ne_bytes());
+    reply[8..16].copy_from_slice(&(celsius * 2.0).to_ne_bytes());
+    reply[16..].copy_from_slice(b"pong\0\0\0\0");
+    q.send(Sensor::Command(reply)).unwrap();
+
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "the C program failed");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "24 43 0 43.00 pong\n"
+    );
+}

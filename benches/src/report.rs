@@ -446,25 +446,14 @@ fn targets(results: &Results) -> Vec<Target> {
     let peers = [Transport::IpcChannel, Transport::PosixMq, Transport::Uds];
     for size in [16, 256] {
         // Compared as ratios to raw, as the streaming table shows them.
-        let Some(typed) = stream(Transport::Typed, size).and_then(|r| r.ratio_to_raw) else {
-            continue;
-        };
-        let behind: Vec<String> = peers
-            .iter()
-            .filter_map(|&p| {
-                let peer = stream(p, size)?.ratio_to_raw?;
-                (peer >= typed).then(|| format!("{} {peer:.2}x", p.id()))
-            })
-            .collect();
-        out.push(Target {
-            name: format!("TypedQueue streaming ahead of every peer at {size} B"),
-            met: behind.is_empty(),
-            detail: if behind.is_empty() {
-                format!("TypedQueue {typed:.2}x raw")
-            } else {
-                format!("TypedQueue {typed:.2}x raw, behind: {}", behind.join(", "))
-            },
-        });
+        let ratio = |t: Transport| stream(t, size).and_then(|r| r.ratio_to_raw);
+        out.extend(ahead_of_peers(
+            format!("TypedQueue streaming ahead of every peer at {size} B"),
+            ratio(Transport::Typed),
+            peers.map(|p| (p, ratio(p))),
+            |typed, peer| typed > peer,
+            |x| format!("{x:.2}x raw"),
+        ));
         for placement in PLACEMENTS {
             let ping = |t: Transport| {
                 results
@@ -473,29 +462,44 @@ fn targets(results: &Results) -> Vec<Target> {
                     .find(|r| r.transport == t.id() && r.size == size && r.placement == placement)
                     .and_then(|r| r.p50_us)
             };
-            if let Some(typed) = ping(Transport::Typed) {
-                let behind: Vec<String> = peers
-                    .iter()
-                    .filter_map(|&p| {
-                        let peer = ping(p)?;
-                        (peer <= typed).then(|| format!("{} {peer:.1} us", p.id()))
-                    })
-                    .collect();
-                out.push(Target {
-                    name: format!(
-                        "TypedQueue ping-pong p50 below every peer at {size} B ({placement})"
-                    ),
-                    met: behind.is_empty(),
-                    detail: if behind.is_empty() {
-                        format!("TypedQueue {typed:.1} us")
-                    } else {
-                        format!("TypedQueue {typed:.1} us, not below: {}", behind.join(", "))
-                    },
-                });
-            }
+            out.extend(ahead_of_peers(
+                format!("TypedQueue ping-pong p50 below every peer at {size} B ({placement})"),
+                ping(Transport::Typed),
+                peers.map(|p| (p, ping(p))),
+                |typed, peer| typed < peer,
+                |x| format!("{x:.1} us"),
+            ));
         }
     }
     out
+}
+
+/// A target that TypedQueue's `typed` beats every peer's value; none when
+/// TypedQueue or every peer went unmeasured (`--transports`).
+fn ahead_of_peers<const P: usize>(
+    name: String,
+    typed: Option<f64>,
+    peers: [(Transport, Option<f64>); P],
+    beats: impl Fn(f64, f64) -> bool,
+    show: impl Fn(f64) -> String,
+) -> Option<Target> {
+    let typed = typed?;
+    let measured: Vec<(Transport, f64)> = peers
+        .into_iter()
+        .filter_map(|(p, v)| Some((p, v?)))
+        .collect();
+    if measured.is_empty() {
+        return None;
+    }
+    let compared: Vec<String> = measured
+        .iter()
+        .map(|&(p, v)| format!("{} {}", p.id(), show(v)))
+        .collect();
+    Some(Target {
+        name,
+        met: measured.iter().all(|&(_, v)| beats(typed, v)),
+        detail: format!("TypedQueue {}; {}", show(typed), compared.join(", ")),
+    })
 }
 
 /// Where the ping-pong processes run.
@@ -518,10 +522,42 @@ fn opt(value: Option<f64>, f: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "-".into(), f)
 }
 
+/// Writes a table with a row per transport, in the order the rows first name
+/// them, and a column per payload size: `key` gives a row's transport, label
+/// and size, `cell` its entry; "-" where a transport has no row at a size.
+fn size_table<R>(
+    s: &mut String,
+    rows: &[R],
+    key: impl Fn(&R) -> (&'static str, &'static str, usize),
+    cell: impl Fn(&R) -> String,
+) {
+    let _ = writeln!(s, "| transport | 16 B | 256 B | 4096 B |");
+    let _ = writeln!(s, "|---|---:|---:|---:|");
+    let mut seen = Vec::new();
+    for row in rows {
+        let (transport, label, _) = key(row);
+        if seen.contains(&transport) {
+            continue;
+        }
+        seen.push(transport);
+        let cells: Vec<String> = crate::payload::SIZES
+            .iter()
+            .map(|&size| {
+                rows.iter()
+                    .find(|r| {
+                        let (t, _, n) = key(r);
+                        t == transport && n == size
+                    })
+                    .map_or_else(|| "-".into(), &cell)
+            })
+            .collect();
+        let _ = writeln!(s, "| {label} | {} |", cells.join(" | "));
+    }
+}
+
 /// The tables, as Markdown.
 pub(crate) fn render(results: &Results) -> String {
     let mut s = String::new();
-    let sizes = crate::payload::SIZES;
     let m = &results.machine;
     let _ = writeln!(
         s,
@@ -547,34 +583,21 @@ pub(crate) fn render(results: &Results) -> String {
             s,
             "\n### Streaming throughput, messages/s (x raw: median over rounds of the ratio to raw in the same round)\n"
         );
-        let _ = writeln!(s, "| transport | 16 B | 256 B | 4096 B |");
-        let _ = writeln!(s, "|---|---:|---:|---:|");
-        let mut seen = Vec::new();
-        for row in &results.streaming {
-            if seen.contains(&row.transport) {
-                continue;
-            }
-            seen.push(row.transport);
-            let cells: Vec<String> = sizes
-                .iter()
-                .map(|&size| {
-                    match results
-                        .streaming
-                        .iter()
-                        .find(|r| r.transport == row.transport && r.size == size)
-                    {
-                        Some(r) if !r.errors.is_empty() && r.median.is_none() => "failed".into(),
-                        Some(r) => format!(
-                            "{} ({})",
-                            opt(r.median, thousands),
-                            opt(r.ratio_to_raw, |x| format!("{x:.2}x"))
-                        ),
-                        None => "-".into(),
-                    }
-                })
-                .collect();
-            let _ = writeln!(s, "| {} | {} |", row.label, cells.join(" | "));
-        }
+        size_table(
+            &mut s,
+            &results.streaming,
+            |r| (r.transport, r.label, r.size),
+            |r| {
+                if !r.errors.is_empty() && r.median.is_none() {
+                    return "failed".into();
+                }
+                format!(
+                    "{} ({})",
+                    opt(r.median, thousands),
+                    opt(r.ratio_to_raw, |x| format!("{x:.2}x"))
+                )
+            },
+        );
     }
 
     if results
@@ -586,31 +609,15 @@ pub(crate) fn render(results: &Results) -> String {
             s,
             "\n### Streaming: sleeps per message, receiver / sender (voluntary context switches, medians)\n"
         );
-        let _ = writeln!(s, "| transport | 16 B | 256 B | 4096 B |");
-        let _ = writeln!(s, "|---|---:|---:|---:|");
-        let mut seen = Vec::new();
-        for row in &results.streaming {
-            if seen.contains(&row.transport) {
-                continue;
-            }
-            seen.push(row.transport);
-            let cells: Vec<String> = sizes
-                .iter()
-                .map(|&size| {
-                    results
-                        .streaming
-                        .iter()
-                        .find(|r| r.transport == row.transport && r.size == size)
-                        .and_then(|r| {
-                            let receiver = median_of(&r.receiver_waits)?;
-                            let sender = median_of(&r.sender_waits)?;
-                            Some(format!("{receiver:.3} / {sender:.3}"))
-                        })
-                        .unwrap_or_else(|| "-".into())
-                })
-                .collect();
-            let _ = writeln!(s, "| {} | {} |", row.label, cells.join(" | "));
-        }
+        size_table(
+            &mut s,
+            &results.streaming,
+            |r| (r.transport, r.label, r.size),
+            |r| match (median_of(&r.receiver_waits), median_of(&r.sender_waits)) {
+                (Some(receiver), Some(sender)) => format!("{receiver:.3} / {sender:.3}"),
+                _ => "-".into(),
+            },
+        );
     }
 
     for placement in PLACEMENTS {
@@ -625,32 +632,26 @@ pub(crate) fn render(results: &Results) -> String {
                 _ => "processes where the scheduler puts them",
             }
         );
-        let _ = writeln!(s, "| transport | 16 B | 256 B | 4096 B |");
-        let _ = writeln!(s, "|---|---:|---:|---:|");
-        let mut seen = Vec::new();
-        for row in results.pingpong.iter().filter(|r| r.placement == placement) {
-            if seen.contains(&row.transport) {
-                continue;
-            }
-            seen.push(row.transport);
-            let cells: Vec<String> = sizes
-                .iter()
-                .map(|&size| {
-                    match results.pingpong.iter().find(|r| {
-                        r.transport == row.transport && r.size == size && r.placement == placement
-                    }) {
-                        Some(r) if r.p50_us.is_none() && !r.errors.is_empty() => "failed".into(),
-                        Some(r) => format!(
-                            "{} / {}",
-                            opt(r.p50_us, |x| format!("{x:.1}")),
-                            opt(r.p99_us, |x| format!("{x:.1}"))
-                        ),
-                        None => "-".into(),
-                    }
-                })
-                .collect();
-            let _ = writeln!(s, "| {} | {} |", row.label, cells.join(" | "));
-        }
+        let rows: Vec<&PingRow> = results
+            .pingpong
+            .iter()
+            .filter(|r| r.placement == placement)
+            .collect();
+        size_table(
+            &mut s,
+            &rows,
+            |r| (r.transport, r.label, r.size),
+            |r| {
+                if r.p50_us.is_none() && !r.errors.is_empty() {
+                    return "failed".into();
+                }
+                format!(
+                    "{} / {}",
+                    opt(r.p50_us, |x| format!("{x:.1}")),
+                    opt(r.p99_us, |x| format!("{x:.1}"))
+                )
+            },
+        );
     }
 
     if !results.fan.is_empty() {
@@ -678,33 +679,18 @@ pub(crate) fn render(results: &Results) -> String {
             s,
             "\n### One thread: send then receive, ns per message pair (x raw)\n"
         );
-        let _ = writeln!(s, "| transport | 16 B | 256 B | 4096 B |");
-        let _ = writeln!(s, "|---|---:|---:|---:|");
-        let mut seen = Vec::new();
-        for row in &results.overhead {
-            if seen.contains(&row.transport) {
-                continue;
-            }
-            seen.push(row.transport);
-            let cells: Vec<String> = sizes
-                .iter()
-                .map(|&size| {
-                    match results
-                        .overhead
-                        .iter()
-                        .find(|r| r.transport == row.transport && r.size == size)
-                    {
-                        Some(r) => format!(
-                            "{} ({})",
-                            opt(r.median, |x| format!("{x:.0}")),
-                            opt(r.ratio_to_raw, |x| format!("{x:.2}x"))
-                        ),
-                        None => "-".into(),
-                    }
-                })
-                .collect();
-            let _ = writeln!(s, "| {} | {} |", row.label, cells.join(" | "));
-        }
+        size_table(
+            &mut s,
+            &results.overhead,
+            |r| (r.transport, r.label, r.size),
+            |r| {
+                format!(
+                    "{} ({})",
+                    opt(r.median, |x| format!("{x:.0}")),
+                    opt(r.ratio_to_raw, |x| format!("{x:.2}x"))
+                )
+            },
+        );
     }
 
     if let Some(b) = &results.batching {
@@ -892,6 +878,50 @@ mod tests {
         summarize(&mut results);
         let ratios: Vec<Option<f64>> = results.overhead.iter().map(|r| r.ratio_to_raw).collect();
         assert_eq!(ratios, [Some(1.0), Some(1.5), Some(1.0), Some(0.5), None]);
+    }
+
+    #[test]
+    fn peers_are_judged_only_when_measured() {
+        let faster = |typed: f64, peer: f64| typed > peer;
+        let show = |x: f64| format!("{x:.2}x raw");
+        let none = [(Transport::PosixMq, None), (Transport::Uds, None)];
+        assert!(ahead_of_peers("t".into(), Some(0.9), none, faster, show).is_none());
+        let some = [(Transport::PosixMq, Some(0.7)), (Transport::Uds, None)];
+        assert!(ahead_of_peers("t".into(), None, some, faster, show).is_none());
+
+        let ahead = ahead_of_peers("t".into(), Some(0.9), some, faster, show).unwrap();
+        assert!(ahead.met);
+        assert_eq!(ahead.detail, "TypedQueue 0.90x raw; posix-mq 0.70x raw");
+        let level = [(Transport::PosixMq, Some(0.7)), (Transport::Uds, Some(0.9))];
+        assert!(
+            !ahead_of_peers("t".into(), Some(0.9), level, faster, show)
+                .unwrap()
+                .met
+        );
+    }
+
+    #[test]
+    fn size_tables_have_a_row_per_transport_and_a_dash_where_unmeasured() {
+        let rows = [
+            (Transport::Raw, 16, "a"),
+            (Transport::Typed, 16, "b"),
+            (Transport::Raw, 4096, "c"),
+        ];
+        let mut s = String::new();
+        size_table(
+            &mut s,
+            &rows,
+            |r| (r.0.id(), r.0.label(), r.1),
+            |r| r.2.into(),
+        );
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(
+            lines[2..],
+            [
+                "| raw msgsnd/msgrcv (libc) | a | - | c |",
+                "| ipcq TypedQueue, Bytes<N> | b | - | - |",
+            ]
+        );
     }
 
     #[test]

@@ -106,8 +106,8 @@ pub(crate) struct StreamRow {
     pub(crate) ratio_to_raw: Option<f64>,
     /// The first and third quartiles of `round_ratios`.
     pub(crate) ratio_quartiles: Option<(f64, f64)>,
-    /// An approximately 95 % confidence interval for the median of
-    /// `round_ratios` (from 6 rounds on).
+    /// A confidence interval of at least 95 % for the median of
+    /// `round_ratios` (from 6 rounds on; `stats::median_ci95`).
     pub(crate) ratio_ci95: Option<(f64, f64)>,
     pub(crate) errors: Vec<String>,
 }

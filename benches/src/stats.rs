@@ -20,25 +20,41 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// An approximately 95 % confidence interval for the median of the
+/// A confidence interval of at least 95 % for the median of the
 /// distribution `values` were drawn from, by order statistics: whatever that
 /// distribution, each value falls below its median with probability 1/2, so
-/// the count below it is Binomial(n, 1/2), and the values ranked n/2 ±
-/// 0.98·√n (the normal approximation of that binomial) bracket the median
-/// about 95 % of the time. `None` for fewer than 6 values, too few for an
-/// interval narrower than the range of the values themselves.
+/// how many fall below it is Binomial(n, 1/2). The interval runs from the
+/// k-th smallest value to the k-th largest, for the largest k at which that
+/// count is below k with probability at most 2.5 % (so that the median lies
+/// outside with probability at most 5 %). `None` for fewer than 6 values:
+/// below that, even the range of the values covers less than 95 %.
 pub(crate) fn median_ci95(values: &[f64]) -> Option<(f64, f64)> {
     let n = values.len();
-    if n < 6 {
-        return None;
-    }
+    let k = median_ci_rank(n, 0.025)?;
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let half_width = 0.98 * (n as f64).sqrt();
-    // 1-based ranks, clamped to the values there are.
-    let lower = ((n as f64 / 2.0 - half_width).floor() as usize).max(1);
-    let upper = ((n as f64 / 2.0 + 1.0 + half_width).ceil() as usize).min(n);
-    Some((sorted[lower - 1], sorted[upper - 1]))
+    Some((sorted[k - 1], sorted[n - k]))
+}
+
+/// The largest k (1-based) with P(Binomial(n, 1/2) < k) <= `tail`, or
+/// `None` if not even k = 1 qualifies.
+fn median_ci_rank(n: usize, tail: f64) -> Option<usize> {
+    // P(X = i) from P(X = 0) = 2^-n upwards. 2^-n stays a normal f64 to
+    // n = 1022; beyond 1000 values (far more rounds than a run takes) the
+    // rank for 1000 is used, which only widens the interval.
+    let n = n.min(1000);
+    let mut pmf = 0.5f64.powi(n as i32);
+    let mut below = 0.0;
+    let mut k = 0;
+    for i in 0..n {
+        below += pmf;
+        if below > tail {
+            break;
+        }
+        k = i + 1;
+        pmf *= (n - i) as f64 / (i + 1) as f64;
+    }
+    (k >= 1).then_some(k)
 }
 
 #[cfg(test)]
@@ -61,36 +77,42 @@ mod tests {
     }
 
     #[test]
-    fn median_intervals_by_rank() {
-        // n = 41: ranks floor(20.5 - 6.27) = 14 and ceil(21.5 + 6.27) = 28.
-        let v: Vec<f64> = (1..=41).rev().map(f64::from).collect();
-        assert_eq!(median_ci95(&v), Some((14.0, 28.0)));
-        // n = 9: ranks floor(4.5 - 2.94) = 1 and ceil(5.5 + 2.94) = 9.
-        let v: Vec<f64> = (1..=9).map(f64::from).collect();
-        assert_eq!(median_ci95(&v), Some((1.0, 9.0)));
+    fn median_intervals_by_exact_binomial_rank() {
+        // Known ranks: 15 values give the 4th to the 12th (P(X <= 3) =
+        // 576/32768 = 1.76 %, P(X <= 4) = 5.9 %); 9 give the 2nd to the 8th
+        // (10/512 = 1.95 %, then 46/512 = 9 %); 6 give the range (1/64 =
+        // 1.6 %, then 7/64 = 11 %); 5 give nothing (1/32 = 3.1 %).
+        assert_eq!(median_ci_rank(15, 0.025), Some(4));
+        assert_eq!(median_ci_rank(9, 0.025), Some(2));
+        assert_eq!(median_ci_rank(6, 0.025), Some(1));
+        assert_eq!(median_ci_rank(5, 0.025), None);
+        assert_eq!(median_ci_rank(0, 0.025), None);
+        let v: Vec<f64> = (1..=15).rev().map(f64::from).collect();
+        assert_eq!(median_ci95(&v), Some((4.0, 12.0)));
         assert_eq!(median_ci95(&[1.0; 5]), None);
     }
 
     #[test]
-    fn median_intervals_cover_the_median_about_95_percent_of_the_time() {
-        // Samples of 41 from a skewed distribution (exponential, median ln 2),
-        // drawn with a fixed linear congruential generator.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut uniform = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
-        let trials = 2000;
-        let covered = (0..trials)
-            .filter(|_| {
-                let v: Vec<f64> = (0..41).map(|_| -uniform().ln()).collect();
-                let (lo, hi) = median_ci95(&v).unwrap();
-                lo <= std::f64::consts::LN_2 && std::f64::consts::LN_2 <= hi
-            })
-            .count();
-        let share = covered as f64 / trials as f64;
-        assert!((0.93..=0.99).contains(&share), "covered {share}");
+    fn median_intervals_are_the_narrowest_with_95_percent_coverage() {
+        // Exact coverage 1 - 2 P(X < k) from the binomial's pmf by counting:
+        // at least 95 % at the chosen k, under 95 % at k + 1.
+        fn below(n: u32, k: u32) -> f64 {
+            let mut c = 1f64;
+            let mut sum = 0.0;
+            for i in 0..k {
+                sum += c;
+                c = c * f64::from(n - i) / f64::from(i + 1);
+            }
+            sum / 2f64.powi(n as i32)
+        }
+        for n in 6..=200u32 {
+            let k = median_ci_rank(n as usize, 0.025).unwrap() as u32;
+            assert!(1.0 - 2.0 * below(n, k) >= 0.95, "n = {n}, k = {k}");
+            assert!(
+                1.0 - 2.0 * below(n, k + 1) < 0.95,
+                "n = {n}, k + 1 = {}",
+                k + 1
+            );
+        }
     }
 }

@@ -57,7 +57,9 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// A directory of this test process's own, removed when dropped.
+/// A directory of this test process's own under cargo's scratch directory
+/// for integration tests (inside the target directory, not a shared /tmp),
+/// removed when dropped.
 struct TempDir(PathBuf);
 
 impl Drop for TempDir {
@@ -68,8 +70,12 @@ impl Drop for TempDir {
 
 /// Compiles [`PROGRAM`] into a directory of its own; the path of the binary.
 fn compile() -> (TempDir, PathBuf) {
-    let dir = TempDir(std::env::temp_dir().join(format!("ipcq-c-records-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("c-records-{}", std::process::id()));
+    // Left over from a process that had this pid before: ours now.
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir(&path).unwrap();
+    let dir = TempDir(path);
     let source = dir.0.join("records.c");
     let binary = dir.0.join("records");
     std::fs::write(&source, PROGRAM).unwrap();
@@ -92,16 +98,25 @@ fn a_c_struct_arrives_as_the_record_and_goes_back_as_one() {
     let (_dir, binary) = compile();
     let raw = TestQueue::new();
     let q = raw.typed::<Sensor>();
-    let child = Command::new(&binary)
+    let mut child = Command::new(&binary)
         .arg(raw.id().get().to_string())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
 
-    // Bounded, so that a C program that failed to send fails the test;
-    // dropping the queue then ends the C program's wait as well.
-    let Some(Sensor::Reading(bytes)) = q.recv_timeout(Duration::from_secs(30)).unwrap() else {
-        panic!("no reading from the C program");
+    // Waits in short steps, so that a C program that failed before sending
+    // fails the test at once; a panic drops the queue, which ends the C
+    // program's own wait.
+    let reading = loop {
+        if let Some(msg) = q.recv_timeout(Duration::from_millis(100)).unwrap() {
+            break msg;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the C program exited ({status}) without sending");
+        }
+    };
+    let Sensor::Reading(bytes) = reading else {
+        panic!("expected a reading, got {reading:?}");
     };
     let sensor = i32::from_ne_bytes(bytes[0..4].try_into().unwrap());
     let flags = i32::from_ne_bytes(bytes[4..8].try_into().unwrap());

@@ -47,12 +47,19 @@ use crate::wire::Body;
 ///
 /// Text and bytes variants have no header, so that programs in other
 /// languages can send and read them as they are (`docs/WIRE.md`, section 6).
-/// An enum of only such variants needs no serde derive:
+///
+/// The derive needs serde only for the fields of typed variants, never for
+/// the enum itself, although the examples here derive `Serialize` and
+/// `Deserialize` on their enums too. Leave those two derives off an enum with
+/// an `[u8; N]` field longer than 32 bytes, for which serde has no
+/// implementation. An enum of only text and bytes variants needs no serde at
+/// all:
 ///
 /// ```
 /// use ipcq::{Key, MsgQueue, QueueMessage, TypedQueue};
 ///
-/// /// What a C sensor daemon sends: `msgsnd(id, &msg, sizeof msg.reading, 0)`.
+/// /// What a C sensor daemon sends: `struct { long mtype; double reading; }`
+/// /// with `msgsnd(id, &msg, sizeof msg.reading, 0)`.
 /// #[derive(QueueMessage, Debug, PartialEq)]
 /// #[ipcq(base = 7)]
 /// enum Sensor {
@@ -64,9 +71,9 @@ use crate::wire::Body;
 ///
 /// let raw = MsgQueue::create(Key::private())?;
 /// let q = TypedQueue::<Sensor>::from_queue(raw.clone());
-/// raw.send(7, &21.5f64.to_le_bytes())?;
+/// raw.send(7, &21.5f64.to_ne_bytes())?; // as the C daemon would: a double in native order
 /// let Sensor::Reading(bytes) = q.recv()? else { unreachable!() };
-/// assert_eq!(f64::from_le_bytes(bytes), 21.5);
+/// assert_eq!(f64::from_ne_bytes(bytes), 21.5);
 /// raw.send(7, b"short")?; // not 8 bytes: handed back whole, as an error
 /// assert!(matches!(q.recv(), Err(ipcq::Error::Decode(e)) if e.bytes() == b"short"));
 /// q.remove()?;

@@ -57,11 +57,13 @@ impl MsgBuffer {
     }
 
     /// The type of the message received last (0 before the first).
+    #[inline]
     pub fn mtype(&self) -> i64 {
         self.raw.mtype()
     }
 
     /// The text of the message received last.
+    #[inline]
     pub fn body(&self) -> &[u8] {
         self.raw.text()
     }

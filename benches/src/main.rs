@@ -225,23 +225,10 @@ const OVERHEAD: [Transport; 5] = [
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--pairs") {
-        return match pairs(&args[1..]) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ipcq-benches --pairs: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    if args.first().map(String::as_str) == Some("--child") {
-        return match procs::child_main(&args[1..]) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ipcq-benches child: {e}");
-                ExitCode::FAILURE
-            }
-        };
+    match args.first().map(String::as_str) {
+        Some("--pairs") => return exit_code("ipcq-benches --pairs", pairs(&args[1..])),
+        Some("--child") => return exit_code("ipcq-benches child", procs::child_main(&args[1..])),
+        _ => {}
     }
     let plan = match Plan::parse(&args) {
         Ok(plan) => plan,
@@ -253,23 +240,25 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // First, while this is the only thread: threads and processes made from
-    // here on inherit the namespace.
-    if let Some(msgmnb) = plan.msgmnb
-        && let Err(e) = namespace::enter_private(msgmnb)
-    {
-        eprintln!("ipcq-benches: {e}");
-        return ExitCode::FAILURE;
-    }
-    if let Err(e) = payload::check_mtypes() {
-        eprintln!("ipcq-benches: {e}");
-        return ExitCode::FAILURE;
-    }
-    cleanup::on_signals();
-    match run(&plan, &args) {
+    let result = (|| {
+        // First, while this is the only thread: threads and processes made
+        // from here on inherit the namespace.
+        if let Some(msgmnb) = plan.msgmnb {
+            namespace::enter_private(msgmnb)?;
+        }
+        payload::check_mtypes()?;
+        cleanup::on_signals();
+        run(&plan, &args)
+    })();
+    exit_code("ipcq-benches", result)
+}
+
+/// Success, or failure after saying what went wrong.
+fn exit_code(who: &str, result: Res<()>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ipcq-benches: {e}");
+            eprintln!("{who}: {e}");
             ExitCode::FAILURE
         }
     }

@@ -108,8 +108,8 @@ fn stream_n<const N: usize>(transport: Transport, count: u64) -> Res<Streamed> {
         guards,
         connect,
     } = prepare::<N>(transport, Recv::Any)?;
-    let started = start_peers(1, Role::Produce, transport, N, &ticket, count, connect)?;
-    let (peers, mut ep, start) = started;
+    let (peers, mut ep, start) =
+        start_peers(1, Role::Produce, transport, N, &ticket, count, connect)?;
     let waits_before = thread_waits()?;
     let mut sum = 0u64;
     for _ in 0..count {
@@ -169,7 +169,7 @@ fn pingpong_n<const N: usize>(transport: Transport, count: u64, warmup: u64) -> 
         guards,
         connect,
     } = prepare::<N>(transport, Recv::Own)?;
-    let started = start_peers(
+    let (peers, mut ep, _) = start_peers(
         1,
         Role::Echo,
         transport,
@@ -178,7 +178,6 @@ fn pingpong_n<const N: usize>(transport: Transport, count: u64, warmup: u64) -> 
         warmup + count,
         connect,
     )?;
-    let (peers, mut ep, _) = started;
     let mut samples = Vec::with_capacity(count as usize);
     for seq in 0..warmup + count {
         let start = Instant::now();
@@ -211,7 +210,7 @@ pub(crate) fn fan_in(transport: Transport, producers: u64, count: u64) -> Res<f6
         connect,
     } = prepare::<16>(transport, Recv::Any)?;
     let each = count / producers;
-    let started = start_peers(
+    let (peers, mut ep, start) = start_peers(
         producers,
         Role::Produce,
         transport,
@@ -220,7 +219,6 @@ pub(crate) fn fan_in(transport: Transport, producers: u64, count: u64) -> Res<f6
         each,
         connect,
     )?;
-    let (peers, mut ep, start) = started;
     let mut sum = 0u64;
     for _ in 0..each * producers {
         sum += u64::from(ep.recv()?.ok_or("a stop in the stream")?);
@@ -242,8 +240,8 @@ pub(crate) fn fan_out(transport: Transport, consumers: u64, count: u64) -> Res<f
         guards,
         connect,
     } = prepare::<16>(transport, Recv::Any)?;
-    let started = start_peers(consumers, Role::Consume, transport, 16, &ticket, 0, connect)?;
-    let (mut peers, mut ep, start) = started;
+    let (mut peers, mut ep, start) =
+        start_peers(consumers, Role::Consume, transport, 16, &ticket, 0, connect)?;
     ep.send_many(0, count)?;
     for _ in 0..consumers {
         ep.send_stop()?;

@@ -285,13 +285,17 @@ fn pairs(args: &[String]) -> Res<()> {
 
 /// Records one measurement's value, or its error.
 fn record<T>(values: &mut Vec<T>, errors: &mut Vec<String>, what: &str, result: Res<T>) {
-    match result {
-        Ok(v) => values.push(v),
-        Err(e) => {
+    values.extend(succeeded(errors, what, result));
+}
+
+/// One measurement's value, or `None` after reporting and keeping its error.
+fn succeeded<T>(errors: &mut Vec<String>, what: &str, result: Res<T>) -> Option<T> {
+    result
+        .inspect_err(|e| {
             eprintln!("  {what}: failed: {e}");
             errors.push(e.to_string());
-        }
-    }
+        })
+        .ok()
 }
 
 fn run(plan: &Plan, args: &[String]) -> Res<()> {
@@ -383,10 +387,8 @@ fn run(plan: &Plan, args: &[String]) -> Res<()> {
         for row in &mut results.streaming {
             let t = Transport::from_id(row.transport).expect("a known transport");
             let what = format!("stream {} {} B", row.transport, row.size);
-            let mut runs = Vec::new();
             let result = scenarios::stream(t, row.size, row.messages);
-            record(&mut runs, &mut row.errors, &what, result);
-            for run in runs {
+            if let Some(run) = succeeded(&mut row.errors, &what, result) {
                 row.msgs_per_sec.push(run.msgs_per_sec);
                 row.receiver_waits.push(run.receiver_waits);
                 row.sender_waits.push(run.sender_waits);

@@ -207,18 +207,21 @@ pub(crate) fn check_mtypes() -> Result<(), String> {
 /// header, the payload's length prefix and the payload, as the kernel counts
 /// them (the queue's used bytes after one send).
 pub(crate) fn typed_body_len(n: usize) -> Res<usize> {
-    fn measure<const N: usize, M: BenchMsg<N>>() -> Res<usize> {
-        let q = MsgQueue::options().create_new(true).open(Key::private())?;
-        let _guard = Guard::sysv(q.id().get());
-        TypedQueue::<M>::from_queue(q.clone()).send(M::up(Bytes::numbered(0)))?;
-        Ok(usize::try_from(q.stat()?.bytes)?)
-    }
     match n {
-        16 => measure::<16, Msg16>(),
-        256 => measure::<256, Msg256>(),
-        4096 => measure::<4096, Msg4096>(),
+        16 => queued_len::<16, Msg16>(),
+        256 => queued_len::<256, Msg256>(),
+        4096 => queued_len::<4096, Msg4096>(),
         _ => Err(format!("no typed message with a {n}-byte payload").into()),
     }
+}
+
+/// The bytes one `M` with an N-byte payload takes on a queue, as the kernel
+/// counts them (a fresh private queue's used bytes after one send).
+fn queued_len<const N: usize, M: BenchMsg<N>>() -> Res<usize> {
+    let q = MsgQueue::options().create_new(true).open(Key::private())?;
+    let _guard = Guard::sysv(q.id().get());
+    TypedQueue::<M>::from_queue(q.clone()).send(M::up(Bytes::numbered(0)))?;
+    Ok(usize::try_from(q.stat()?.bytes)?)
 }
 
 bench_msg!(Msg16, Msg16Kind, 16, Bytes<16>);
@@ -259,20 +262,10 @@ mod tests {
 
     #[test]
     fn records_put_the_bare_payload_on_the_queue() {
-        fn body_len<const N: usize, M: BenchMsg<N>>() -> usize {
-            let q = MsgQueue::options()
-                .create_new(true)
-                .open(Key::private())
-                .unwrap();
-            let _guard = Guard::sysv(q.id().get());
-            TypedQueue::<M>::from_queue(q.clone())
-                .send(M::up(Bytes::numbered(0)))
-                .unwrap();
-            usize::try_from(q.stat().unwrap().bytes).unwrap()
-        }
-        assert_eq!(body_len::<16, Rec16>(), 16);
-        assert_eq!(body_len::<4096, Rec4096>(), 4096);
-        assert_eq!(body_len::<16, Msg16>(), 16 + 6 + 1);
+        assert_eq!(queued_len::<16, Rec16>().unwrap(), 16);
+        assert_eq!(queued_len::<4096, Rec4096>().unwrap(), 4096);
+        assert_eq!(queued_len::<16, Msg16>().unwrap(), 16 + 6 + 1);
+        assert_eq!(typed_body_len(4096).unwrap(), 4096 + 6 + 3);
     }
 
     #[test]

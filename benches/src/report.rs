@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::endpoints::Transport;
 use crate::scenarios::{AllocReport, Latency, TimeoutReport};
-use crate::stats::{median, median_ci95, percentile};
+use crate::stats::{median, median_ci95, quartiles};
 
 /// Everything one run measured.
 #[derive(Debug, Serialize)]
@@ -229,16 +229,6 @@ fn paired_ratios(row: &StreamRow, raw: &StreamRow) -> Vec<f64> {
             Some(value / raw.msgs_per_sec[i])
         })
         .collect()
-}
-
-/// The first and third quartiles (nearest rank).
-fn quartiles(values: &[f64]) -> Option<(f64, f64)> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    Some((percentile(&sorted, 25.0), percentile(&sorted, 75.0)))
 }
 
 impl Results {
@@ -849,8 +839,6 @@ mod tests {
         let raw = row(Transport::Raw, &[1, 3, 4], &[100.0, 200.0, 400.0]);
         let typed = row(Transport::Typed, &[1, 2, 4], &[90.0, 50.0, 200.0]);
         assert_eq!(paired_ratios(&typed, &raw), [0.9, 0.5]);
-        assert_eq!(quartiles(&[0.9, 0.5, 0.7, 0.8]), Some((0.5, 0.8)));
-        assert_eq!(quartiles(&[]), None);
 
         let mut results = results_of(vec![raw, typed]);
         summarize(&mut results);

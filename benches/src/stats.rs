@@ -1,4 +1,4 @@
-//! Medians, percentiles and a confidence interval for a median.
+//! Medians, percentiles, quartiles and a confidence interval for a median.
 
 /// The median of `values` (the mean of the middle two for an even count).
 pub(crate) fn median(values: &[f64]) -> f64 {
@@ -18,6 +18,16 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     assert!(!sorted.is_empty(), "the percentile of nothing");
     let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The first and third quartiles (nearest rank), `None` for no values.
+pub(crate) fn quartiles(values: &[f64]) -> Option<(f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some((percentile(&sorted, 25.0), percentile(&sorted, 75.0)))
 }
 
 /// A confidence interval of at least 95 % for the median of the
@@ -74,6 +84,8 @@ mod tests {
         assert_eq!(percentile(&v, 99.0), 99.0);
         assert_eq!(percentile(&v, 100.0), 100.0);
         assert_eq!(percentile(&[7.0], 99.0), 7.0);
+        assert_eq!(quartiles(&[0.9, 0.5, 0.7, 0.8]), Some((0.5, 0.8)));
+        assert_eq!(quartiles(&[]), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod messages;
 
 use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use ipcq::{Error, Key, MsgQueue, OpenOptions};
@@ -69,6 +70,34 @@ impl Drop for TestQueue {
             Ok(()) | Err(Error::NotFound { .. } | Error::Removed { .. }) => {}
             Err(e) => eprintln!("could not remove test queue {}: {e}", self.queue.id()),
         }
+    }
+}
+
+/// A scratch directory of one test, `NAME-PID` under `base`, removed when
+/// dropped, also when the test fails. Integration tests pass cargo's
+/// `CARGO_TARGET_TMPDIR`, which lies in the target directory rather than a
+/// /tmp that other users share.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// Creates the directory, clearing one that a process of the same pid
+    /// left there.
+    pub fn new(base: impl AsRef<Path>, name: &str) -> Self {
+        let path = base.as_ref().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create a scratch directory");
+        ScratchDir(path)
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

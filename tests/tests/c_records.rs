@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ipcq::QueueMessage;
-use tests::TestQueue;
+use tests::{ScratchDir, TestQueue};
 
 /// `struct reading` below: 4 + 4 + 8 + 8 bytes, no padding on x86-64 or
 /// aarch64 Linux.
@@ -57,27 +57,11 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// A directory of this test process's own under cargo's scratch directory
-/// for integration tests (inside the target directory, not a shared /tmp),
-/// removed when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Compiles [`PROGRAM`] into a directory of its own; the path of the binary.
-fn compile() -> (TempDir, PathBuf) {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("c-records-{}", std::process::id()));
-    // Left over from a process that had this pid before: ours now.
-    let _ = std::fs::remove_dir_all(&path);
-    std::fs::create_dir(&path).unwrap();
-    let dir = TempDir(path);
-    let source = dir.0.join("records.c");
-    let binary = dir.0.join("records");
+fn compile() -> (ScratchDir, PathBuf) {
+    let dir = ScratchDir::new(env!("CARGO_TARGET_TMPDIR"), "c-records");
+    let source = dir.path().join("records.c");
+    let binary = dir.path().join("records");
     std::fs::write(&source, PROGRAM).unwrap();
     let output = Command::new("cc")
         .args(["-std=c11", "-D_DEFAULT_SOURCE", "-Wall", "-Werror", "-o"])

@@ -2,22 +2,19 @@
 //! refusal to follow links.
 
 use std::os::unix::fs::symlink;
-use std::path::PathBuf;
 
 use ipcq::Error;
 use ipcq::service::PidFile;
+use tests::ScratchDir;
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ipcq-service-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp(name: &str) -> ScratchDir {
+    ScratchDir::new(env!("CARGO_TARGET_TMPDIR"), &format!("service-{name}"))
 }
 
 #[test]
 fn a_held_pid_file_names_the_running_pid() {
     let dir = temp("held");
-    let path = dir.join("d.pid");
+    let path = dir.path().join("d.pid");
     let held = PidFile::acquire(&path).unwrap();
     match PidFile::acquire(&path) {
         Err(Error::AlreadyRunning { pid, path: p }) => {
@@ -28,13 +25,12 @@ fn a_held_pid_file_names_the_running_pid() {
     }
     drop(held);
     assert!(!path.exists());
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn a_stale_pid_file_is_taken_over() {
     let dir = temp("stale");
-    let path = dir.join("d.pid");
+    let path = dir.path().join("d.pid");
     // A pid file left by a process that died: nobody holds its lock.
     std::fs::write(&path, "999999\n").unwrap();
     let taken = PidFile::acquire(&path).unwrap();
@@ -44,16 +40,15 @@ fn a_stale_pid_file_is_taken_over() {
     );
     drop(taken);
     // No temporary file is left beside it.
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
-    std::fs::remove_dir_all(dir).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
 #[test]
 fn a_symbolic_link_at_the_pid_file_path_is_not_followed() {
     let dir = temp("link");
-    let victim = dir.join("precious");
+    let victim = dir.path().join("precious");
     std::fs::write(&victim, "do not overwrite").unwrap();
-    let path = dir.join("d.pid");
+    let path = dir.path().join("d.pid");
     symlink(&victim, &path).unwrap();
     match PidFile::acquire(&path) {
         Err(Error::Io { source, .. }) => assert_eq!(source.raw_os_error(), Some(libc::ELOOP)),
@@ -63,5 +58,4 @@ fn a_symbolic_link_at_the_pid_file_path_is_not_followed() {
         std::fs::read_to_string(&victim).unwrap(),
         "do not overwrite"
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -141,7 +141,7 @@ pub(crate) fn msgsnd(id: c_int, buf: &MsgBuf, flags: c_int) -> Result<(), Errno>
     let ptr = buf.words.as_ptr().cast::<c_void>();
     // SAFETY: `ptr` points at a long mtype followed by at least `buf.len` bytes of
     // initialised text (text_capacity() >= len), which the kernel only reads.
-    let res = unsafe { libc::msgsnd(id, ptr, buf.len, flags) };
+    let res = unsafe { raw::msgsnd(id, ptr, buf.len, flags) };
     Errno::result(res).map(drop)
 }
 
@@ -162,10 +162,98 @@ pub(crate) fn msgrcv(
     // SAFETY: `ptr` is valid for writes of one long plus text_capacity() >= `max`
     // bytes, and the kernel writes no more than `max` (it fails with E2BIG
     // instead, as ipcq never passes MSG_NOERROR).
-    let res = unsafe { libc::msgrcv(id, ptr, max, msgtyp, flags) };
+    let res = unsafe { raw::msgrcv(id, ptr, max, msgtyp, flags) };
     let len = Errno::result(res)? as usize;
     buf.len = len;
     Ok(len)
+}
+
+/// How `msgsnd` and `msgrcv` enter the kernel.
+///
+/// Where the architecture has the two calls as syscalls of their own, ipcq
+/// makes them through `syscall(2)`. glibc's `msgsnd`/`msgrcv` are POSIX thread
+/// cancellation points: each call switches the thread to asynchronous
+/// cancellation and back, two atomic read-modify-writes around every message
+/// that Rust code, which never uses `pthread_cancel`, has no use for. Elsewhere
+/// (32-bit x86 before Linux 5.1 multiplexes them through `ipc(2)`), libc's
+/// wrappers do it.
+///
+/// Both take and return what the libc functions do: -1 with `errno` set on
+/// failure. A library preloaded to wrap libc's `msgsnd` (`LD_PRELOAD`) does
+/// not see these calls; seccomp filters and `strace` see the same syscalls.
+mod raw {
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "loongarch64"
+    ))]
+    mod imp {
+        use libc::{c_int, c_long, c_void, size_t, ssize_t};
+
+        /// # Safety
+        ///
+        /// As `libc::msgsnd`: `ptr` is valid for reads of a long and `len` bytes.
+        #[inline]
+        pub(crate) unsafe fn msgsnd(
+            id: c_int,
+            ptr: *const c_void,
+            len: size_t,
+            flags: c_int,
+        ) -> c_int {
+            // SAFETY: the caller upholds msgsnd's contract; every argument is
+            // passed as the full register the kernel reads.
+            let res = unsafe {
+                libc::syscall(
+                    libc::SYS_msgsnd,
+                    c_long::from(id),
+                    ptr,
+                    len,
+                    c_long::from(flags),
+                )
+            };
+            // 0 or -1.
+            res as c_int
+        }
+
+        /// # Safety
+        ///
+        /// As `libc::msgrcv`: `ptr` is valid for writes of a long and `max` bytes.
+        #[inline]
+        pub(crate) unsafe fn msgrcv(
+            id: c_int,
+            ptr: *mut c_void,
+            max: size_t,
+            msgtyp: c_long,
+            flags: c_int,
+        ) -> ssize_t {
+            // SAFETY: as in `msgsnd`.
+            let res = unsafe {
+                libc::syscall(
+                    libc::SYS_msgrcv,
+                    c_long::from(id),
+                    ptr,
+                    max,
+                    msgtyp,
+                    c_long::from(flags),
+                )
+            };
+            // The text's length (at most `max`) or -1.
+            res as ssize_t
+        }
+    }
+
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "loongarch64"
+    )))]
+    mod imp {
+        pub(crate) use libc::{msgrcv, msgsnd};
+    }
+
+    pub(crate) use imp::{msgrcv, msgsnd};
 }
 
 /// `msgctl(2)` with `IPC_STAT`.

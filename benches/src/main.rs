@@ -15,6 +15,7 @@
 mod alloc;
 mod cleanup;
 mod endpoints;
+mod interleave;
 mod namespace;
 mod payload;
 mod procs;
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use endpoints::{BATCH_CHUNK, Res, Transport};
 use payload::SIZES;
-use report::{BatchRow, FanRow, Machine, OverheadRow, PingRow, Results, StreamRow};
+use report::{BatchRow, FanRow, InterleavedRow, Machine, OverheadRow, PingRow, Results, StreamRow};
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
@@ -39,8 +40,10 @@ const USAGE: &str = "usage: ipcq-benches [--quick] [--json FILE] [--runs N] [--o
   --quick          fewer messages and runs (about 20 s instead of about 2 min)
   --json FILE      where to write the results (default target/ipcq-benches.json)
   --runs N         repeat each measurement N times (default 5, 3 with --quick)
-  --only SECTIONS  comma-separated: stream, pingpong, fan, batch, overhead, timeout, alloc
-  --transports IDS comma-separated, for stream and pingpong: raw, raw-typed-size (stream only),
+  --only SECTIONS  comma-separated: stream, interleave, pingpong, fan, batch, overhead, timeout,
+                   alloc
+  --transports IDS comma-separated, for stream, interleave and pingpong: raw, raw-typed-size
+                   (not pingpong),
                    ipcq-bytes, ipcq-typed, ipcq-typed-vec, ipcq-typed-record, ipc-channel, posix-mq,
                    unix-socket
                    (raw is always kept)
@@ -50,8 +53,15 @@ const USAGE: &str = "usage: ipcq-benches [--quick] [--json FILE] [--runs N] [--o
                    only COUNT one-thread send+receive pairs, for counting instructions under
                    callgrind (docs/BENCHMARKS.md)";
 
-const SECTIONS: [&str; 7] = [
-    "stream", "pingpong", "fan", "batch", "overhead", "timeout", "alloc",
+const SECTIONS: [&str; 8] = [
+    "stream",
+    "interleave",
+    "pingpong",
+    "fan",
+    "batch",
+    "overhead",
+    "timeout",
+    "alloc",
 ];
 
 /// How much of everything one run does.
@@ -65,6 +75,10 @@ struct Plan {
     msgmnb: Option<usize>,
     /// Streaming messages per run, by payload size.
     stream: [u64; 3],
+    /// Interleaved streaming: messages per block, by payload size.
+    block: [u64; 3],
+    /// Interleaved streaming: cycles over the transports per run.
+    cycles: u64,
     pingpong: u64,
     pingpong_warmup: u64,
     fan: u64,
@@ -89,6 +103,8 @@ impl Plan {
                 transports: Vec::new(),
                 msgmnb: None,
                 stream: [40_000, 40_000, 10_000],
+                block: [2_000, 2_000, 400],
+                cycles: 20,
                 pingpong: 500,
                 pingpong_warmup: 50,
                 fan: 40_000,
@@ -109,6 +125,8 @@ impl Plan {
                 transports: Vec::new(),
                 msgmnb: None,
                 stream: [200_000, 200_000, 50_000],
+                block: [2_000, 2_000, 400],
+                cycles: 60,
                 pingpong: 2_000,
                 pingpong_warmup: 200,
                 fan: 200_000,
@@ -177,11 +195,19 @@ impl Plan {
     }
 
     fn stream_count(&self, size: usize) -> u64 {
-        self.stream[SIZES
-            .iter()
-            .position(|&s| s == size)
-            .expect("a measured size")]
+        self.stream[size_index(size)]
     }
+
+    fn block(&self, size: usize) -> u64 {
+        self.block[size_index(size)]
+    }
+}
+
+fn size_index(size: usize) -> usize {
+    SIZES
+        .iter()
+        .position(|&s| s == size)
+        .expect("a measured size")
 }
 
 /// Streaming is measured for these; `TypedBatch` only at 16 bytes.
@@ -342,6 +368,15 @@ fn run(plan: &Plan, args: &[String]) -> Res<()> {
             }
         }
     }
+    if plan.wants("interleave") {
+        for size in SIZES {
+            for &t in STREAMED.iter().filter(|&&t| plan.measures(t)) {
+                results
+                    .interleaved
+                    .push(InterleavedRow::new(t, size, plan.block(size)));
+            }
+        }
+    }
     if plan.wants("pingpong") {
         for placement in report::PLACEMENTS {
             for size in SIZES {
@@ -393,6 +428,33 @@ fn run(plan: &Plan, args: &[String]) -> Res<()> {
                 row.receiver_waits.push(run.receiver_waits);
                 row.sender_waits.push(run.sender_waits);
                 row.rounds.push(round);
+            }
+        }
+        for size in SIZES {
+            let rows: Vec<&mut InterleavedRow> = results
+                .interleaved
+                .iter_mut()
+                .filter(|r| r.size == size)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let transports: Vec<Transport> = rows
+                .iter()
+                .map(|r| Transport::from_id(r.transport).expect("a known transport"))
+                .collect();
+            let what = format!("interleaved {size} B");
+            let mut errors = Vec::new();
+            let result = interleave::run(&transports, size, plan.block(size), plan.cycles);
+            let Some(rates) = succeeded(&mut errors, &what, result) else {
+                for row in rows {
+                    row.errors.extend(errors.iter().cloned());
+                }
+                continue;
+            };
+            for (row, rates) in rows.into_iter().zip(rates) {
+                row.cycles.extend((0..plan.cycles).map(|c| (round, c)));
+                row.msgs_per_sec.extend(rates);
             }
         }
         for row in &mut results.pingpong {

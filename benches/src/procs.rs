@@ -60,11 +60,21 @@ impl Peer {
         ticket: &str,
         count: u64,
     ) -> Res<Peer> {
+        Peer::spawn_with(&[
+            "--child".to_owned(),
+            role.id().to_owned(),
+            transport.id().to_owned(),
+            size.to_string(),
+            ticket.to_owned(),
+            count.to_string(),
+        ])
+    }
+
+    /// Starts this binary again with `args`, talking to it over its stdin
+    /// and stdout.
+    pub(crate) fn spawn_with(args: &[String]) -> Res<Peer> {
         let mut child = Command::new(std::env::current_exe()?)
-            .args(["--child", role.id(), transport.id()])
-            .arg(size.to_string())
-            .arg(ticket)
-            .arg(count.to_string())
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -92,7 +102,7 @@ impl Peer {
         }
     }
 
-    /// Tells the child to start.
+    /// Tells the child to start (or, in an interleaved run, to send its next block).
     pub(crate) fn go(&mut self) -> Res<()> {
         self.stdin.write_all(b"go\n")?;
         Ok(self.stdin.flush()?)
@@ -119,9 +129,23 @@ impl Drop for Peer {
     }
 }
 
-/// The child's side: `--child ROLE TRANSPORT SIZE TICKET COUNT`.
+/// Waits for the parent's `go` on stdin.
+pub(crate) fn await_go() -> Res<()> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if line.trim() != "go" {
+        return Err(format!("expected go, got {line:?}").into());
+    }
+    Ok(())
+}
+
+/// The child's side: `--child ROLE TRANSPORT SIZE TICKET COUNT`, or
+/// `--child interleave …` (`interleave::child_main`).
 pub(crate) fn child_main(args: &[String]) -> Res<()> {
     raw::die_with_parent();
+    if let Some(("interleave", rest)) = args.split_first().map(|(a, r)| (a.as_str(), r)) {
+        return crate::interleave::child_main(rest);
+    }
     let [role, transport, size, ticket, count] = args else {
         return Err(format!("bad child arguments {args:?}").into());
     };
@@ -137,11 +161,7 @@ pub(crate) fn child_main(args: &[String]) -> Res<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "ready")?;
     out.flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    if line.trim() != "go" {
-        return Err(format!("expected go, got {line:?}").into());
-    }
+    await_go()?;
     let report = run_role(role, ep.as_mut(), count)?;
     writeln!(out, "done {report}")?;
     out.flush()?;

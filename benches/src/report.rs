@@ -16,6 +16,7 @@ pub(crate) struct Results {
     pub(crate) runs: usize,
     pub(crate) machine: Machine,
     pub(crate) streaming: Vec<StreamRow>,
+    pub(crate) interleaved: Vec<InterleavedRow>,
     pub(crate) pingpong: Vec<PingRow>,
     pub(crate) fan: Vec<FanRow>,
     pub(crate) overhead: Vec<OverheadRow>,
@@ -101,15 +102,85 @@ pub(crate) struct StreamRow {
     pub(crate) median: Option<f64>,
     /// This transport's throughput over raw msgsnd/msgrcv's at the same size
     /// in the same round, one value per round both ran in.
-    pub(crate) round_ratios: Vec<f64>,
-    /// The median of `round_ratios`: what the tables call "x raw".
-    pub(crate) ratio_to_raw: Option<f64>,
-    /// The first and third quartiles of `round_ratios`.
-    pub(crate) ratio_quartiles: Option<(f64, f64)>,
-    /// A confidence interval of at least 95 % for the median of
-    /// `round_ratios` (from 6 rounds on; `stats::median_ci95`).
-    pub(crate) ratio_ci95: Option<(f64, f64)>,
+    pub(crate) x_raw: PairedRatios,
     pub(crate) errors: Vec<String>,
+}
+
+/// Interleaved streaming of one transport at one size (`interleave.rs`).
+#[derive(Debug, Serialize)]
+pub(crate) struct InterleavedRow {
+    pub(crate) transport: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) size: usize,
+    /// Messages per block.
+    pub(crate) block: u64,
+    /// Messages per second of each of this transport's blocks.
+    pub(crate) msgs_per_sec: Vec<f64>,
+    /// The round (from 1) and the cycle in it (from 0) of each block.
+    pub(crate) cycles: Vec<(usize, u64)>,
+    pub(crate) median: Option<f64>,
+    /// Each block's throughput over raw's block of the same cycle.
+    pub(crate) x_raw: PairedRatios,
+    pub(crate) errors: Vec<String>,
+}
+
+impl InterleavedRow {
+    pub(crate) fn new(transport: Transport, size: usize, block: u64) -> Self {
+        InterleavedRow {
+            transport: transport.id(),
+            label: transport.label(),
+            size,
+            block,
+            msgs_per_sec: Vec::new(),
+            cycles: Vec::new(),
+            median: None,
+            x_raw: PairedRatios::default(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// A transport's throughput over raw msgsnd/msgrcv's, measurement by
+/// measurement, and what those ratios say.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct PairedRatios {
+    /// One ratio per measurement that both ran in.
+    pub(crate) values: Vec<f64>,
+    /// Their median: what the tables call "x raw".
+    pub(crate) median: Option<f64>,
+    /// Their first and third quartiles.
+    pub(crate) quartiles: Option<(f64, f64)>,
+    /// A confidence interval of at least 95 % for the median of the
+    /// distribution they come from (from 6 values on; `stats::median_ci95`).
+    pub(crate) ci95: Option<(f64, f64)>,
+}
+
+impl PairedRatios {
+    fn of(values: Vec<f64>) -> Self {
+        PairedRatios {
+            median: median_of(&values),
+            quartiles: quartiles(&values),
+            ci95: median_ci95(&values),
+            values,
+        }
+    }
+
+    /// "0.950 x raw (median of N rounds, quartiles …, 95 % CI …)".
+    fn describe(&self, unit: &str) -> Option<String> {
+        let median = self.median?;
+        let spread = self
+            .quartiles
+            .map(|(q1, q3)| format!(", quartiles {q1:.2} to {q3:.2}"))
+            .unwrap_or_default();
+        let ci = self
+            .ci95
+            .map(|(lo, hi)| format!(", 95 % CI of the median {lo:.3} to {hi:.3}"))
+            .unwrap_or_default();
+        Some(format!(
+            "{median:.3} x raw (median of {} {unit}{spread}{ci})",
+            self.values.len()
+        ))
+    }
 }
 
 /// Ping-pong round trips of one transport at one size.
@@ -219,14 +290,40 @@ fn set_ratios_to_raw<R, G: PartialEq>(
     }
 }
 
-/// `row`'s throughput over `raw`'s, for each round in which both ran.
-fn paired_ratios(row: &StreamRow, raw: &StreamRow) -> Vec<f64> {
-    row.rounds
-        .iter()
-        .zip(&row.msgs_per_sec)
-        .filter_map(|(round, value)| {
-            let i = raw.rounds.iter().position(|r| r == round)?;
-            Some(value / raw.msgs_per_sec[i])
+/// `values` over `raw_values`, wherever a value and a raw value have the
+/// same key (the round, or the round and cycle, they were measured in).
+fn paired_ratios<K: PartialEq>(
+    keys: &[K],
+    values: &[f64],
+    raw_keys: &[K],
+    raw_values: &[f64],
+) -> Vec<f64> {
+    keys.iter()
+        .zip(values)
+        .filter_map(|(key, value)| {
+            let i = raw_keys.iter().position(|k| k == key)?;
+            Some(value / raw_values[i])
+        })
+        .collect()
+}
+
+/// For each row, its values over those of the raw row of the same size,
+/// paired by key: `id` gives a row's transport and size, `keyed` its keys
+/// and values.
+fn paired_with_raw<R, K: PartialEq>(
+    rows: &[R],
+    id: impl Fn(&R) -> (&'static str, usize),
+    keyed: impl Fn(&R) -> (&[K], &[f64]),
+) -> Vec<PairedRatios> {
+    rows.iter()
+        .map(|row| {
+            let (_, size) = id(row);
+            let raw = rows.iter().find(|r| id(r) == (Transport::Raw.id(), size));
+            let ratios = raw.map_or_else(Vec::new, |raw| {
+                let ((keys, values), (raw_keys, raw_values)) = (keyed(row), keyed(raw));
+                paired_ratios(keys, values, raw_keys, raw_values)
+            });
+            PairedRatios::of(ratios)
         })
         .collect()
 }
@@ -240,6 +337,7 @@ impl Results {
             runs,
             machine,
             streaming: Vec::new(),
+            interleaved: Vec::new(),
             pingpong: Vec::new(),
             fan: Vec::new(),
             overhead: Vec::new(),
@@ -264,10 +362,7 @@ impl StreamRow {
             sender_waits: Vec::new(),
             rounds: Vec::new(),
             median: None,
-            round_ratios: Vec::new(),
-            ratio_to_raw: None,
-            ratio_quartiles: None,
-            ratio_ci95: None,
+            x_raw: PairedRatios::default(),
             errors: Vec::new(),
         }
     }
@@ -303,22 +398,23 @@ pub(crate) fn summarize(results: &mut Results) {
     // Ratios are taken round by round: the machine's speed drifts between
     // rounds, and a transport and raw measured seconds apart share more of
     // that drift than medians taken over the whole run do.
-    let ratios: Vec<Vec<f64>> = results
-        .streaming
-        .iter()
-        .map(|row| {
-            results
-                .streaming
-                .iter()
-                .find(|r| r.transport == Transport::Raw.id() && r.size == row.size)
-                .map_or_else(Vec::new, |raw| paired_ratios(row, raw))
-        })
-        .collect();
+    let ratios = paired_with_raw(
+        &results.streaming,
+        |r| (r.transport, r.size),
+        |r| (&r.rounds[..], &r.msgs_per_sec[..]),
+    );
     for (row, ratios) in results.streaming.iter_mut().zip(ratios) {
-        row.ratio_to_raw = median_of(&ratios);
-        row.ratio_quartiles = quartiles(&ratios);
-        row.ratio_ci95 = median_ci95(&ratios);
-        row.round_ratios = ratios;
+        row.x_raw = ratios;
+    }
+    // Interleaved blocks pair with raw's block of the same cycle.
+    let ratios = paired_with_raw(
+        &results.interleaved,
+        |r| (r.transport, r.size),
+        |r| (&r.cycles[..], &r.msgs_per_sec[..]),
+    );
+    for (row, ratios) in results.interleaved.iter_mut().zip(ratios) {
+        row.median = median_of(&row.msgs_per_sec);
+        row.x_raw = ratios;
     }
 
     for row in &mut results.pingpong {
@@ -381,39 +477,50 @@ fn targets(results: &Results) -> Vec<Target> {
             .iter()
             .find(|r| r.transport == t.id() && r.size == size)
     };
+    let interleaved = |t: Transport, size: usize| {
+        results
+            .interleaved
+            .iter()
+            .find(|r| r.transport == t.id() && r.size == size)
+    };
     // The target itself, then the same for a variant that puts the bare
     // payload on the queue as raw does: what is left there is ipcq's code,
-    // not the framing.
+    // not the framing. Judged on the separate streams and, more tightly, on
+    // the interleaved blocks.
     let per_message = [
         (Transport::Typed, ""),
         (Transport::TypedRecord, ", #[ipcq(bytes)] [u8; N] variant"),
     ];
     for (transport, which) in per_message {
         for size in crate::payload::SIZES {
-            let Some(row) = stream(transport, size) else {
-                continue;
-            };
-            let Some(ratio) = row.ratio_to_raw else {
-                continue;
-            };
-            let spread = row
-                .ratio_quartiles
-                .map(|(q1, q3)| format!(", quartiles {q1:.2} to {q3:.2}"))
-                .unwrap_or_default();
-            let ci = row
-                .ratio_ci95
-                .map(|(lo, hi)| format!(", 95 % CI of the median {lo:.2} to {hi:.2}"))
-                .unwrap_or_default();
             let framing = (transport == Transport::Typed)
-                .then(|| stream(Transport::RawTypedSize, size)?.ratio_to_raw)
+                .then(|| stream(Transport::RawTypedSize, size)?.x_raw.median)
                 .flatten()
                 .map(|r| format!("; raw at TypedQueue's body size: {r:.2} x raw"))
                 .unwrap_or_default();
-            out.push(Target {
-                name: format!("TypedQueue streaming >= 0.95 x raw at {size} B{which}"),
-                met: ratio >= 0.95,
-                detail: format!("{ratio:.3} x raw (median of rounds{spread}{ci}){framing}"),
-            });
+            let measured = [
+                (
+                    "streaming",
+                    stream(transport, size).map(|r| (&r.x_raw, "rounds")),
+                ),
+                (
+                    "interleaved streaming",
+                    interleaved(transport, size).map(|r| (&r.x_raw, "cycles")),
+                ),
+            ];
+            for (how, row) in measured {
+                let Some((ratios, unit)) = row else {
+                    continue;
+                };
+                let (Some(ratio), Some(detail)) = (ratios.median, ratios.describe(unit)) else {
+                    continue;
+                };
+                out.push(Target {
+                    name: format!("TypedQueue {how} >= 0.95 x raw at {size} B{which}"),
+                    met: ratio >= 0.95,
+                    detail: format!("{detail}{framing}"),
+                });
+            }
         }
     }
     if let Some(a) = &results.allocations {
@@ -435,14 +542,22 @@ fn targets(results: &Results) -> Vec<Target> {
     }
     let peers = [Transport::IpcChannel, Transport::PosixMq, Transport::Uds];
     for size in [16, 256] {
-        // Compared as ratios to raw, as the streaming table shows them.
-        let ratio = |t: Transport| stream(t, size).and_then(|r| r.ratio_to_raw);
+        // Compared as ratios to raw, as the streaming tables show them.
+        let ratio = |t: Transport| stream(t, size).and_then(|r| r.x_raw.median);
         out.extend(ahead_of_peers(
             format!("TypedQueue streaming ahead of every peer at {size} B"),
             ratio(Transport::Typed),
             peers.map(|p| (p, ratio(p))),
             |typed, peer| typed > peer,
             |x| format!("{x:.2}x raw"),
+        ));
+        let ratio = |t: Transport| interleaved(t, size).and_then(|r| r.x_raw.median);
+        out.extend(ahead_of_peers(
+            format!("TypedQueue interleaved streaming ahead of every peer at {size} B"),
+            ratio(Transport::Typed),
+            peers.map(|p| (p, ratio(p))),
+            |typed, peer| typed > peer,
+            |x| format!("{x:.3}x raw"),
         ));
         for placement in PLACEMENTS {
             let ping = |t: Transport| {
@@ -584,8 +699,44 @@ pub(crate) fn render(results: &Results) -> String {
                 format!(
                     "{} ({})",
                     opt(r.median, thousands),
-                    opt(r.ratio_to_raw, |x| format!("{x:.2}x"))
+                    opt(r.x_raw.median, |x| format!("{x:.2}x"))
                 )
+            },
+        );
+    }
+
+    if !results.interleaved.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Interleaved streaming, x raw: median over cycles of the ratio to raw's block in the same cycle (95 % CI)\n"
+        );
+        let blocks: Vec<String> = crate::payload::SIZES
+            .iter()
+            .filter_map(|&size| {
+                let row = results.interleaved.iter().find(|r| r.size == size)?;
+                Some(format!(
+                    "{} B: {} cycles of one {}-message block per transport",
+                    size,
+                    row.msgs_per_sec.len(),
+                    row.block
+                ))
+            })
+            .collect();
+        let _ = writeln!(s, "{}.\n", blocks.join("; "));
+        size_table(
+            &mut s,
+            &results.interleaved,
+            |r| (r.transport, r.label, r.size),
+            |r| {
+                if !r.errors.is_empty() && r.median.is_none() {
+                    return "failed".into();
+                }
+                let ci = r
+                    .x_raw
+                    .ci95
+                    .map(|(lo, hi)| format!(" ({lo:.3} to {hi:.3})"))
+                    .unwrap_or_default();
+                format!("{}{ci}", opt(r.x_raw.median, |x| format!("{x:.3}x")))
             },
         );
     }
@@ -838,14 +989,47 @@ mod tests {
         // Round 2 of raw failed, round 3 of the typed queue failed.
         let raw = row(Transport::Raw, &[1, 3, 4], &[100.0, 200.0, 400.0]);
         let typed = row(Transport::Typed, &[1, 2, 4], &[90.0, 50.0, 200.0]);
-        assert_eq!(paired_ratios(&typed, &raw), [0.9, 0.5]);
 
         let mut results = results_of(vec![raw, typed]);
         summarize(&mut results);
         let typed = &results.streaming[1];
-        assert_eq!(typed.round_ratios, [0.9, 0.5]);
-        assert_eq!(typed.ratio_to_raw, Some(0.7));
-        assert_eq!(results.streaming[0].ratio_to_raw, Some(1.0));
+        assert_eq!(typed.x_raw.values, [0.9, 0.5]);
+        assert_eq!(typed.x_raw.median, Some(0.7));
+        assert_eq!(results.streaming[0].x_raw.median, Some(1.0));
+    }
+
+    #[test]
+    fn interleaved_blocks_pair_with_raw_in_the_same_cycle_and_size() {
+        let row = |t: Transport, size: usize, cycles: &[(usize, u64)], rates: &[f64]| {
+            let mut row = InterleavedRow::new(t, size, 10);
+            row.cycles = cycles.to_vec();
+            row.msgs_per_sec = rates.to_vec();
+            row
+        };
+        let mut results = results_of(Vec::new());
+        results.interleaved = vec![
+            row(
+                Transport::Raw,
+                16,
+                &[(1, 0), (1, 1), (2, 0)],
+                &[100.0, 200.0, 50.0],
+            ),
+            // Cycle (1, 1) of this row failed; (2, 1) has no raw block.
+            row(
+                Transport::Typed,
+                16,
+                &[(1, 0), (2, 0), (2, 1)],
+                &[90.0, 40.0, 70.0],
+            ),
+            row(Transport::Raw, 256, &[(1, 0)], &[1000.0]),
+            row(Transport::Typed, 256, &[(1, 0)], &[500.0]),
+        ];
+        summarize(&mut results);
+        let typed16 = &results.interleaved[1].x_raw;
+        assert_eq!(typed16.values, [0.9, 0.8]);
+        assert!((typed16.median.unwrap() - 0.85).abs() < 1e-12);
+        assert_eq!(results.interleaved[3].x_raw.values, [0.5]);
+        assert_eq!(results.interleaved[1].median, Some(70.0));
     }
 
     #[test]

@@ -27,7 +27,7 @@ macro_rules! sized {
 }
 
 /// The sum of `seq as u8` over `0..count`: what a receiver's check must find.
-fn expected_sum(count: u64) -> u64 {
+pub(crate) fn expected_sum(count: u64) -> u64 {
     (count / 256) * (0..256).sum::<u64>() + (0..count % 256).sum::<u64>()
 }
 

@@ -145,13 +145,12 @@ impl Codec for Bincode {
     const NAME: &'static str = "bincode 2 (standard)";
 
     #[inline(always)]
-    fn encode<T, W>(value: &T, mut out: W) -> Result<(), CodecError>
+    fn encode<T, W>(value: &T, out: W) -> Result<(), CodecError>
     where
         T: Serialize + ?Sized,
         W: io::Write,
     {
-        bincode::serde::encode_into_std_write(value, &mut out, bincode::config::standard())
-            .map(drop)
+        bincode::serde::encode_into_writer(value, WriteAll(out), bincode::config::standard())
             .map_err(CodecError::new)
     }
 
@@ -165,6 +164,20 @@ impl Codec for Bincode {
             )));
         }
         Ok(value)
+    }
+}
+
+/// bincode's writer over an `io::Write`, handing each piece straight to
+/// `write_all`: bincode's own adapter also counts the bytes written, which
+/// nothing here reads.
+struct WriteAll<W>(W);
+
+impl<W: io::Write> bincode::enc::write::Writer for WriteAll<W> {
+    #[inline(always)]
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        self.0
+            .write_all(bytes)
+            .map_err(|inner| bincode::error::EncodeError::Io { inner, index: 0 })
     }
 }
 

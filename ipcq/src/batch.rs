@@ -412,7 +412,7 @@ impl Packer<'_> {
 }
 
 fn send(queue: &MsgQueue, buf: &MsgBuf) -> Result<()> {
-    let sent = queue.send_buf(buf, Wait::Forever)?;
+    let sent = queue.send_msg(buf.outgoing(), Wait::Forever)?;
     debug_assert!(sent, "a blocking send sends or fails");
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! A System V message queue that moves bytes: the layer every other one is built on.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use crate::options::{Attributes, OpenOptions};
 use crate::selector::{Selector, check_mtype};
 use crate::stat::{Limits, QueueStat, proc_entry};
 use crate::stop::StopHandle;
-use crate::sys::{self, MsgBuf};
+use crate::sys::{self, MsgBuf, Outgoing, STACK_TEXT, StackMsg};
 use crate::wake::DeadlineAlarm;
 
 /// How long a call may wait.
@@ -47,9 +47,28 @@ const MAX_RECV_CAPACITY: usize = 1 << 26;
 
 thread_local! {
     /// Per-thread buffers, so that sending and receiving through a shared queue
-    /// allocate nothing once warm.
-    static SEND_BUF: RefCell<MsgBuf> = RefCell::new(MsgBuf::with_capacity(256));
+    /// allocate nothing once warm. Messages up to [`STACK_TEXT`] bytes are
+    /// sent from the stack; the send buffer takes larger ones, and batches.
+    /// It is taken out for one send and put back after it, so that a send
+    /// made while another is assembling (a `Serialize` impl that sends, say)
+    /// finds none and makes its own.
+    static SEND_BUF: Cell<Option<MsgBuf>> = const { Cell::new(None) };
     static RECV_BUF: RefCell<MsgBuf> = RefCell::new(MsgBuf::with_capacity(FIRST_RECV_CAPACITY));
+}
+
+/// This thread's send buffer, or a new one if it is out (see `SEND_BUF`).
+pub(crate) fn take_send_buf() -> MsgBuf {
+    SEND_BUF
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| MsgBuf::with_capacity(STACK_TEXT))
+}
+
+/// Keeps `buf` as this thread's send buffer.
+pub(crate) fn put_back_send_buf(buf: MsgBuf) {
+    // During thread exit the buffer is just dropped.
+    let _ = SEND_BUF.try_with(|cell| cell.set(Some(buf)));
 }
 
 /// Runs `f` with this thread's buffer, or a fresh one if it is in use further
@@ -76,9 +95,12 @@ pub(crate) fn with_thread_buf<R>(
     })
 }
 
-#[inline]
+/// Runs `f` with this thread's send buffer (see `SEND_BUF`).
 pub(crate) fn with_send_buf<R>(f: impl FnOnce(&mut MsgBuf) -> R) -> R {
-    with_thread_buf(&SEND_BUF, f)
+    let mut buf = take_send_buf();
+    let result = f(&mut buf);
+    put_back_send_buf(buf);
+    result
 }
 
 #[inline]
@@ -223,6 +245,7 @@ impl MsgQueue {
     /// [`Error::Removed`] if the queue is removed meanwhile;
     /// [`Error::Interrupted`] after a stop; [`Error::PermissionDenied`] without
     /// write permission.
+    #[inline]
     pub fn send(&self, mtype: i64, body: &[u8]) -> Result<()> {
         self.send_bytes(mtype, body, Wait::Forever).map(drop)
     }
@@ -254,35 +277,76 @@ impl MsgQueue {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn send_bytes(&self, mtype: i64, body: &[u8], wait: Wait) -> Result<bool> {
         let mtype = check_mtype(Op::Send, mtype)?;
+        let mut msg = StackMsg::new(mtype);
+        if msg.try_extend_text(body) {
+            return self.send_msg(msg.outgoing(), wait);
+        }
+        self.send_bytes_via_buffer(mtype, body, wait)
+    }
+
+    /// [`send_bytes`](Self::send_bytes) of a body too large for the stack.
+    #[inline(never)]
+    fn send_bytes_via_buffer(&self, mtype: libc::c_long, body: &[u8], wait: Wait) -> Result<bool> {
         with_send_buf(|buf| {
             buf.set_mtype(mtype);
             buf.clear_text();
             buf.extend_text(body);
-            self.send_buf(buf, wait)
+            self.send_msg(buf.outgoing(), wait)
         })
     }
 
-    /// Sends the message assembled in `buf`; false when it would have to wait
-    /// longer than `wait` allows.
-    #[inline]
-    pub(crate) fn send_buf(&self, buf: &MsgBuf, wait: Wait) -> Result<bool> {
-        let size = buf.text().len();
+    /// Sends `msg`; false when it would have to wait longer than `wait` allows.
+    ///
+    /// A blocking send with no stop handle makes the syscall right here, and
+    /// this is inlined into the public `send`, and that into its caller:
+    /// after every syscall the CPU mispredicts the return of each stack frame
+    /// that was live across it (the kernel refills the return stack buffer
+    /// on the way out), and each frame fewer measurably speeds up a stream of
+    /// small messages (`docs/BENCHMARKS.md`). Every other wait goes through
+    /// [`run`](Self::run).
+    #[inline(always)]
+    pub(crate) fn send_msg(&self, msg: Outgoing<'_>, wait: Wait) -> Result<bool> {
+        let size = msg.text_len();
         if size > self.send_limit.load(Ordering::Relaxed) {
             self.check_fits(size)?;
         }
-        match self.run(Op::Send, wait, |flags| sys::msgsnd(self.id.0, buf, flags))? {
+        if let (Wait::Forever, None) = (wait, &self.stop) {
+            loop {
+                match sys::msgsnd(self.id.0, msg, 0) {
+                    Ok(()) => return Ok(true),
+                    Err(Errno::EINTR) => continue,
+                    Err(errno) => return Err(self.send_error(size, errno)),
+                }
+            }
+        }
+        self.send_msg_waiting(msg, wait)
+    }
+
+    /// [`send_msg`](Self::send_msg) for a wait that a deadline or a stop may end.
+    #[inline(never)]
+    fn send_msg_waiting(&self, msg: Outgoing<'_>, wait: Wait) -> Result<bool> {
+        let size = msg.text_len();
+        match self.run(Op::Send, wait, |flags| sys::msgsnd(self.id.0, msg, flags))? {
             Outcome::Done(()) => Ok(true),
             Outcome::Empty => Ok(false),
-            Outcome::Failed(Errno::EINVAL) => {
-                // The id is dead, or a limit shrank below the message since we looked.
-                self.check_fits(size)?;
-                Err(self.error(Op::Send, Errno::EINVAL))
-            }
-            Outcome::Failed(errno) => Err(self.error(Op::Send, errno)),
+            Outcome::Failed(errno) => Err(self.send_error(size, errno)),
         }
+    }
+
+    /// The error for a send of a `size`-byte text that failed with `errno`.
+    #[cold]
+    #[inline(never)]
+    fn send_error(&self, size: usize, errno: Errno) -> Error {
+        if errno == Errno::EINVAL {
+            // The id is dead, or a limit shrank below the message since we looked.
+            if let Err(too_large) = self.check_fits(size) {
+                return too_large;
+            }
+        }
+        self.error(Op::Send, errno)
     }
 
     /// The send limit as last seen (see [`max_message_size`](Self::max_message_size)),

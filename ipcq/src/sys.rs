@@ -8,6 +8,7 @@
 //! fork(2), _exit(2).
 
 use std::ffi::CStr;
+use std::marker::PhantomData;
 use std::mem::{MaybeUninit, size_of};
 
 use libc::{c_int, c_long, c_void};
@@ -109,6 +110,16 @@ impl MsgBuf {
         self.len = end - HEADER;
     }
 
+    /// The message, to send.
+    #[inline]
+    pub(crate) fn outgoing(&self) -> Outgoing<'_> {
+        Outgoing {
+            ptr: self.words.as_ptr().cast(),
+            len: self.len,
+            _borrow: PhantomData,
+        }
+    }
+
     #[inline]
     fn bytes(&self) -> &[u8] {
         let len = self.words.len() * HEADER;
@@ -128,6 +139,97 @@ impl MsgBuf {
     }
 }
 
+/// How many text bytes a [`StackMsg`] holds: the default msgmax, so that on
+/// a host with default limits every message fits.
+pub(crate) const STACK_TEXT: usize = 8192;
+
+/// A `struct msgbuf` with room for [`STACK_TEXT`] bytes of text, built on
+/// the sender's stack.
+///
+/// Sending from the stack touches neither a thread-local nor a heap buffer
+/// between two syscalls, which measurably speeds up a sender that streams
+/// small messages (`docs/BENCHMARKS.md`). As `std::io::copy` does with its
+/// buffer, the storage is left uninitialised: only the mtype and the text
+/// written so far are ever read.
+pub(crate) struct StackMsg {
+    /// `words[0]` is `mtype`, initialised by [`new`](Self::new); the text
+    /// starts at `words[1]`, its first `len` bytes initialised.
+    words: [MaybeUninit<c_long>; 1 + STACK_TEXT / HEADER],
+    len: usize,
+}
+
+impl StackMsg {
+    /// An empty message of type `mtype`.
+    #[inline(always)]
+    pub(crate) fn new(mtype: c_long) -> Self {
+        let mut words = [const { MaybeUninit::uninit() }; 1 + STACK_TEXT / HEADER];
+        words[0] = MaybeUninit::new(mtype);
+        StackMsg { words, len: 0 }
+    }
+
+    #[inline]
+    pub(crate) fn mtype(&self) -> c_long {
+        // SAFETY: `new` initialised words[0].
+        unsafe { self.words[0].assume_init() }
+    }
+
+    /// Appends `more` to the text if it fits; false, with nothing written,
+    /// if it does not.
+    #[inline(always)]
+    pub(crate) fn try_extend_text(&mut self, more: &[u8]) -> bool {
+        if more.len() > STACK_TEXT - self.len {
+            return false;
+        }
+        // SAFETY: the text is the STACK_TEXT bytes from words[1] on, and
+        // len + more.len() <= STACK_TEXT, so the copy stays inside it; u8 has
+        // no alignment requirement; `more` cannot overlap storage that
+        // `&mut self` borrows exclusively. Writing bytes into MaybeUninit
+        // storage initialises them.
+        unsafe {
+            let text = self.words.as_mut_ptr().add(1).cast::<u8>();
+            std::ptr::copy_nonoverlapping(more.as_ptr(), text.add(self.len), more.len());
+        }
+        self.len += more.len();
+        true
+    }
+
+    /// The text written so far.
+    #[inline]
+    pub(crate) fn text(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes from words[1] on were written by
+        // try_extend_text, and len <= STACK_TEXT keeps them inside `words`.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().add(1).cast::<u8>(), self.len) }
+    }
+
+    /// The message, to send.
+    #[inline]
+    pub(crate) fn outgoing(&self) -> Outgoing<'_> {
+        Outgoing {
+            ptr: self.words.as_ptr().cast(),
+            len: self.len,
+            _borrow: PhantomData,
+        }
+    }
+}
+
+/// A message ready for `msgsnd`, borrowed from a [`MsgBuf`] or a
+/// [`StackMsg`]: a pointer to an initialised `long` mtype followed by `len`
+/// initialised bytes of text. Only those two types make one.
+#[derive(Clone, Copy)]
+pub(crate) struct Outgoing<'a> {
+    ptr: *const c_void,
+    len: usize,
+    _borrow: PhantomData<&'a [c_long]>,
+}
+
+impl Outgoing<'_> {
+    /// The length of the text, the `msgsz` of the call.
+    #[inline]
+    pub(crate) fn text_len(self) -> usize {
+        self.len
+    }
+}
+
 /// `msgget(2)`: the id of the queue with `key`, creating it as `flags` say.
 pub(crate) fn msgget(key: libc::key_t, flags: c_int) -> Result<c_int, Errno> {
     // SAFETY: msgget takes no pointers; any key and flag values are defined.
@@ -135,13 +237,13 @@ pub(crate) fn msgget(key: libc::key_t, flags: c_int) -> Result<c_int, Errno> {
     Errno::result(id)
 }
 
-/// `msgsnd(2)`: sends the mtype and text held in `buf`.
+/// `msgsnd(2)`: sends the mtype and text of `msg`.
 #[inline]
-pub(crate) fn msgsnd(id: c_int, buf: &MsgBuf, flags: c_int) -> Result<(), Errno> {
-    let ptr = buf.words.as_ptr().cast::<c_void>();
-    // SAFETY: `ptr` points at a long mtype followed by at least `buf.len` bytes of
-    // initialised text (text_capacity() >= len), which the kernel only reads.
-    let res = unsafe { raw::msgsnd(id, ptr, buf.len, flags) };
+pub(crate) fn msgsnd(id: c_int, msg: Outgoing<'_>, flags: c_int) -> Result<(), Errno> {
+    // SAFETY: an Outgoing points at a long mtype followed by `len` bytes of
+    // initialised text, kept alive by the borrow it carries; the kernel only
+    // reads them.
+    let res = unsafe { raw::msgsnd(id, msg.ptr, msg.len, flags) };
     Errno::result(res).map(drop)
 }
 
@@ -327,6 +429,19 @@ pub(crate) fn exit_now(status: c_int) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stack_message_takes_text_up_to_its_capacity_and_no_more() {
+        let mut msg = StackMsg::new(7);
+        assert!(msg.try_extend_text(b"head:"));
+        assert!(msg.try_extend_text(&[1; STACK_TEXT - 5]));
+        assert_eq!(msg.text().len(), STACK_TEXT);
+        assert!(!msg.try_extend_text(b"x"), "one byte past the capacity");
+        assert!(msg.try_extend_text(b""));
+        assert_eq!(&msg.text()[..5], b"head:");
+        assert_eq!(msg.mtype(), 7);
+        assert_eq!(msg.outgoing().text_len(), STACK_TEXT);
+    }
 
     #[test]
     fn text_round_trips_through_the_aligned_storage() {

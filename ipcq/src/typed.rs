@@ -13,10 +13,11 @@ use crate::error::{Error, Op, Result};
 use crate::key::{Key, QueueId};
 use crate::message::{DecodeError, Dispatch, MessageKind, QueueMessage};
 use crate::options::OpenOptions;
-use crate::queue::{MsgQueue, Wait, timed_out, with_recv_buf, with_send_buf};
+use crate::queue::{MsgQueue, Wait, put_back_send_buf, timed_out, with_recv_buf};
 use crate::selector::{Selector, check_mtype};
 use crate::stat::QueueStat;
 use crate::stop::StopHandle;
+use crate::sys::StackMsg;
 use crate::wire::Body;
 
 /// A queue of typed messages: the variants of one [`QueueMessage`] enum.
@@ -215,6 +216,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// [`Error::TooLarge`] when the encoded message exceeds msgmax or the
     /// queue's capacity, before any syscall; [`Error::Encode`] when a field
     /// cannot be encoded; otherwise as [`MsgQueue::send`].
+    #[inline]
     pub fn send(&self, msg: impl Borrow<M>) -> Result<()> {
         self.send_wait(msg.borrow(), Wait::Forever).map(drop)
     }
@@ -273,14 +275,26 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         }
     }
 
-    #[inline]
+    /// Encodes `msg` on the stack (see [`MsgQueue::send_msg`] for why this
+    /// is inlined) and sends it.
+    #[inline(always)]
     fn send_wait(&self, msg: &M, wait: Wait) -> Result<bool> {
-        with_send_buf(|buf| {
-            buf.set_mtype(check_mtype(Op::Send, msg.mtype())?);
-            buf.clear_text();
-            msg.encode_body::<C>(&mut Body::new(buf))?;
-            self.queue.send_buf(buf, wait)
-        })
+        let mut stack = StackMsg::new(check_mtype(Op::Send, msg.mtype())?);
+        let mut body = Body::on_stack(&mut stack);
+        let encoded = msg.encode_body::<C>(&mut body);
+        match body.into_spilled() {
+            None => {
+                encoded?;
+                self.queue.send_msg(stack.outgoing(), wait)
+            }
+            Some(spilled) => {
+                let sent = encoded
+                    .map_err(Error::from)
+                    .and_then(|()| self.queue.send_msg(spilled.outgoing(), wait));
+                put_back_send_buf(spilled);
+                sent
+            }
+        }
     }
 
     /// Receives the oldest message, waiting until there is one.

@@ -22,7 +22,8 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, CodecError};
 use crate::message::{DecodeReason, EncodeError};
-use crate::sys::MsgBuf;
+use crate::queue::take_send_buf;
+use crate::sys::{MsgBuf, StackMsg};
 
 /// The wire format version written in byte 0 of every typed body.
 pub const WIRE_VERSION: u8 = 1;
@@ -56,31 +57,103 @@ pub const fn fingerprint(signature: &str) -> u32 {
     hash
 }
 
-/// The body of a message being assembled, written straight into the send buffer.
+/// The body of a message being assembled, written straight into the
+/// message that will be sent.
 #[doc(hidden)]
 pub struct Body<'a> {
-    pub(crate) buf: &'a mut MsgBuf,
+    out: Out<'a>,
     /// Set by [`encode_fields`]: the body is a typed one (header, then fields),
     /// which a batch may carry; text and bytes bodies leave it unset.
     pub(crate) typed: bool,
 }
 
+/// Where a [`Body`] goes.
+enum Out<'a> {
+    /// A buffer that grows as needed.
+    Buf(&'a mut MsgBuf),
+    /// A message on the sender's stack, while the body fits there.
+    Stack(&'a mut StackMsg),
+    /// The thread's send buffer, which took over the body from the stack
+    /// when it outgrew it.
+    Spilled(MsgBuf),
+}
+
 impl<'a> Body<'a> {
+    /// A body written into `buf`.
     pub(crate) fn new(buf: &'a mut MsgBuf) -> Self {
-        Body { buf, typed: false }
+        Body {
+            out: Out::Buf(buf),
+            typed: false,
+        }
+    }
+
+    /// A body written into `msg` while it fits, and then into the thread's
+    /// send buffer; [`into_spilled`](Self::into_spilled) says which.
+    #[inline]
+    pub(crate) fn on_stack(msg: &'a mut StackMsg) -> Self {
+        Body {
+            out: Out::Stack(msg),
+            typed: false,
+        }
+    }
+
+    /// The send buffer holding the whole message (mtype and text) if the
+    /// body outgrew the stack message; `None` if that holds it.
+    #[inline]
+    pub(crate) fn into_spilled(self) -> Option<MsgBuf> {
+        match self.out {
+            Out::Spilled(buf) => Some(buf),
+            Out::Buf(_) | Out::Stack(_) => None,
+        }
+    }
+
+    /// Appends `bytes`. Kept small so that it inlines into the codec's
+    /// writes: the stack case here, every other out of line.
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        if let Out::Stack(msg) = &mut self.out {
+            if msg.try_extend_text(bytes) {
+                return;
+            }
+        }
+        self.put_beyond_stack(bytes);
+    }
+
+    #[inline(never)]
+    fn put_beyond_stack(&mut self, bytes: &[u8]) {
+        match &mut self.out {
+            Out::Buf(buf) => buf.extend_text(bytes),
+            Out::Spilled(buf) => buf.extend_text(bytes),
+            Out::Stack(_) => self.spill(bytes),
+        }
+    }
+
+    /// Moves a stack body that `more` does not fit on to the send buffer.
+    #[cold]
+    fn spill(&mut self, more: &[u8]) {
+        let Out::Stack(msg) = &self.out else {
+            unreachable!("only a stack body spills");
+        };
+        let mut buf = take_send_buf();
+        buf.set_mtype(msg.mtype());
+        buf.clear_text();
+        buf.reserve_text(msg.text().len() + more.len());
+        buf.extend_text(msg.text());
+        buf.extend_text(more);
+        self.out = Out::Spilled(buf);
     }
 }
 
 impl io::Write for Body<'_> {
-    #[inline]
+    #[inline(always)]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.buf.extend_text(buf);
+        self.put(buf);
         Ok(buf.len())
     }
 
-    #[inline]
+    #[inline(always)]
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.buf.extend_text(buf);
+        self.put(buf);
         Ok(())
     }
 
@@ -91,7 +164,7 @@ impl io::Write for Body<'_> {
 
 impl fmt::Write for Body<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.buf.extend_text(s.as_bytes());
+        self.put(s.as_bytes());
         Ok(())
     }
 }
@@ -165,7 +238,7 @@ pub fn encode_fields<C: Codec, T: Serialize + ?Sized>(
 ) -> Result<(), EncodeError> {
     let [a, b, c, d] = fingerprint.to_le_bytes();
     body.typed = true;
-    body.buf.extend_text(&[WIRE_VERSION, C::ID, a, b, c, d]);
+    body.put(&[WIRE_VERSION, C::ID, a, b, c, d]);
     C::encode(fields, &mut *body).map_err(|error| EncodeError {
         variant,
         mtype,
@@ -189,7 +262,7 @@ pub fn encode_text<T: Display + ?Sized>(
 
 /// Writes a bytes variant's field as the raw body.
 pub fn encode_bytes<T: RawBytes>(body: &mut Body<'_>, field: &T) -> Result<(), EncodeError> {
-    body.buf.extend_text(field.raw_bytes());
+    body.put(field.raw_bytes());
     Ok(())
 }
 

@@ -103,6 +103,103 @@ fn a_message_too_large_for_the_queue_is_refused_before_sending() {
 }
 
 #[test]
+fn a_body_of_exactly_msgmax_goes_and_one_byte_more_is_measured_exactly() {
+    let raw = TestQueue::new();
+    let q = typed(&raw);
+    let msgmax = Limits::read().unwrap().msgmax;
+    // A Job body is the 6-byte header, id 1 (one byte) and the payload behind
+    // a 3-byte length. With the default msgmax of 8192 the first message
+    // fills the sender's stack buffer to the byte and the second one spills
+    // over it, which must not change a byte of it.
+    let fill = |len: usize| Work::Job {
+        id: 1,
+        payload: (0..len)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect(),
+    };
+    assert!((251..65536).contains(&(msgmax - 10)), "msgmax {msgmax}");
+    let whole = fill(msgmax - 10);
+    q.send(&whole).unwrap();
+    assert_eq!(raw.stat().unwrap().bytes, msgmax as u64);
+    assert_eq!(q.recv().unwrap(), whole);
+
+    match q.send(fill(msgmax - 9)) {
+        Err(Error::TooLarge { size, limit, .. }) => assert_eq!((size, limit), (msgmax + 1, msgmax)),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    // The same for a text body, which is written piece by piece.
+    let text = "z".repeat(msgmax);
+    q.send(Work::Log(text.clone())).unwrap();
+    assert_eq!(q.recv().unwrap(), Work::Log(text));
+    match q.send(Work::Log("z".repeat(msgmax + 1))) {
+        Err(Error::TooLarge { size, .. }) => assert_eq!(size, msgmax + 1),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(raw.stat().unwrap().messages, 0);
+}
+
+#[test]
+fn messages_larger_than_the_stack_buffer_go_whole() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: raising msgmax in a private IPC namespace needs root");
+        return;
+    }
+    // msgmax 65536 in a namespace of its own: bodies from 8 KiB to 60 KiB,
+    // typed and bytes, sent and received by one process.
+    let out = std::process::Command::new("unshare")
+        .args(["--ipc", env!("CARGO_BIN_EXE_peer"), "large-messages"])
+        .output()
+        .expect("unshare (util-linux) is needed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.lines().last(), Some("ok 10"), "{text}");
+}
+
+#[test]
+fn a_send_from_inside_an_encoding_is_a_message_of_its_own() {
+    let raw = TestQueue::new();
+    let q = raw.typed::<Nested>();
+    SIDE_QUEUE.with_borrow_mut(|side| *side = Some((*raw).clone()));
+    q.send(Nested::Outer(Noisy(5), "outer".into())).unwrap();
+    SIDE_QUEUE.with_borrow_mut(|side| *side = None);
+    // The side message was sent while the outer one was being encoded, so
+    // it is first; neither is mixed into the other.
+    let side = raw.try_recv(Selector::Any).unwrap().unwrap();
+    assert_eq!((side.mtype, &side.body[..]), (7, &b"side note"[..]));
+    assert_eq!(q.recv().unwrap(), Nested::Outer(Noisy(5), "outer".into()));
+}
+
+thread_local! {
+    /// Where `Noisy` sends its side message.
+    static SIDE_QUEUE: std::cell::RefCell<Option<ipcq::MsgQueue>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A field whose `Serialize` sends a message of its own first.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Noisy(u32);
+
+impl serde::Serialize for Noisy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SIDE_QUEUE.with_borrow(|side| {
+            if let Some(q) = side {
+                q.send(7, b"side note").unwrap();
+            }
+        });
+        serializer.serialize_u32(self.0)
+    }
+}
+
+#[derive(ipcq::QueueMessage, Debug, PartialEq)]
+enum Nested {
+    Outer(Noisy, String),
+}
+
+#[test]
 fn interop_variants_meet_raw_bytes() {
     let raw = TestQueue::new();
     let q = typed(&raw);

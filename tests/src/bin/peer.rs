@@ -190,6 +190,37 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             }
             return Err(err);
         }
+        "large-messages" => {
+            // Run inside a new IPC namespace (unshare --ipc): msgmax and the
+            // capacity of new queues go up to 64 KiB there only.
+            std::fs::write("/proc/sys/kernel/msgmax", "65536").expect("set msgmax");
+            std::fs::write("/proc/sys/kernel/msgmnb", "65536").expect("set msgmnb");
+            let q = MsgQueue::create(Key::private())?;
+            let mut checked = 0;
+            for len in [8191, 8192, 8193, 20_000, 65_536] {
+                let body: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+                q.send(4, &body)?;
+                let got = q.recv(Selector::Any)?;
+                assert_eq!((got.mtype, got.body.len()), (4, len));
+                assert!(got.body == body, "bytes differ at {len}");
+                checked += 1;
+            }
+            let typed = TypedQueue::<Work>::from_queue(q.clone());
+            for len in [8180, 8182, 8183, 30_000, 65_526] {
+                let job = Work::Job {
+                    id: 9,
+                    payload: (0..len)
+                        .map(|i| char::from(b'a' + (i % 26) as u8))
+                        .collect(),
+                };
+                typed.send(&job)?;
+                assert_eq!(q.stat()?.bytes, len as u64 + 10);
+                assert_eq!(typed.recv()?, job, "a job of {len}");
+                checked += 1;
+            }
+            q.remove()?;
+            println!("ok {checked}");
+        }
         "ftok" => {
             let id: u8 = args[2].parse().expect("project id");
             println!("{}", Key::ftok(&args[1], id)?.get());

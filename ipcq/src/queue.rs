@@ -300,8 +300,9 @@ impl MsgQueue {
 
     /// Sends `msg`; false when it would have to wait longer than `wait` allows.
     ///
-    /// A blocking send with no stop handle makes the syscall right here, and
-    /// this is inlined into the public `send`, and that into its caller:
+    /// A send that [nothing can end](Self::waits_unstoppably) makes the
+    /// syscall right here, and this is inlined into the public `send`, and
+    /// that into its caller:
     /// after every syscall the CPU mispredicts the return of each stack frame
     /// that was live across it (the kernel refills the return stack buffer
     /// on the way out), and each frame fewer measurably speeds up a stream of
@@ -313,7 +314,7 @@ impl MsgQueue {
         if size > self.send_limit.load(Ordering::Relaxed) {
             self.check_fits(size)?;
         }
-        if let (Wait::Forever, None) = (wait, &self.stop) {
+        if self.waits_unstoppably(wait) {
             loop {
                 match sys::msgsnd(self.id.0, msg, 0) {
                     Ok(()) => return Ok(true),
@@ -436,6 +437,7 @@ impl MsgQueue {
     /// As [`recv`](Self::recv), and [`Error::TooLarge`] when a
     /// [bounded](MsgBuffer::bounded) buffer is too small; the message then stays
     /// on the queue.
+    #[inline]
     pub fn recv_into(&self, selector: Selector, buf: &mut MsgBuffer) -> Result<()> {
         self.recv_buf(selector, &mut buf.raw, buf.limit, Wait::Forever)
             .map(drop)
@@ -464,9 +466,58 @@ impl MsgQueue {
         self.recv_buf(selector, &mut buf.raw, buf.limit, Wait::timeout(timeout))
     }
 
+    /// Whether nothing but the call itself can end a wait: it waits for
+    /// ever, and there is no stop handle. Such calls make their syscall
+    /// inline (see [`send_msg`](Self::send_msg)); the others go through
+    /// [`run`](Self::run).
+    #[inline(always)]
+    pub(crate) fn waits_unstoppably(&self, wait: Wait) -> bool {
+        matches!(wait, Wait::Forever) && self.stop.is_none()
+    }
+
+    /// Receives into `msg` on the caller's stack, for a wait that
+    /// [nothing can end](Self::waits_unstoppably): false, with the message
+    /// left on the queue, when its text is larger than the stack buffer.
+    #[inline(always)]
+    pub(crate) fn recv_stack(&self, selector: Selector, msg: &mut StackMsg) -> Result<bool> {
+        let (msgtyp, flags) = selector.to_msgtyp()?;
+        loop {
+            match sys::msgrcv_stack(self.id.0, msg, msgtyp, flags) {
+                Ok(_) => return Ok(true),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::E2BIG) => return Ok(false),
+                Err(errno) => return Err(self.error(Op::Receive, errno)),
+            }
+        }
+    }
+
     /// Receives into `buf`, growing it (up to `limit`) until the message fits.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn recv_buf(
+        &self,
+        selector: Selector,
+        buf: &mut MsgBuf,
+        limit: Option<usize>,
+        wait: Wait,
+    ) -> Result<bool> {
+        if !self.waits_unstoppably(wait) {
+            return self.recv_buf_waiting(selector, buf, limit, wait);
+        }
+        let (msgtyp, flags) = selector.to_msgtyp()?;
+        let limit = limit.unwrap_or(MAX_RECV_CAPACITY);
+        loop {
+            match sys::msgrcv(self.id.0, buf, limit, msgtyp, flags) {
+                Ok(_) => return Ok(true),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::E2BIG) => self.grow_for_larger_message(Op::Receive, buf, limit)?,
+                Err(errno) => return Err(self.error(Op::Receive, errno)),
+            }
+        }
+    }
+
+    /// [`recv_buf`](Self::recv_buf) for a wait that a deadline or a stop may end.
+    #[inline(never)]
+    fn recv_buf_waiting(
         &self,
         selector: Selector,
         buf: &mut MsgBuf,
@@ -700,14 +751,6 @@ impl MsgQueue {
         };
         let deadline = match wait {
             Wait::No => return Ok(nowait(&mut call)),
-            // Nothing can end the wait but the call itself: no alarm to arm,
-            // no stop to check between tries.
-            Wait::Forever if self.stop.is_none() => {
-                return Ok(match retry_interrupted(&mut call, 0) {
-                    Ok(v) => Outcome::Done(v),
-                    Err(errno) => Outcome::Failed(errno),
-                });
-            }
             Wait::Forever => None,
             Wait::Until(deadline) => {
                 // Most calls need not wait: skip the timer for those.

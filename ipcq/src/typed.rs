@@ -370,7 +370,17 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// As [`recv`](Self::recv).
     #[inline]
     pub fn recv_by(&self, selector: Selector) -> Result<M> {
-        let msg = self.recv_wait(selector, Wait::Forever)?;
+        // recv_wait's path, without the Option: a large message is moved
+        // fewer times on its way out.
+        if let Some(buffered) = self.recv_pending(selector) {
+            return buffered;
+        }
+        if self.queue.waits_unstoppably(Wait::Forever) {
+            if let Some(received) = self.recv_on_stack(selector) {
+                return received;
+            }
+        }
+        let msg = self.recv_queue_buffered(selector, Wait::Forever)?;
         Ok(msg.expect("a blocking receive returns a message or an error"))
     }
 
@@ -394,7 +404,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         self.recv_wait(selector, Wait::timeout(timeout))
     }
 
-    #[inline]
+    #[inline(always)]
     fn recv_wait(&self, selector: Selector, wait: Wait) -> Result<Option<M>> {
         if let Some(buffered) = self.recv_pending(selector) {
             return buffered.map(Some);
@@ -403,24 +413,61 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     }
 
     /// Receives from the kernel queue, unpacking a batch.
-    #[inline]
+    ///
+    /// A receive that nothing but a message can end takes it into a buffer
+    /// on the stack, with the syscall inlined into the caller (see
+    /// [`MsgQueue::send_msg`] for why); a message too large for that buffer,
+    /// and every other receive, goes through the thread's receive buffer.
+    #[inline(always)]
     pub(crate) fn recv_queue(&self, selector: Selector, wait: Wait) -> Result<Option<M>> {
+        if self.queue.waits_unstoppably(wait) {
+            if let Some(received) = self.recv_on_stack(selector) {
+                return received.map(Some);
+            }
+        }
+        self.recv_queue_buffered(selector, wait)
+    }
+
+    /// For a receive that [nothing but a message can
+    /// end](MsgQueue::waits_unstoppably): the message, taken into a buffer on
+    /// the stack, or `None` when it is too large for that buffer and stays
+    /// on the queue.
+    #[inline(always)]
+    fn recv_on_stack(&self, selector: Selector) -> Option<Result<M>> {
+        let mut msg = StackMsg::new(0);
+        match self.queue.recv_stack(selector, &mut msg) {
+            Ok(true) => {
+                // c_long is i64 on 64-bit Linux and i32 on 32-bit Linux.
+                #[allow(clippy::useless_conversion)]
+                let mtype = i64::from(msg.mtype());
+                Some(self.decode_received(mtype, msg.text()))
+            }
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    #[inline(never)]
+    fn recv_queue_buffered(&self, selector: Selector, wait: Wait) -> Result<Option<M>> {
         with_recv_buf(|buf| {
             if !self.queue.recv_buf(selector, buf, None, wait)? {
                 return Ok(None);
             }
-            let mtype = buf.mtype();
-            match M::decode_body::<C>(mtype, buf.text()) {
-                Ok(msg) => Ok(Some(msg)),
-                Err(reason) => match batch::batch_variant(&reason) {
-                    Some(variant) => self
-                        .pending
-                        .unpack::<M, C>(variant, mtype, buf.text())
-                        .map(Some),
-                    None => Err(Error::Decode(DecodeError::new(mtype, buf.text(), reason))),
-                },
-            }
+            self.decode_received(buf.mtype(), buf.text()).map(Some)
         })
+    }
+
+    /// The message received with `mtype` and `text`: one message, or the
+    /// first of a batch, whose others are kept for later receives.
+    #[inline(always)]
+    fn decode_received(&self, mtype: i64, text: &[u8]) -> Result<M> {
+        match M::decode_body::<C>(mtype, text) {
+            Ok(msg) => Ok(msg),
+            Err(reason) => match batch::batch_variant(&reason) {
+                Some(variant) => self.pending.unpack::<M, C>(variant, mtype, text),
+                None => Err(Error::Decode(DecodeError::new(mtype, text, reason))),
+            },
+        }
     }
 
     /// A blocking iterator over received messages.

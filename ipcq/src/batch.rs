@@ -18,7 +18,7 @@
 //! `docs/WIRE.md` section 11 is the specification.
 
 use std::borrow::Borrow;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,9 +49,9 @@ const SPARE_BODIES: usize = 4;
 
 thread_local! {
     /// The first message of a run, sent alone if no second one joins it.
-    static SINGLE: RefCell<MsgBuf> = RefCell::new(MsgBuf::with_capacity(256));
+    static SINGLE: Cell<Option<MsgBuf>> = const { Cell::new(None) };
     /// The message being encoded.
-    static ITEM: RefCell<MsgBuf> = RefCell::new(MsgBuf::with_capacity(256));
+    static ITEM: Cell<Option<MsgBuf>> = const { Cell::new(None) };
 }
 
 impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
@@ -120,8 +120,8 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         I::Item: Borrow<M>,
     {
         with_send_buf(|batch| {
-            with_thread_buf(&SINGLE, |single| {
-                with_thread_buf(&ITEM, |item| {
+            with_thread_buf(&SINGLE, 256, |single| {
+                with_thread_buf(&ITEM, 256, |item| {
                     let mut packer = Packer {
                         queue: &self.queue,
                         limit: self.queue.cached_send_limit(),

@@ -1,6 +1,6 @@
 //! A System V message queue that moves bytes: the layer every other one is built on.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -45,67 +45,78 @@ const FIRST_RECV_CAPACITY: usize = 8192;
 /// reported as too large and stays on the queue.
 const MAX_RECV_CAPACITY: usize = 1 << 26;
 
+/// A thread's spare buffer: taken out for one call and put back after it,
+/// so that a call made while another holds it (a `Serialize` impl that
+/// sends, say) finds none and makes its own. Taking and putting back are a
+/// few instructions; no closure runs with the buffer borrowed, so nothing
+/// adds a stack frame around the syscall (see [`MsgQueue::send_msg`]).
+pub(crate) type ThreadBuf = std::thread::LocalKey<Cell<Option<MsgBuf>>>;
+
 thread_local! {
-    /// Per-thread buffers, so that sending and receiving through a shared queue
-    /// allocate nothing once warm. Messages up to [`STACK_TEXT`] bytes are
-    /// sent from the stack; the send buffer takes larger ones, and batches.
-    /// It is taken out for one send and put back after it, so that a send
-    /// made while another is assembling (a `Serialize` impl that sends, say)
-    /// finds none and makes its own.
+    /// Per-thread buffers, so that sending and receiving through a shared
+    /// queue allocate nothing once warm. Messages up to [`STACK_TEXT`] bytes
+    /// are sent from the stack; the send buffer takes larger ones, and
+    /// batches.
     static SEND_BUF: Cell<Option<MsgBuf>> = const { Cell::new(None) };
-    static RECV_BUF: RefCell<MsgBuf> = RefCell::new(MsgBuf::with_capacity(FIRST_RECV_CAPACITY));
+    static RECV_BUF: Cell<Option<MsgBuf>> = const { Cell::new(None) };
 }
 
-/// This thread's send buffer, or a new one if it is out (see `SEND_BUF`).
-pub(crate) fn take_send_buf() -> MsgBuf {
-    SEND_BUF
-        .try_with(Cell::take)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| MsgBuf::with_capacity(STACK_TEXT))
+/// This thread's buffer `key`, or a new one of `capacity` bytes if it is out.
+#[inline(always)]
+pub(crate) fn take_thread_buf(key: &'static ThreadBuf, capacity: usize) -> MsgBuf {
+    match key.try_with(Cell::take) {
+        Ok(Some(buf)) => buf,
+        _ => MsgBuf::with_capacity(capacity),
+    }
 }
 
-/// Keeps `buf` as this thread's send buffer.
-pub(crate) fn put_back_send_buf(buf: MsgBuf) {
+/// Keeps `buf` as this thread's buffer `key`.
+#[inline(always)]
+pub(crate) fn put_back_thread_buf(key: &'static ThreadBuf, buf: MsgBuf) {
     // During thread exit the buffer is just dropped.
-    let _ = SEND_BUF.try_with(|cell| cell.set(Some(buf)));
+    let _ = key.try_with(|cell| cell.set(Some(buf)));
 }
 
-/// Runs `f` with this thread's buffer, or a fresh one if it is in use further
-/// up the stack (a `Serialize` impl that sends, say).
+/// Runs `f` with this thread's buffer `key` (see [`ThreadBuf`]).
 #[inline]
 pub(crate) fn with_thread_buf<R>(
-    key: &'static std::thread::LocalKey<RefCell<MsgBuf>>,
+    key: &'static ThreadBuf,
+    capacity: usize,
     f: impl FnOnce(&mut MsgBuf) -> R,
 ) -> R {
-    key.with(|cell| {
-        // One call of `f`, so that a large result is written in place once.
-        let (mut guard, mut fresh);
-        let buf = match cell.try_borrow_mut() {
-            Ok(borrowed) => {
-                guard = borrowed;
-                &mut *guard
-            }
-            Err(_) => {
-                fresh = MsgBuf::with_capacity(FIRST_RECV_CAPACITY);
-                &mut fresh
-            }
-        };
-        f(buf)
-    })
+    let mut buf = take_thread_buf(key, capacity);
+    let result = f(&mut buf);
+    put_back_thread_buf(key, buf);
+    result
 }
 
-/// Runs `f` with this thread's send buffer (see `SEND_BUF`).
+#[inline(always)]
+pub(crate) fn take_send_buf() -> MsgBuf {
+    take_thread_buf(&SEND_BUF, STACK_TEXT)
+}
+
+#[inline(always)]
+pub(crate) fn put_back_send_buf(buf: MsgBuf) {
+    put_back_thread_buf(&SEND_BUF, buf);
+}
+
 pub(crate) fn with_send_buf<R>(f: impl FnOnce(&mut MsgBuf) -> R) -> R {
-    let mut buf = take_send_buf();
-    let result = f(&mut buf);
-    put_back_send_buf(buf);
-    result
+    with_thread_buf(&SEND_BUF, STACK_TEXT, f)
+}
+
+#[inline(always)]
+pub(crate) fn take_recv_buf() -> MsgBuf {
+    take_thread_buf(&RECV_BUF, FIRST_RECV_CAPACITY)
+}
+
+#[inline(always)]
+pub(crate) fn put_back_recv_buf(buf: MsgBuf) {
+    put_back_thread_buf(&RECV_BUF, buf);
 }
 
 #[inline]
 pub(crate) fn with_recv_buf<R>(f: impl FnOnce(&mut MsgBuf) -> R) -> R {
-    with_thread_buf(&RECV_BUF, f)
+    with_thread_buf(&RECV_BUF, FIRST_RECV_CAPACITY, f)
 }
 
 /// A handle to one System V message queue, sending and receiving bytes.
@@ -473,22 +484,6 @@ impl MsgQueue {
     #[inline(always)]
     pub(crate) fn waits_unstoppably(&self, wait: Wait) -> bool {
         matches!(wait, Wait::Forever) && self.stop.is_none()
-    }
-
-    /// Receives into `msg` on the caller's stack, for a wait that
-    /// [nothing can end](Self::waits_unstoppably): false, with the message
-    /// left on the queue, when its text is larger than the stack buffer.
-    #[inline(always)]
-    pub(crate) fn recv_stack(&self, selector: Selector, msg: &mut StackMsg) -> Result<bool> {
-        let (msgtyp, flags) = selector.to_msgtyp()?;
-        loop {
-            match sys::msgrcv_stack(self.id.0, msg, msgtyp, flags) {
-                Ok(_) => return Ok(true),
-                Err(Errno::EINTR) => continue,
-                Err(Errno::E2BIG) => return Ok(false),
-                Err(errno) => return Err(self.error(Op::Receive, errno)),
-            }
-        }
     }
 
     /// Receives into `buf`, growing it (up to `limit`) until the message fits.

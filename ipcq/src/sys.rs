@@ -143,18 +143,18 @@ impl MsgBuf {
 /// a host with default limits every message fits.
 pub(crate) const STACK_TEXT: usize = 8192;
 
-/// A `struct msgbuf` with room for [`STACK_TEXT`] bytes of text, on the
-/// stack of a sender or a receiver.
+/// A `struct msgbuf` with room for [`STACK_TEXT`] bytes of text, built on
+/// the sender's stack.
 ///
-/// Sending and receiving through the stack touch neither a thread-local nor
-/// a heap buffer between two syscalls, which measurably speeds up streams of
+/// Sending from the stack touches neither a thread-local nor a heap buffer
+/// between two syscalls, which measurably speeds up a sender that streams
 /// small messages (`docs/BENCHMARKS.md`). As `std::io::copy` does with its
 /// buffer, the storage is left uninitialised: only the mtype and the text
-/// written so far, by ipcq or by the kernel, are ever read.
+/// written so far are ever read.
 pub(crate) struct StackMsg {
     /// `words[0]` is `mtype`, initialised by [`new`](Self::new); the text
-    /// starts at `words[1]`, its first `len` bytes initialised (by
-    /// [`try_extend_text`](Self::try_extend_text) or [`msgrcv_stack`]).
+    /// starts at `words[1]`, its first `len` bytes initialised by
+    /// [`try_extend_text`](Self::try_extend_text).
     words: [MaybeUninit<c_long>; 1 + STACK_TEXT / HEADER],
     len: usize,
 }
@@ -198,8 +198,7 @@ impl StackMsg {
     #[inline]
     pub(crate) fn text(&self) -> &[u8] {
         // SAFETY: the first `len` bytes from words[1] on were written by
-        // try_extend_text or by the kernel in msgrcv_stack, and
-        // len <= STACK_TEXT keeps them inside `words`.
+        // try_extend_text, and len <= STACK_TEXT keeps them inside `words`.
         unsafe { std::slice::from_raw_parts(self.words.as_ptr().add(1).cast::<u8>(), self.len) }
     }
 
@@ -358,26 +357,6 @@ mod raw {
     }
 
     pub(crate) use imp::{msgrcv, msgsnd};
-}
-
-/// `msgrcv(2)` into a stack message: fails with `E2BIG`, leaving the message
-/// on the queue, when its text is longer than [`STACK_TEXT`].
-#[inline(always)]
-pub(crate) fn msgrcv_stack(
-    id: c_int,
-    msg: &mut StackMsg,
-    msgtyp: c_long,
-    flags: c_int,
-) -> Result<usize, Errno> {
-    let ptr = msg.words.as_mut_ptr().cast::<c_void>();
-    // SAFETY: `ptr` is valid for writes of a long and STACK_TEXT bytes, and the
-    // kernel writes no more than STACK_TEXT (it fails with E2BIG instead, as
-    // ipcq never passes MSG_NOERROR).
-    let res = unsafe { raw::msgrcv(id, ptr, STACK_TEXT, msgtyp, flags) };
-    let len = Errno::result(res)? as usize;
-    // The kernel wrote the mtype and `len` bytes of text.
-    msg.len = len;
-    Ok(len)
 }
 
 /// `msgctl(2)` with `IPC_STAT`.

@@ -13,7 +13,9 @@ use crate::error::{Error, Op, Result};
 use crate::key::{Key, QueueId};
 use crate::message::{DecodeError, Dispatch, MessageKind, QueueMessage};
 use crate::options::OpenOptions;
-use crate::queue::{MsgQueue, Wait, put_back_send_buf, timed_out, with_recv_buf};
+use crate::queue::{
+    MsgQueue, Wait, put_back_recv_buf, put_back_send_buf, take_recv_buf, timed_out,
+};
 use crate::selector::{Selector, check_mtype};
 use crate::stat::QueueStat;
 use crate::stop::StopHandle;
@@ -375,13 +377,13 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         if let Some(buffered) = self.recv_pending(selector) {
             return buffered;
         }
-        if self.queue.waits_unstoppably(Wait::Forever) {
-            if let Some(received) = self.recv_on_stack(selector) {
-                return received;
-            }
-        }
-        let msg = self.recv_queue_buffered(selector, Wait::Forever)?;
-        Ok(msg.expect("a blocking receive returns a message or an error"))
+        let mut buf = take_recv_buf();
+        let received = self
+            .queue
+            .recv_buf(selector, &mut buf, None, Wait::Forever)
+            .and_then(|_| self.decode_received(buf.mtype(), buf.text()));
+        put_back_recv_buf(buf);
+        received
     }
 
     /// Receives the message `selector` picks if one is waiting now.
@@ -414,47 +416,19 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
 
     /// Receives from the kernel queue, unpacking a batch.
     ///
-    /// A receive that nothing but a message can end takes it into a buffer
-    /// on the stack, with the syscall inlined into the caller (see
-    /// [`MsgQueue::send_msg`] for why); a message too large for that buffer,
-    /// and every other receive, goes through the thread's receive buffer.
+    /// Inlined, with the thread's receive buffer taken out and put back
+    /// rather than lent to a closure: a blocking receive then makes its
+    /// syscall in the caller's own frame (see [`MsgQueue::send_msg`]).
     #[inline(always)]
     pub(crate) fn recv_queue(&self, selector: Selector, wait: Wait) -> Result<Option<M>> {
-        if self.queue.waits_unstoppably(wait) {
-            if let Some(received) = self.recv_on_stack(selector) {
-                return received.map(Some);
-            }
-        }
-        self.recv_queue_buffered(selector, wait)
-    }
-
-    /// For a receive that [nothing but a message can
-    /// end](MsgQueue::waits_unstoppably): the message, taken into a buffer on
-    /// the stack, or `None` when it is too large for that buffer and stays
-    /// on the queue.
-    #[inline(always)]
-    fn recv_on_stack(&self, selector: Selector) -> Option<Result<M>> {
-        let mut msg = StackMsg::new(0);
-        match self.queue.recv_stack(selector, &mut msg) {
-            Ok(true) => {
-                // c_long is i64 on 64-bit Linux and i32 on 32-bit Linux.
-                #[allow(clippy::useless_conversion)]
-                let mtype = i64::from(msg.mtype());
-                Some(self.decode_received(mtype, msg.text()))
-            }
-            Ok(false) => None,
-            Err(e) => Some(Err(e)),
-        }
-    }
-
-    #[inline(never)]
-    fn recv_queue_buffered(&self, selector: Selector, wait: Wait) -> Result<Option<M>> {
-        with_recv_buf(|buf| {
-            if !self.queue.recv_buf(selector, buf, None, wait)? {
-                return Ok(None);
-            }
-            self.decode_received(buf.mtype(), buf.text()).map(Some)
-        })
+        let mut buf = take_recv_buf();
+        let received = match self.queue.recv_buf(selector, &mut buf, None, wait) {
+            Ok(true) => self.decode_received(buf.mtype(), buf.text()).map(Some),
+            Ok(false) => Ok(None),
+            Err(e) => Err(e),
+        };
+        put_back_recv_buf(buf);
+        received
     }
 
     /// The message received with `mtype` and `text`: one message, or the

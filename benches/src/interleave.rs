@@ -1,4 +1,4 @@
-//! Interleaved streaming: one sender and one receiver take turns over every
+//! Interleaved measurements: one pair of processes takes turns over every
 //! transport, a block of messages on each, so that each transport is
 //! compared with raw `msgsnd`/`msgrcv` a few milliseconds apart rather than
 //! seconds apart.
@@ -7,24 +7,59 @@
 //! fraction of a second, one after the other; on this kind of machine the
 //! speed of the host changes between two such streams by more than the few
 //! percent a target of 0.95 x raw is about. Here the child process holds one
-//! connection per transport and sends `block` messages on the first, then
-//! `block` on the second, and so on, a cycle over all of them, `cycles` times;
-//! the parent receives them in the same order and times each block. A cycle
-//! takes tens of milliseconds, so the blocks of one cycle share the host's
-//! state, and the ratio of a transport's block to raw's block of the same
-//! cycle is a tight pairing. The order is reversed every other cycle, so that
-//! no transport always follows the same one.
+//! connection per transport, and a cycle runs one block on each of them in
+//! turn, `cycles` times; the parent times each block. A cycle takes tens of
+//! milliseconds, so the blocks of one cycle share the host's state, and the
+//! ratio of a transport's block to raw's block of the same cycle is a tight
+//! pairing. The order is reversed every other cycle, so that no transport
+//! always follows the same one.
 //!
 //! The child starts each block when the parent says `go`, once the parent
-//! has received the previous block whole: each block is a short stream that
-//! starts with empty buffers, and the sender never runs ahead into the next
-//! transport's buffers while the receiver still drains the last one's.
+//! has finished the previous block: each block starts with empty buffers,
+//! and a sender never runs ahead into the next transport's buffers while the
+//! receiver still drains the last one's.
 
 use std::io::Write;
 use std::time::Instant;
 
 use crate::endpoints::{Endpoint, Prepared, Recv, Res, Transport, open_child, prepare};
 use crate::procs::{Peer, await_go};
+use crate::stats::median;
+
+/// What the blocks of an interleaved run do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pattern {
+    /// The child streams a block of messages to the parent: the block's
+    /// messages per second, timed from its first message to its last.
+    Stream,
+    /// The parent sends a message and the child sends it back, a block of
+    /// round trips timed one by one: the block's median round trip, as round
+    /// trips per second.
+    PingPong,
+}
+
+impl Pattern {
+    pub(crate) fn id(self) -> &'static str {
+        match self {
+            Pattern::Stream => "stream",
+            Pattern::PingPong => "pingpong",
+        }
+    }
+
+    fn from_id(id: &str) -> Option<Pattern> {
+        [Pattern::Stream, Pattern::PingPong]
+            .into_iter()
+            .find(|p| p.id() == id)
+    }
+
+    /// What the receives select on a System V queue both directions share.
+    fn recv(self) -> Recv {
+        match self {
+            Pattern::Stream => Recv::Any,
+            Pattern::PingPong => Recv::Own,
+        }
+    }
+}
 
 /// The order of the transports' blocks in cycle `cycle`: forwards in even
 /// cycles, backwards in odd ones.
@@ -33,23 +68,29 @@ fn order(cycle: u64, transports: usize) -> impl Iterator<Item = usize> {
     (0..transports).map(move |i| if forwards { i } else { transports - 1 - i })
 }
 
-/// One interleaved run: for each transport, in the order given, the messages
-/// per second of its block in each cycle.
+/// One interleaved run: for each transport, in the order given, the rate of
+/// its block in each cycle (messages or round trips per second).
 pub(crate) fn run(
+    pattern: Pattern,
     transports: &[Transport],
     size: usize,
     block: u64,
     cycles: u64,
 ) -> Res<Vec<Vec<f64>>> {
     match size {
-        16 => run_n::<16>(transports, block, cycles),
-        256 => run_n::<256>(transports, block, cycles),
-        4096 => run_n::<4096>(transports, block, cycles),
+        16 => run_n::<16>(pattern, transports, block, cycles),
+        256 => run_n::<256>(pattern, transports, block, cycles),
+        4096 => run_n::<4096>(pattern, transports, block, cycles),
         other => Err(format!("unsupported size {other}").into()),
     }
 }
 
-fn run_n<const N: usize>(transports: &[Transport], block: u64, cycles: u64) -> Res<Vec<Vec<f64>>> {
+fn run_n<const N: usize>(
+    pattern: Pattern,
+    transports: &[Transport],
+    block: u64,
+    cycles: u64,
+) -> Res<Vec<Vec<f64>>> {
     if block < 2 {
         return Err("a block needs at least two messages to be timed".into());
     }
@@ -61,7 +102,7 @@ fn run_n<const N: usize>(transports: &[Transport], block: u64, cycles: u64) -> R
             ticket,
             guards: g,
             connect,
-        } = prepare::<N>(t, Recv::Any)?;
+        } = prepare::<N>(t, pattern.recv())?;
         tickets.push(ticket);
         guards.extend(g);
         connects.push(connect);
@@ -69,6 +110,7 @@ fn run_n<const N: usize>(transports: &[Transport], block: u64, cycles: u64) -> R
     let mut args = vec![
         "--child".to_owned(),
         "interleave".to_owned(),
+        pattern.id().to_owned(),
         N.to_string(),
         block.to_string(),
         cycles.to_string(),
@@ -85,25 +127,48 @@ fn run_n<const N: usize>(transports: &[Transport], block: u64, cycles: u64) -> R
     peer.expect("ready")?;
 
     let mut rates = vec![Vec::with_capacity(cycles as usize); transports.len()];
+    let mut seq = 0u64;
     let mut sum = 0u64;
+    let mut round_trips = Vec::with_capacity(block as usize);
     for cycle in 0..cycles {
         for i in order(cycle, transports.len()) {
             let ep = &mut eps[i];
             peer.go()?;
-            // Timed from the block's first message to its last: `block - 1`
-            // arrivals, none of them the switch from the previous transport.
-            sum += u64::from(ep.recv()?.ok_or("a stop in the stream")?);
-            let start = Instant::now();
-            for _ in 1..block {
-                sum += u64::from(ep.recv()?.ok_or("a stop in the stream")?);
-            }
-            rates[i].push((block - 1) as f64 / start.elapsed().as_secs_f64());
+            let rate = match pattern {
+                Pattern::Stream => {
+                    // Timed from the block's first message to its last:
+                    // `block - 1` arrivals, none of them the switch from the
+                    // previous transport.
+                    sum += u64::from(ep.recv()?.ok_or("a stop in the stream")?);
+                    let start = Instant::now();
+                    for _ in 1..block {
+                        sum += u64::from(ep.recv()?.ok_or("a stop in the stream")?);
+                    }
+                    (block - 1) as f64 / start.elapsed().as_secs_f64()
+                }
+                Pattern::PingPong => {
+                    round_trips.clear();
+                    for _ in 0..block {
+                        let start = Instant::now();
+                        ep.send(seq)?;
+                        let back = ep.recv()?;
+                        round_trips.push(start.elapsed().as_secs_f64());
+                        if back != Some(seq as u8) {
+                            let id = transports[i].id();
+                            return Err(format!("{id}: the echo is {back:?}, not {seq}").into());
+                        }
+                        seq += 1;
+                    }
+                    1.0 / median(&round_trips)
+                }
+            };
+            rates[i].push(rate);
         }
     }
     peer.expect("done")?;
     peer.finish()?;
     let total = block * cycles * transports.len() as u64;
-    if sum != crate::scenarios::expected_sum(total) {
+    if pattern == Pattern::Stream && sum != crate::scenarios::expected_sum(total) {
         return Err("interleaved: wrong payloads received".into());
     }
     drop(eps);
@@ -111,24 +176,27 @@ fn run_n<const N: usize>(transports: &[Transport], block: u64, cycles: u64) -> R
     Ok(rates)
 }
 
-/// The child's side: `--child interleave SIZE BLOCK CYCLES (TRANSPORT TICKET)...`.
+/// The child's side:
+/// `--child interleave PATTERN SIZE BLOCK CYCLES (TRANSPORT TICKET)...`.
 pub(crate) fn child_main(args: &[String]) -> Res<()> {
-    let [size, block, cycles, pairs @ ..] = args else {
+    let [pattern, size, block, cycles, pairs @ ..] = args else {
         return Err(format!("bad interleave arguments {args:?}").into());
     };
     if pairs.is_empty() || pairs.len() % 2 != 0 {
         return Err(format!("bad interleave transports {pairs:?}").into());
     }
+    let pattern = Pattern::from_id(pattern).ok_or("unknown pattern")?;
     let block: u64 = block.parse()?;
     let cycles: u64 = cycles.parse()?;
     let mut eps = pairs
         .chunks(2)
         .map(|pair| {
             let transport = Transport::from_id(&pair[0]).ok_or("unknown transport")?;
+            let (ticket, recv) = (&pair[1], pattern.recv());
             match size.as_str() {
-                "16" => open_child::<16>(transport, &pair[1], Recv::Any),
-                "256" => open_child::<256>(transport, &pair[1], Recv::Any),
-                "4096" => open_child::<4096>(transport, &pair[1], Recv::Any),
+                "16" => open_child::<16>(transport, ticket, recv),
+                "256" => open_child::<256>(transport, ticket, recv),
+                "4096" => open_child::<4096>(transport, ticket, recv),
                 other => Err(format!("unsupported size {other}").into()),
             }
         })
@@ -140,7 +208,16 @@ pub(crate) fn child_main(args: &[String]) -> Res<()> {
     for cycle in 0..cycles {
         for i in order(cycle, eps.len()) {
             await_go()?;
-            eps[i].send_many(seq, block)?;
+            let ep = &mut eps[i];
+            match pattern {
+                Pattern::Stream => ep.send_many(seq, block)?,
+                Pattern::PingPong => {
+                    for _ in 0..block {
+                        let byte = ep.recv()?.ok_or("a stop in a ping-pong")?;
+                        ep.send(u64::from(byte))?;
+                    }
+                }
+            }
             seq += block;
         }
     }
@@ -158,5 +235,12 @@ mod tests {
         assert_eq!(order(0, 3).collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!(order(1, 3).collect::<Vec<_>>(), [2, 1, 0]);
         assert_eq!(order(2, 3).collect::<Vec<_>>(), [0, 1, 2]);
+    }
+
+    #[test]
+    fn patterns_round_trip_through_their_ids() {
+        for p in [Pattern::Stream, Pattern::PingPong] {
+            assert_eq!(Pattern::from_id(p.id()), Some(p));
+        }
     }
 }

@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use endpoints::{BATCH_CHUNK, Res, Transport};
+use interleave::Pattern;
 use payload::SIZES;
 use report::{BatchRow, FanRow, InterleavedRow, Machine, OverheadRow, PingRow, Results, StreamRow};
 
@@ -79,6 +80,9 @@ struct Plan {
     block: [u64; 3],
     /// Interleaved streaming: cycles over the transports per run.
     cycles: u64,
+    /// Interleaved ping-pong: round trips per block, and cycles per run.
+    pingpong_block: u64,
+    pingpong_cycles: u64,
     pingpong: u64,
     pingpong_warmup: u64,
     fan: u64,
@@ -105,6 +109,8 @@ impl Plan {
                 stream: [40_000, 40_000, 10_000],
                 block: [2_000, 2_000, 400],
                 cycles: 20,
+                pingpong_block: 50,
+                pingpong_cycles: 10,
                 pingpong: 500,
                 pingpong_warmup: 50,
                 fan: 40_000,
@@ -127,6 +133,8 @@ impl Plan {
                 stream: [200_000, 200_000, 50_000],
                 block: [2_000, 2_000, 400],
                 cycles: 60,
+                pingpong_block: 100,
+                pingpong_cycles: 30,
                 pingpong: 2_000,
                 pingpong_warmup: 200,
                 fan: 200_000,
@@ -309,6 +317,54 @@ fn pairs(args: &[String]) -> Res<()> {
     Ok(())
 }
 
+/// One interleaved run of the rows of `pattern`, `placement` and `size`.
+fn interleave_round(
+    rows: &mut [InterleavedRow],
+    plan: &Plan,
+    round: usize,
+    pattern: Pattern,
+    placement: Option<&'static str>,
+    size: usize,
+) {
+    let rows: Vec<&mut InterleavedRow> = rows
+        .iter_mut()
+        .filter(|r| r.pattern == pattern.id() && r.placement == placement && r.size == size)
+        .collect();
+    let Some(first) = rows.first() else {
+        return;
+    };
+    let block = first.block;
+    let cycles = match pattern {
+        Pattern::Stream => plan.cycles,
+        Pattern::PingPong => plan.pingpong_cycles,
+    };
+    let transports: Vec<Transport> = rows
+        .iter()
+        .map(|r| Transport::from_id(r.transport).expect("a known transport"))
+        .collect();
+    let what = format!(
+        "interleaved {} {}{size} B",
+        pattern.id(),
+        placement.map(|p| format!("{p} ")).unwrap_or_default()
+    );
+    let run = || interleave::run(pattern, &transports, size, block, cycles);
+    let result = match placement {
+        Some("one-cpu") => scenarios::on_cpu0(run),
+        _ => run(),
+    };
+    let mut errors = Vec::new();
+    let Some(rates) = succeeded(&mut errors, &what, result) else {
+        for row in rows {
+            row.errors.extend(errors.iter().cloned());
+        }
+        return;
+    };
+    for (row, rates) in rows.into_iter().zip(rates) {
+        row.cycles.extend((0..cycles).map(|c| (round, c)));
+        row.per_sec.extend(rates);
+    }
+}
+
 /// Records one measurement's value, or its error.
 fn record<T>(values: &mut Vec<T>, errors: &mut Vec<String>, what: &str, result: Res<T>) {
     values.extend(succeeded(errors, what, result));
@@ -371,9 +427,26 @@ fn run(plan: &Plan, args: &[String]) -> Res<()> {
     if plan.wants("interleave") {
         for size in SIZES {
             for &t in STREAMED.iter().filter(|&&t| plan.measures(t)) {
-                results
-                    .interleaved
-                    .push(InterleavedRow::new(t, size, plan.block(size)));
+                results.interleaved.push(InterleavedRow::new(
+                    Pattern::Stream,
+                    None,
+                    t,
+                    size,
+                    plan.block(size),
+                ));
+            }
+        }
+        for placement in report::PLACEMENTS {
+            for size in SIZES {
+                for t in PINGED.into_iter().filter(|&t| plan.measures(t)) {
+                    results.interleaved.push(InterleavedRow::new(
+                        Pattern::PingPong,
+                        Some(placement),
+                        t,
+                        size,
+                        plan.pingpong_block,
+                    ));
+                }
             }
         }
     }
@@ -430,31 +503,21 @@ fn run(plan: &Plan, args: &[String]) -> Res<()> {
                 row.rounds.push(round);
             }
         }
-        for size in SIZES {
-            let rows: Vec<&mut InterleavedRow> = results
-                .interleaved
-                .iter_mut()
-                .filter(|r| r.size == size)
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            let transports: Vec<Transport> = rows
-                .iter()
-                .map(|r| Transport::from_id(r.transport).expect("a known transport"))
-                .collect();
-            let what = format!("interleaved {size} B");
-            let mut errors = Vec::new();
-            let result = interleave::run(&transports, size, plan.block(size), plan.cycles);
-            let Some(rates) = succeeded(&mut errors, &what, result) else {
-                for row in rows {
-                    row.errors.extend(errors.iter().cloned());
-                }
-                continue;
-            };
-            for (row, rates) in rows.into_iter().zip(rates) {
-                row.cycles.extend((0..plan.cycles).map(|c| (round, c)));
-                row.msgs_per_sec.extend(rates);
+        let groups = [
+            (Pattern::Stream, None),
+            (Pattern::PingPong, Some(report::PLACEMENTS[0])),
+            (Pattern::PingPong, Some(report::PLACEMENTS[1])),
+        ];
+        for (pattern, placement) in groups {
+            for size in SIZES {
+                interleave_round(
+                    &mut results.interleaved,
+                    plan,
+                    round,
+                    pattern,
+                    placement,
+                    size,
+                );
             }
         }
         for row in &mut results.pingpong {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::endpoints::Transport;
+use crate::interleave::Pattern;
 use crate::scenarios::{AllocReport, Latency, TimeoutReport};
 use crate::stats::{median, median_ci95, quartiles};
 
@@ -106,16 +107,21 @@ pub(crate) struct StreamRow {
     pub(crate) errors: Vec<String>,
 }
 
-/// Interleaved streaming of one transport at one size (`interleave.rs`).
+/// One transport at one size in an interleaved run (`interleave.rs`).
 #[derive(Debug, Serialize)]
 pub(crate) struct InterleavedRow {
+    /// `stream`, or `pingpong` and where the processes run (`PLACEMENTS`).
+    pub(crate) pattern: &'static str,
+    pub(crate) placement: Option<&'static str>,
     pub(crate) transport: &'static str,
     pub(crate) label: &'static str,
     pub(crate) size: usize,
-    /// Messages per block.
+    /// Messages (streaming) or round trips (ping-pong) per block.
     pub(crate) block: u64,
-    /// Messages per second of each of this transport's blocks.
-    pub(crate) msgs_per_sec: Vec<f64>,
+    /// The rate of each of this transport's blocks: messages per second
+    /// streaming, and for ping-pong the inverse of the block's median round
+    /// trip.
+    pub(crate) per_sec: Vec<f64>,
     /// The round (from 1) and the cycle in it (from 0) of each block.
     pub(crate) cycles: Vec<(usize, u64)>,
     pub(crate) median: Option<f64>,
@@ -125,13 +131,21 @@ pub(crate) struct InterleavedRow {
 }
 
 impl InterleavedRow {
-    pub(crate) fn new(transport: Transport, size: usize, block: u64) -> Self {
+    pub(crate) fn new(
+        pattern: Pattern,
+        placement: Option<&'static str>,
+        transport: Transport,
+        size: usize,
+        block: u64,
+    ) -> Self {
         InterleavedRow {
+            pattern: pattern.id(),
+            placement,
             transport: transport.id(),
             label: transport.label(),
             size,
             block,
-            msgs_per_sec: Vec::new(),
+            per_sec: Vec::new(),
             cycles: Vec::new(),
             median: None,
             x_raw: PairedRatios::default(),
@@ -307,18 +321,21 @@ fn paired_ratios<K: PartialEq>(
         .collect()
 }
 
-/// For each row, its values over those of the raw row of the same size,
-/// paired by key: `id` gives a row's transport and size, `keyed` its keys
+/// For each row, its values over those of the raw row of the same group,
+/// paired by key: `id` gives a row's transport and group, `keyed` its keys
 /// and values.
-fn paired_with_raw<R, K: PartialEq>(
+fn paired_with_raw<R, G: PartialEq, K: PartialEq>(
     rows: &[R],
-    id: impl Fn(&R) -> (&'static str, usize),
+    id: impl Fn(&R) -> (&'static str, G),
     keyed: impl Fn(&R) -> (&[K], &[f64]),
 ) -> Vec<PairedRatios> {
     rows.iter()
         .map(|row| {
-            let (_, size) = id(row);
-            let raw = rows.iter().find(|r| id(r) == (Transport::Raw.id(), size));
+            let (_, group) = id(row);
+            let raw = rows.iter().find(|r| {
+                let (transport, g) = id(r);
+                transport == Transport::Raw.id() && g == group
+            });
             let ratios = raw.map_or_else(Vec::new, |raw| {
                 let ((keys, values), (raw_keys, raw_values)) = (keyed(row), keyed(raw));
                 paired_ratios(keys, values, raw_keys, raw_values)
@@ -409,11 +426,11 @@ pub(crate) fn summarize(results: &mut Results) {
     // Interleaved blocks pair with raw's block of the same cycle.
     let ratios = paired_with_raw(
         &results.interleaved,
-        |r| (r.transport, r.size),
-        |r| (&r.cycles[..], &r.msgs_per_sec[..]),
+        |r| (r.transport, (r.pattern, r.placement, r.size)),
+        |r| (&r.cycles[..], &r.per_sec[..]),
     );
     for (row, ratios) in results.interleaved.iter_mut().zip(ratios) {
-        row.median = median_of(&row.msgs_per_sec);
+        row.median = median_of(&row.per_sec);
         row.x_raw = ratios;
     }
 
@@ -477,11 +494,13 @@ fn targets(results: &Results) -> Vec<Target> {
             .iter()
             .find(|r| r.transport == t.id() && r.size == size)
     };
-    let interleaved = |t: Transport, size: usize| {
-        results
-            .interleaved
-            .iter()
-            .find(|r| r.transport == t.id() && r.size == size)
+    let interleaved = |t: Transport, size: usize, pattern: Pattern, placement: Option<&str>| {
+        results.interleaved.iter().find(|r| {
+            r.transport == t.id()
+                && r.size == size
+                && r.pattern == pattern.id()
+                && r.placement == placement
+        })
     };
     // The target itself, then the same for a variant that puts the bare
     // payload on the queue as raw does: what is left there is ipcq's code,
@@ -505,7 +524,8 @@ fn targets(results: &Results) -> Vec<Target> {
                 ),
                 (
                     "interleaved streaming",
-                    interleaved(transport, size).map(|r| (&r.x_raw, "cycles")),
+                    interleaved(transport, size, Pattern::Stream, None)
+                        .map(|r| (&r.x_raw, "cycles")),
                 ),
             ];
             for (how, row) in measured {
@@ -551,7 +571,8 @@ fn targets(results: &Results) -> Vec<Target> {
             |typed, peer| typed > peer,
             |x| format!("{x:.2}x raw"),
         ));
-        let ratio = |t: Transport| interleaved(t, size).and_then(|r| r.x_raw.median);
+        let ratio =
+            |t: Transport| interleaved(t, size, Pattern::Stream, None).and_then(|r| r.x_raw.median);
         out.extend(ahead_of_peers(
             format!("TypedQueue interleaved streaming ahead of every peer at {size} B"),
             ratio(Transport::Typed),
@@ -560,6 +581,20 @@ fn targets(results: &Results) -> Vec<Target> {
             |x| format!("{x:.3}x raw"),
         ));
         for placement in PLACEMENTS {
+            // Round trips per second over raw's: above is faster.
+            let ratio = |t: Transport| {
+                interleaved(t, size, Pattern::PingPong, Some(placement))
+                    .and_then(|r| r.x_raw.median)
+            };
+            out.extend(ahead_of_peers(
+                format!(
+                    "TypedQueue interleaved ping-pong faster than every peer at {size} B ({placement})"
+                ),
+                ratio(Transport::Typed),
+                peers.map(|p| (p, ratio(p))),
+                |typed, peer| typed > peer,
+                |x| format!("{x:.3}x raw"),
+            ));
             let ping = |t: Transport| {
                 results
                     .pingpong
@@ -609,6 +644,14 @@ fn ahead_of_peers<const P: usize>(
 
 /// Where the ping-pong processes run.
 pub(crate) const PLACEMENTS: [&str; 2] = ["one-cpu", "any-cpu"];
+
+/// What a placement means, for headings.
+fn placement_text(placement: &str) -> &'static str {
+    match placement {
+        "one-cpu" => "both processes on CPU 0",
+        _ => "processes where the scheduler puts them",
+    }
+}
 
 /// `1234567.8` as `1,234,568`.
 fn thousands(value: f64) -> String {
@@ -705,19 +748,43 @@ pub(crate) fn render(results: &Results) -> String {
         );
     }
 
-    if !results.interleaved.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n### Interleaved streaming, x raw: median over cycles of the ratio to raw's block in the same cycle (95 % CI)\n"
-        );
+    let groups = [
+        (Pattern::Stream, None),
+        (Pattern::PingPong, Some(PLACEMENTS[0])),
+        (Pattern::PingPong, Some(PLACEMENTS[1])),
+    ];
+    for (pattern, placement) in groups {
+        let rows: Vec<&InterleavedRow> = results
+            .interleaved
+            .iter()
+            .filter(|r| r.pattern == pattern.id() && r.placement == placement)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let (title, unit, cell): (String, &str, fn(f64) -> String) = match placement {
+            None => (
+                "Interleaved streaming, x raw: median over cycles of the ratio to raw's block in the same cycle (95 % CI)".into(),
+                "message",
+                |_| String::new(),
+            ),
+            Some(placement) => (
+                format!(
+                    "Interleaved ping-pong, {}: median round trip in us, and x raw: median over cycles of raw's round trip over the transport's in the same cycle (95 % CI)",
+                    placement_text(placement)
+                ),
+                "round-trip",
+                |per_sec| format!("{:.1} us, ", 1e6 / per_sec),
+            ),
+        };
+        let _ = writeln!(s, "\n### {title}\n");
         let blocks: Vec<String> = crate::payload::SIZES
             .iter()
             .filter_map(|&size| {
-                let row = results.interleaved.iter().find(|r| r.size == size)?;
+                let row = rows.iter().find(|r| r.size == size)?;
                 Some(format!(
-                    "{} B: {} cycles of one {}-message block per transport",
-                    size,
-                    row.msgs_per_sec.len(),
+                    "{size} B: {} cycles of one {}-{unit} block per transport",
+                    row.per_sec.len(),
                     row.block
                 ))
             })
@@ -725,7 +792,7 @@ pub(crate) fn render(results: &Results) -> String {
         let _ = writeln!(s, "{}.\n", blocks.join("; "));
         size_table(
             &mut s,
-            &results.interleaved,
+            &rows,
             |r| (r.transport, r.label, r.size),
             |r| {
                 if !r.errors.is_empty() && r.median.is_none() {
@@ -736,7 +803,8 @@ pub(crate) fn render(results: &Results) -> String {
                     .ci95
                     .map(|(lo, hi)| format!(" ({lo:.3} to {hi:.3})"))
                     .unwrap_or_default();
-                format!("{}{ci}", opt(r.x_raw.median, |x| format!("{x:.3}x")))
+                let value = r.median.map(cell).unwrap_or_default();
+                format!("{value}{}{ci}", opt(r.x_raw.median, |x| format!("{x:.3}x")))
             },
         );
     }
@@ -768,10 +836,7 @@ pub(crate) fn render(results: &Results) -> String {
         let _ = writeln!(
             s,
             "\n### Ping-pong round trip, p50 / p99 in microseconds, {}\n",
-            match placement {
-                "one-cpu" => "both processes on CPU 0",
-                _ => "processes where the scheduler puts them",
-            }
+            placement_text(placement)
         );
         let rows: Vec<&PingRow> = results
             .pingpong
@@ -1001,9 +1066,9 @@ mod tests {
     #[test]
     fn interleaved_blocks_pair_with_raw_in_the_same_cycle_and_size() {
         let row = |t: Transport, size: usize, cycles: &[(usize, u64)], rates: &[f64]| {
-            let mut row = InterleavedRow::new(t, size, 10);
+            let mut row = InterleavedRow::new(Pattern::Stream, None, t, size, 10);
             row.cycles = cycles.to_vec();
-            row.msgs_per_sec = rates.to_vec();
+            row.per_sec = rates.to_vec();
             row
         };
         let mut results = results_of(Vec::new());

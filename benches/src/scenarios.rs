@@ -152,13 +152,18 @@ pub(crate) fn pingpong(
     if !one_cpu {
         return sized!(size, pingpong_n(transport, count, warmup));
     }
-    // The child inherits the mask of the thread that starts it.
+    on_cpu0(|| sized!(size, pingpong_n(transport, count, warmup)))
+}
+
+/// Runs `f` with this thread, and the children it starts (which inherit its
+/// mask), pinned to CPU 0.
+pub(crate) fn on_cpu0<T>(f: impl FnOnce() -> Res<T>) -> Res<T> {
     let this_thread = nix::unistd::Pid::from_raw(0);
     let before = nix::sched::sched_getaffinity(this_thread)?;
     let mut cpu0 = nix::sched::CpuSet::new();
     cpu0.set(0)?;
     nix::sched::sched_setaffinity(this_thread, &cpu0)?;
-    let result = sized!(size, pingpong_n(transport, count, warmup));
+    let result = f();
     nix::sched::sched_setaffinity(this_thread, &before)?;
     result
 }

@@ -2,8 +2,8 @@
 //! two processes (this binary starts itself again as the other one).
 //!
 //! ```sh
-//! cargo run --release -p ipcq-benches              # everything, about 2 min
-//! cargo run --release -p ipcq-benches -- --quick   # fewer messages and runs, about 20 s
+//! cargo run --release -p ipcq-benches              # everything, about 3 min
+//! cargo run --release -p ipcq-benches -- --quick   # fewer messages and runs, about 25 s
 //! cargo run --release -p ipcq-benches -- --json results.json --only stream,batch
 //! ```
 //!
@@ -38,7 +38,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 
 const USAGE: &str = "usage: ipcq-benches [--quick] [--json FILE] [--runs N] [--only SECTIONS]
                     [--transports IDS] [--msgmnb BYTES]
-  --quick          fewer messages and runs (about 20 s instead of about 2 min)
+  --quick          fewer messages and runs (about 25 s instead of about 3 min)
   --json FILE      where to write the results (default target/ipcq-benches.json)
   --runs N         repeat each measurement N times (default 5, 3 with --quick)
   --only SECTIONS  comma-separated: stream, interleave, pingpong, fan, batch, overhead, timeout,

@@ -30,9 +30,10 @@ use crate::wire::Body;
 /// ([`recv_priority`](Self::recv_priority)) or all but one
 /// ([`recv_except`](Self::recv_except)). `C` is the [`Codec`] of the bodies.
 ///
-/// Sending encodes straight into a per-thread buffer and receiving decodes
-/// from one, so neither allocates once warm (decoding a `String` field
-/// allocates the string, of course). The handle is `Send + Sync` and clones
+/// Sending encodes straight into a message built on the stack (bodies over
+/// 8 KiB go on in a per-thread buffer), and receiving decodes from a
+/// per-thread buffer, so neither allocates once warm (decoding a `String`
+/// field allocates the string, of course). The handle is `Send + Sync` and clones
 /// are cheap; several threads and processes may send and receive on one queue,
 /// and each message goes to exactly one receiver.
 ///

@@ -273,8 +273,8 @@ pub(crate) fn msgrcv(
 
 /// How `msgsnd` and `msgrcv` enter the kernel.
 ///
-/// Where the architecture has the two calls as syscalls of their own, ipcq
-/// makes them through `syscall(2)`. glibc's `msgsnd`/`msgrcv` are POSIX thread
+/// Where the architecture has the two calls as syscalls of their own and
+/// `long` is 64 bits (not x32), ipcq makes them through `syscall(2)`. glibc's `msgsnd`/`msgrcv` are POSIX thread
 /// cancellation points: each call switches the thread to asynchronous
 /// cancellation and back, two atomic read-modify-writes around every message
 /// that Rust code, which never uses `pthread_cancel`, has no use for. Elsewhere
@@ -285,11 +285,14 @@ pub(crate) fn msgrcv(
 /// failure. A library preloaded to wrap libc's `msgsnd` (`LD_PRELOAD`) does
 /// not see these calls; seccomp filters and `strace` see the same syscalls.
 mod raw {
-    #[cfg(any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "loongarch64"
+    #[cfg(all(
+        target_pointer_width = "64",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            target_arch = "loongarch64"
+        )
     ))]
     mod imp {
         use libc::{c_int, c_long, c_void, size_t, ssize_t};
@@ -346,11 +349,14 @@ mod raw {
         }
     }
 
-    #[cfg(not(any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "loongarch64"
+    #[cfg(not(all(
+        target_pointer_width = "64",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            target_arch = "loongarch64"
+        )
     )))]
     mod imp {
         pub(crate) use libc::{msgrcv, msgsnd};

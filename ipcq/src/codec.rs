@@ -150,7 +150,8 @@ impl Codec for Bincode {
         T: Serialize + ?Sized,
         W: io::Write,
     {
-        bincode::serde::encode_into_writer(value, WriteAll(out), bincode::config::standard())
+        let writer = WriteAll { out, written: 0 };
+        bincode::serde::encode_into_writer(value, writer, bincode::config::standard())
             .map_err(CodecError::new)
     }
 
@@ -168,22 +169,57 @@ impl Codec for Bincode {
 }
 
 /// bincode's writer over an `io::Write`, handing each piece straight to
-/// `write_all`: bincode's own adapter also counts the bytes written, which
-/// nothing here reads.
-struct WriteAll<W>(W);
+/// `write_all`, where bincode's own adapter reaches the output through one
+/// more reference.
+struct WriteAll<W> {
+    out: W,
+    /// Bytes written so far: where a failing output failed.
+    written: usize,
+}
 
 impl<W: io::Write> bincode::enc::write::Writer for WriteAll<W> {
     #[inline(always)]
     fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
-        self.0
-            .write_all(bytes)
-            .map_err(|inner| bincode::error::EncodeError::Io { inner, index: 0 })
+        match self.out.write_all(bytes) {
+            Ok(()) => {
+                self.written += bytes.len();
+                Ok(())
+            }
+            Err(inner) => Err(bincode::error::EncodeError::Io {
+                inner,
+                index: self.written,
+            }),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_output_is_reported_with_where_it_failed() {
+        /// Takes `room` bytes, then fails.
+        struct Short {
+            room: usize,
+        }
+        impl io::Write for Short {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if buf.len() > self.room {
+                    return Err(io::Error::new(io::ErrorKind::WriteZero, "full"));
+                }
+                self.room -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        // 7u8 (1 byte), then "seven" behind a 1-byte length: the string's
+        // length fits, its bytes do not.
+        let err = Bincode::encode(&(7u8, "seven"), Short { room: 3 }).unwrap_err();
+        assert!(err.to_string().contains("index: 2"), "{err}");
+    }
 
     #[test]
     fn bincode_round_trips_and_refuses_leftovers() {

@@ -48,8 +48,10 @@ const MAX_RECV_CAPACITY: usize = 1 << 26;
 /// A thread's spare buffer: taken out for one call and put back after it,
 /// so that a call made while another holds it (a `Serialize` impl that
 /// sends, say) finds none and makes its own. Taking and putting back are a
-/// few instructions; no closure runs with the buffer borrowed, so nothing
-/// adds a stack frame around the syscall (see [`MsgQueue::send_msg`]).
+/// few instructions. The receive paths that make their syscall inline take
+/// and put back around it rather than lending the buffer to a closure
+/// ([`with_thread_buf`]), which would add a stack frame around the syscall
+/// (see [`MsgQueue::send_msg`]).
 pub(crate) type ThreadBuf = std::thread::LocalKey<Cell<Option<MsgBuf>>>;
 
 thread_local! {

@@ -33,9 +33,9 @@ use crate::wire::Body;
 /// Sending encodes straight into a message built on the stack (bodies over
 /// 8 KiB go on in a per-thread buffer), and receiving decodes from a
 /// per-thread buffer, so neither allocates once warm (decoding a `String`
-/// field allocates the string, of course). The handle is `Send + Sync` and clones
-/// are cheap; several threads and processes may send and receive on one queue,
-/// and each message goes to exactly one receiver.
+/// field allocates the string, of course). The handle is `Send + Sync` and
+/// clones are cheap; several threads and processes may send and receive on
+/// one queue, and each message goes to exactly one receiver.
 ///
 /// # Batches
 ///

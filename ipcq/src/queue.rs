@@ -313,9 +313,9 @@ impl MsgQueue {
 
     /// Sends `msg`; false when it would have to wait longer than `wait` allows.
     ///
-    /// A send that [nothing can end](Self::waits_unstoppably) makes the
-    /// syscall right here, and this is inlined into the public `send`, and
-    /// that into its caller:
+    /// A send that waits for ever with no stop handle, or not at all
+    /// ([`inline_flags`](Self::inline_flags)), makes the syscall right here,
+    /// and this is inlined into the public `send`, and that into its caller:
     /// after every syscall the CPU mispredicts the return of each stack frame
     /// that was live across it (the kernel refills the return stack buffer
     /// on the way out), and each frame fewer measurably speeds up a stream of
@@ -327,16 +327,17 @@ impl MsgQueue {
         if size > self.send_limit.load(Ordering::Relaxed) {
             self.check_fits(size)?;
         }
-        if self.waits_unstoppably(wait) {
-            loop {
-                match sys::msgsnd(self.id.0, msg, 0) {
-                    Ok(()) => return Ok(true),
-                    Err(Errno::EINTR) => continue,
-                    Err(errno) => return Err(self.send_error(size, errno)),
-                }
+        let Some(flags) = self.inline_flags(wait) else {
+            return self.send_msg_waiting(msg, wait);
+        };
+        loop {
+            match sys::msgsnd(self.id.0, msg, flags) {
+                Ok(()) => return Ok(true),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) if flags != 0 => return Ok(false),
+                Err(errno) => return Err(self.send_error(size, errno)),
             }
         }
-        self.send_msg_waiting(msg, wait)
     }
 
     /// [`send_msg`](Self::send_msg) for a wait that a deadline or a stop may end.
@@ -479,13 +480,18 @@ impl MsgQueue {
         self.recv_buf(selector, &mut buf.raw, buf.limit, Wait::timeout(timeout))
     }
 
-    /// Whether nothing but the call itself can end a wait: it waits for
-    /// ever, and there is no stop handle. Such calls make their syscall
-    /// inline (see [`send_msg`](Self::send_msg)); the others go through
-    /// [`run`](Self::run).
+    /// The flags of a call that can be made inline (see
+    /// [`send_msg`](Self::send_msg)), for a wait that needs neither a timer
+    /// nor a look at the stop handle: `IPC_NOWAIT` for no wait, none for a
+    /// wait for ever on a queue without a stop handle. `None` for the waits
+    /// that go through [`run`](Self::run).
     #[inline(always)]
-    pub(crate) fn waits_unstoppably(&self, wait: Wait) -> bool {
-        matches!(wait, Wait::Forever) && self.stop.is_none()
+    fn inline_flags(&self, wait: Wait) -> Option<c_int> {
+        match wait {
+            Wait::No => Some(libc::IPC_NOWAIT),
+            Wait::Forever if self.stop.is_none() => Some(0),
+            Wait::Forever | Wait::Until(_) => None,
+        }
     }
 
     /// Receives into `buf`, growing it (up to `limit`) until the message fits.
@@ -497,16 +503,17 @@ impl MsgQueue {
         limit: Option<usize>,
         wait: Wait,
     ) -> Result<bool> {
-        if !self.waits_unstoppably(wait) {
+        let Some(wait_flags) = self.inline_flags(wait) else {
             return self.recv_buf_waiting(selector, buf, limit, wait);
-        }
+        };
         let (msgtyp, flags) = selector.to_msgtyp()?;
         let limit = limit.unwrap_or(MAX_RECV_CAPACITY);
         loop {
-            match sys::msgrcv(self.id.0, buf, limit, msgtyp, flags) {
+            match sys::msgrcv(self.id.0, buf, limit, msgtyp, flags | wait_flags) {
                 Ok(_) => return Ok(true),
                 Err(Errno::EINTR) => continue,
                 Err(Errno::E2BIG) => self.grow_for_larger_message(Op::Receive, buf, limit)?,
+                Err(Errno::ENOMSG | Errno::EAGAIN) if wait_flags != 0 => return Ok(false),
                 Err(errno) => return Err(self.error(Op::Receive, errno)),
             }
         }

@@ -745,13 +745,13 @@ impl MsgQueue {
         wait: Wait,
         mut call: impl FnMut(c_int) -> Result<T, Errno>,
     ) -> Result<Outcome<T>> {
-        let nowait = |call: &mut dyn FnMut(c_int) -> Result<T, Errno>| match retry_interrupted(
-            call,
-            libc::IPC_NOWAIT,
-        ) {
-            Ok(v) => Outcome::Done(v),
-            Err(Errno::EAGAIN | Errno::ENOMSG) => Outcome::Empty,
-            Err(errno) => Outcome::Failed(errno),
+        let nowait = |call: &mut dyn FnMut(c_int) -> Result<T, Errno>| loop {
+            match call(libc::IPC_NOWAIT) {
+                Ok(v) => return Outcome::Done(v),
+                Err(Errno::EAGAIN | Errno::ENOMSG) => return Outcome::Empty,
+                Err(Errno::EINTR) => continue,
+                Err(errno) => return Outcome::Failed(errno),
+            }
         };
         let deadline = match wait {
             Wait::No => return Ok(nowait(&mut call)),
@@ -794,20 +794,6 @@ impl MsgQueue {
                 access: proc_entry(self.id).as_ref().map(Access::of),
             },
             other => other,
-        }
-    }
-}
-
-/// Makes `call` with `flags` until a signal does not interrupt it.
-#[inline]
-fn retry_interrupted<T>(
-    call: &mut dyn FnMut(c_int) -> Result<T, Errno>,
-    flags: c_int,
-) -> Result<T, Errno> {
-    loop {
-        match call(flags) {
-            Err(Errno::EINTR) => continue,
-            result => return result,
         }
     }
 }

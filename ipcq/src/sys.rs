@@ -274,12 +274,12 @@ pub(crate) fn msgrcv(
 /// How `msgsnd` and `msgrcv` enter the kernel.
 ///
 /// Where the architecture has the two calls as syscalls of their own and
-/// `long` is 64 bits (not x32), ipcq makes them through `syscall(2)`. glibc's `msgsnd`/`msgrcv` are POSIX thread
-/// cancellation points: each call switches the thread to asynchronous
-/// cancellation and back, two atomic read-modify-writes around every message
-/// that Rust code, which never uses `pthread_cancel`, has no use for. Elsewhere
-/// (32-bit x86 before Linux 5.1 multiplexes them through `ipc(2)`), libc's
-/// wrappers do it.
+/// `long` is 64 bits (not x32), ipcq makes them through `syscall(2)`.
+/// glibc's `msgsnd`/`msgrcv` are POSIX thread cancellation points: each call
+/// switches the thread to asynchronous cancellation and back, two atomic
+/// read-modify-writes around every message that Rust code, which never uses
+/// `pthread_cancel`, has no use for. Elsewhere (32-bit x86 before Linux 5.1
+/// multiplexes them through `ipc(2)`), libc's wrappers do it.
 ///
 /// Both take and return what the libc functions do: -1 with `errno` set on
 /// failure. A library preloaded to wrap libc's `msgsnd` (`LD_PRELOAD`) does

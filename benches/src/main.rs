@@ -503,12 +503,7 @@ fn run(plan: &Plan, args: &[String]) -> Res<()> {
                 row.rounds.push(round);
             }
         }
-        let groups = [
-            (Pattern::Stream, None),
-            (Pattern::PingPong, Some(report::PLACEMENTS[0])),
-            (Pattern::PingPong, Some(report::PLACEMENTS[1])),
-        ];
-        for (pattern, placement) in groups {
+        for (pattern, placement) in report::INTERLEAVED {
             for size in SIZES {
                 interleave_round(
                     &mut results.interleaved,

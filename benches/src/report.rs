@@ -645,6 +645,14 @@ fn ahead_of_peers<const P: usize>(
 /// Where the ping-pong processes run.
 pub(crate) const PLACEMENTS: [&str; 2] = ["one-cpu", "any-cpu"];
 
+/// The interleaved measurements, in the order they run and are printed:
+/// streaming, then ping-pong in each placement.
+pub(crate) const INTERLEAVED: [(Pattern, Option<&str>); 3] = [
+    (Pattern::Stream, None),
+    (Pattern::PingPong, Some(PLACEMENTS[0])),
+    (Pattern::PingPong, Some(PLACEMENTS[1])),
+];
+
 /// What a placement means, for headings.
 fn placement_text(placement: &str) -> &'static str {
     match placement {
@@ -748,12 +756,7 @@ pub(crate) fn render(results: &Results) -> String {
         );
     }
 
-    let groups = [
-        (Pattern::Stream, None),
-        (Pattern::PingPong, Some(PLACEMENTS[0])),
-        (Pattern::PingPong, Some(PLACEMENTS[1])),
-    ];
-    for (pattern, placement) in groups {
+    for (pattern, placement) in INTERLEAVED {
         let rows: Vec<&InterleavedRow> = results
             .interleaved
             .iter()

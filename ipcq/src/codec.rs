@@ -107,6 +107,12 @@ impl CodecError {
 /// bincode 2 with its standard configuration: little-endian, variable-length
 /// integers. The default codec of ipcq, with wire id 1.
 ///
+/// Decoding takes no more than the body it is given: a length prefix is
+/// checked against the body before anything is allocated for it, collections
+/// reserve room for no more elements than the body has bytes, and values may
+/// nest at most 128 levels deep, so that a body crafted for a message type
+/// that contains itself gets a decode error, not a stack overflow.
+///
 /// bincode is pinned to 2.0: 3.0.0 is a placeholder release that does not
 /// compile, and the project is no longer maintained (RUSTSEC-2025-0141), which
 /// is why the codec sits behind [`Codec`].
@@ -132,6 +138,10 @@ pub struct Bincode;
 /// 16 control bytes). All the sequences and maps of one decode may yield at
 /// most as many items as the body has bytes, so that items taking no byte
 /// (`()`, structs of skipped fields) cannot be claimed by the billion.
+///
+/// Values nest at most 128 levels deep ([`MAX_DEPTH`](crate::capped::MAX_DEPTH)),
+/// so that a type that contains itself cannot be made to recurse once per
+/// body byte until the thread's stack overflows.
 #[inline(always)]
 fn decode_capped<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
     let budget = Cell::new(bytes.len());

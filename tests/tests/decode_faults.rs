@@ -241,3 +241,50 @@ fn another_codec_carries_the_same_enum_and_a_mismatch_is_caught() {
     pq.send(Work::Log("plain".into())).unwrap();
     assert_eq!(bq.recv().unwrap(), Work::Log("plain".into()));
 }
+
+/// A field type that contains itself: one level of nesting per byte of body.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum Chain {
+    End,
+    Link(Box<Chain>),
+}
+
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+enum Nested {
+    Chain(Chain),
+}
+
+#[test]
+fn a_body_nested_deeper_than_the_limit_is_refused_not_a_stack_overflow() {
+    let raw = TestQueue::new();
+    let q = TypedQueue::<Nested>::from_queue((*raw).clone());
+    let shallow = Nested::Chain(Chain::Link(Box::new(Chain::End)));
+    q.send(&shallow).unwrap();
+    let sent = raw.recv(Selector::Any).unwrap();
+
+    // The same header, then 8,000 links and the end: 8,007 bytes, within the
+    // default msgmax, that would recurse 8,000 levels deep.
+    let mut deep = sent.body[..6].to_vec();
+    deep.extend(std::iter::repeat_n(1, 8000));
+    deep.push(0);
+    raw.send(sent.mtype, &deep).unwrap();
+    q.send(&shallow).unwrap();
+
+    // Received on a thread with a spawned thread's default 2 MiB stack.
+    let receiver = q.clone();
+    let (first, second) = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || (receiver.recv(), receiver.recv()))
+        .unwrap()
+        .join()
+        .unwrap();
+    let e = decode_error(first);
+    assert!(
+        matches!(e.reason(), DecodeReason::Body { variant: "Chain", error }
+            if error.to_string().contains("more than 128 levels deep")),
+        "{e}"
+    );
+    assert_eq!((e.mtype(), e.bytes()), (sent.mtype, &deep[..]));
+    // The queue goes on: the next message decodes.
+    assert_eq!(second.unwrap(), shallow);
+}

@@ -5,7 +5,7 @@ use std::io;
 use std::marker::PhantomData;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{Deserialize, DeserializeOwned, DeserializeSeed, Deserializer};
 
 use crate::capped::Capped;
 
@@ -60,12 +60,58 @@ use crate::capped::Capped;
 /// # Ok::<(), CodecError>(())
 /// ```
 ///
-/// A codec decoding from a slice like this one trusts length prefixes:
-/// bincode's `decode_from_slice` allocates a `String` of the length a prefix
-/// claims before it reads the bytes, so a corrupt or hostile 16-byte body can
-/// make it allocate gigabytes. ipcq's own [`Bincode`] reads strings in place
-/// and bounds collections by the body's length (`SECURITY.md`); a codec for
-/// queues that foreign processes can write to should do the same.
+/// A codec like this one trusts the body: bincode's `decode_from_slice`
+/// allocates a `String` of the length a prefix claims before it reads the
+/// bytes, so a corrupt or hostile 16-byte body can make it allocate
+/// gigabytes, and a message type that contains itself can be sent a body
+/// that recurses until the receiving thread's stack overflows. ipcq's own
+/// [`Bincode`] decodes within bounds set by the body (`SECURITY.md`); a codec
+/// for queues that foreign processes can write to gets the same bounds from
+/// [`deserialize_bounded`], wrapped around its format's deserializer. Here
+/// for postcard:
+///
+/// ```
+/// use ipcq::{Codec, CodecError};
+///
+/// struct Postcard;
+///
+/// impl Codec for Postcard {
+///     const ID: u8 = 0x81;
+///     const NAME: &'static str = "postcard";
+///
+///     fn encode<T, W>(value: &T, out: W) -> Result<(), CodecError>
+///     where
+///         T: serde::Serialize + ?Sized,
+///         W: std::io::Write,
+///     {
+///         postcard::to_io(value, out).map(drop).map_err(CodecError::new)
+///     }
+///
+///     fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+///         let mut deserializer = postcard::Deserializer::from_bytes(bytes);
+///         let value = ipcq::deserialize_bounded(&mut deserializer, bytes.len())
+///             .map_err(CodecError::new)?;
+///         match deserializer.finalize().map_err(CodecError::new)? {
+///             [] => Ok(value),
+///             rest => Err(CodecError::new(format!("{} bytes left over", rest.len()))),
+///         }
+///     }
+/// }
+///
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Node {
+///     kids: Vec<Node>,
+/// }
+///
+/// // One node, holding one node, holding one node... 10,000 deep: refused
+/// // at the 129th level (postcard words every such error as "Serde
+/// // Deserialization Error").
+/// assert!(Postcard::decode::<Node>(&[1; 10_000]).is_err());
+/// // Three deep is fine.
+/// let node = Postcard::decode::<Node>(&[1, 1, 0])?;
+/// assert_eq!(node.kids[0].kids[0].kids.len(), 0);
+/// # Ok::<(), CodecError>(())
+/// ```
 pub trait Codec {
     /// Identifies the codec in the wire header. ipcq's own codecs use 1 to
     /// 0x7f; codecs defined elsewhere use 0x80 to 0xff.
@@ -102,6 +148,44 @@ impl CodecError {
     pub fn new(error: impl ToString) -> Self {
         CodecError(error.to_string())
     }
+}
+
+/// Deserializes a `T` from `deserializer`, which reads a message body of
+/// `body_len` bytes, within bounds set by that length: the bounds ipcq's own
+/// [`Bincode`] decodes within, for a [`Codec`] over another serde format.
+///
+/// - Strings and byte buffers are asked of `deserializer` as borrowed ones
+///   (`deserialize_str`, `deserialize_bytes`), and the value is handed an
+///   owned copy of what it read. A deserializer that reads from a slice then
+///   checks a length prefix against the bytes it has before anything is
+///   allocated for it.
+/// - A sequence or map is told that it holds at most `body_len` elements, so
+///   serde's collections reserve room for no more elements than the body has
+///   bytes, whatever a length prefix claims. All the sequences and maps of
+///   the value together may yield at most `body_len` elements and entries, so
+///   that elements that take no bytes (`()`, unit structs) cannot be claimed
+///   by the billion.
+/// - Values may nest at most 128 levels deep (every struct, tuple, sequence,
+///   map, enum, `Option` and newtype struct is a level), so that a type that
+///   contains itself cannot be made to recurse until the stack overflows.
+///
+/// Everything else (the value, the errors, the bytes read) is the wrapped
+/// deserializer's. Checking that the body was read to its end is left to the
+/// codec, which knows how to ask its deserializer. The trait's documentation
+/// shows a codec built on it ([`Codec`], second example).
+///
+/// # Errors
+///
+/// The deserializer's own errors, and a custom error (through
+/// [`serde::de::Error::custom`]) when the value nests too deep or holds more
+/// elements than `body_len`.
+pub fn deserialize_bounded<'de, T, D>(deserializer: D, body_len: usize) -> Result<T, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    let budget = Cell::new(body_len);
+    Capped::new(PhantomData::<T>, body_len, &budget).deserialize(deserializer)
 }
 
 /// bincode 2 with its standard configuration: little-endian, variable-length

@@ -77,7 +77,7 @@ mod wire;
 
 pub use batch::{BATCH_MARKER, BatchError};
 pub use buffer::{Message, MsgBuffer};
-pub use codec::{Bincode, Codec, CodecError};
+pub use codec::{Bincode, Codec, CodecError, deserialize_bounded};
 pub use error::{Access, Error, Op, Result};
 pub use key::{Key, QueueId};
 pub use message::{DecodeError, DecodeReason, Dispatch, EncodeError, MessageKind, QueueMessage};

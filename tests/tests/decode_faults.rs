@@ -2,9 +2,10 @@
 //! enum, unknown mtypes, foreign bytes, another codec. None is decoded into a
 //! wrong value and none is lost: each comes back with its mtype and bytes.
 
-use ipcq::{Codec, CodecError, DecodeReason, Error, QueueMessage, Selector, TypedQueue};
+use ipcq::{Codec, DecodeReason, Error, QueueMessage, Selector, TypedQueue};
 use serde::{Deserialize, Serialize};
 use tests::TestQueue;
+use tests::codecs::Postcard;
 use tests::messages::{ByteBuf, Work};
 
 /// The enum as an older build declared it.
@@ -186,32 +187,6 @@ fn a_worker_loop_returns_an_undecodable_message_and_goes_on_after_it() {
     assert_eq!(items[1].as_ref().unwrap(), &Work::Urgent(3));
 }
 
-/// A second codec, to show the seam: postcard instead of bincode.
-struct Postcard;
-
-impl Codec for Postcard {
-    const ID: u8 = 0x80;
-    const NAME: &'static str = "postcard";
-
-    fn encode<T, W>(value: &T, out: W) -> Result<(), CodecError>
-    where
-        T: Serialize + ?Sized,
-        W: std::io::Write,
-    {
-        postcard::to_io(value, out)
-            .map(drop)
-            .map_err(CodecError::new)
-    }
-
-    fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-        match postcard::take_from_bytes(bytes) {
-            Ok((value, [])) => Ok(value),
-            Ok((_, rest)) => Err(CodecError::new(format!("{} bytes left over", rest.len()))),
-            Err(e) => Err(CodecError::new(e)),
-        }
-    }
-}
-
 #[test]
 fn another_codec_carries_the_same_enum_and_a_mismatch_is_caught() {
     let raw = TestQueue::new();
@@ -254,23 +229,27 @@ enum Nested {
     Chain(Chain),
 }
 
-#[test]
-fn a_body_nested_deeper_than_the_limit_is_refused_not_a_stack_overflow() {
+/// Sends `Nested` bodies 8,000 levels deep, then a shallow one, through `C`
+/// and receives both on a thread with a spawned thread's default 2 MiB
+/// stack: the deep one must come back as a decode error, whole, and the next
+/// must decode. (Without the depth limit the thread overflows its stack and
+/// the test process aborts.)
+fn deep_body_is_refused<C: Codec + Send + Sync + 'static>(expect: impl Fn(&str) -> bool) {
     let raw = TestQueue::new();
-    let q = TypedQueue::<Nested>::from_queue((*raw).clone());
+    let q = TypedQueue::<Nested, C>::from_queue((*raw).clone());
     let shallow = Nested::Chain(Chain::Link(Box::new(Chain::End)));
     q.send(&shallow).unwrap();
     let sent = raw.recv(Selector::Any).unwrap();
 
     // The same header, then 8,000 links and the end: 8,007 bytes, within the
-    // default msgmax, that would recurse 8,000 levels deep.
+    // default msgmax (a link is the byte 1 and the end the byte 0 in both
+    // bincode and postcard).
     let mut deep = sent.body[..6].to_vec();
     deep.extend(std::iter::repeat_n(1, 8000));
     deep.push(0);
     raw.send(sent.mtype, &deep).unwrap();
     q.send(&shallow).unwrap();
 
-    // Received on a thread with a spawned thread's default 2 MiB stack.
     let receiver = q.clone();
     let (first, second) = std::thread::Builder::new()
         .stack_size(2 << 20)
@@ -281,10 +260,17 @@ fn a_body_nested_deeper_than_the_limit_is_refused_not_a_stack_overflow() {
     let e = decode_error(first);
     assert!(
         matches!(e.reason(), DecodeReason::Body { variant: "Chain", error }
-            if error.to_string().contains("more than 128 levels deep")),
+            if expect(&error.to_string())),
         "{e}"
     );
     assert_eq!((e.mtype(), e.bytes()), (sent.mtype, &deep[..]));
     // The queue goes on: the next message decodes.
     assert_eq!(second.unwrap(), shallow);
+}
+
+#[test]
+fn a_body_nested_deeper_than_the_limit_is_refused_not_a_stack_overflow() {
+    deep_body_is_refused::<ipcq::Bincode>(|error| error.contains("more than 128 levels deep"));
+    // postcard words every error raised through serde as this one.
+    deep_body_is_refused::<Postcard>(|error| error == "Serde Deserialization Error");
 }

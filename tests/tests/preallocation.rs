@@ -2,7 +2,8 @@
 //! than the body it sent: serde's collections reserve room for at most as
 //! many elements as the body has bytes, and strings and byte buffers are read
 //! borrowed from the body before anything is allocated for them
-//! (`ipcq/src/capped.rs`).
+//! (`ipcq/src/capped.rs`). For ipcq's own bincode codec, and for a postcard
+//! codec built on `ipcq::deserialize_bounded`.
 //!
 //! A test binary of its own (harness = false) so that no other test's
 //! threads allocate while it measures.
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ipcq::{Bincode, Codec};
 use serde::de::DeserializeOwned;
+use tests::codecs::Postcard;
 use tests::messages::ByteBuf;
 
 struct Measuring;
@@ -55,24 +57,63 @@ unsafe impl GlobalAlloc for Measuring {
 #[global_allocator]
 static GLOBAL: Measuring = Measuring;
 
-/// The body's length prefix claims 2^30 elements: bincode's 9-byte varint.
-fn lying_body(elements: &[u8]) -> Vec<u8> {
-    let mut body = vec![0xfd];
-    body.extend((1u64 << 30).to_le_bytes());
-    body.extend_from_slice(elements);
+/// A length prefix claiming 2^30: bincode's 9-byte varint.
+const BINCODE_CLAIM: [u8; 9] = [0xfd, 0, 0, 0, 0x40, 0, 0, 0, 0];
+
+/// The same claim in postcard's 5-byte varint.
+const POSTCARD_CLAIM: [u8; 5] = [0x80, 0x80, 0x80, 0x80, 0x04];
+
+/// A 16-byte body: `claim`, then `elements`, then as many bytes of `fill`
+/// as it takes.
+fn lying_body(claim: &[u8], elements: &[u8], fill: u8) -> Vec<u8> {
+    let mut body = [claim, elements].concat();
+    body.resize(16, fill);
     body
 }
 
 /// The largest allocation and the bytes allocated in all while decoding
-/// `body` as a `T`, which must fail.
-fn measure<T: DeserializeOwned>(body: &[u8]) -> (usize, usize) {
+/// `body` as a `T` with `C`, which must fail with an error saying the body
+/// ran out.
+fn measure<C: Codec, T: DeserializeOwned>(body: &[u8]) -> (usize, usize) {
     LARGEST.store(0, Ordering::SeqCst);
     TOTAL.store(0, Ordering::SeqCst);
-    let result = Bincode::decode::<T>(body);
+    let result = C::decode::<T>(body);
     let measured = (LARGEST.load(Ordering::SeqCst), TOTAL.load(Ordering::SeqCst));
-    let error = result.err().expect("a lying body is refused");
-    assert!(error.to_string().contains("UnexpectedEnd"), "{error}");
+    let error = result.err().expect("a lying body is refused").to_string();
+    // bincode's and postcard's words for a body that ran out.
+    let short = ["UnexpectedEnd", "Hit the end of buffer"];
+    assert!(
+        short.iter().any(|s| error.contains(s)),
+        "{}: {error}",
+        C::NAME
+    );
     measured
+}
+
+/// Every case, for codec `C` whose length prefix claiming 2^30 is `claim`.
+fn cases<C: Codec>(claim: &[u8]) -> Vec<(String, (usize, usize))> {
+    let body = |elements: &[u8], fill: u8| lying_body(claim, elements, fill);
+    // A sequence of strings whose first string claims 2^30 bytes.
+    let strings = body(claim, 1);
+    vec![
+        ("String", measure::<C, String>(&body(b"abc", b'x'))),
+        ("ByteBuf", measure::<C, ByteBuf>(&body(&[], 1))),
+        ("Vec<String>", measure::<C, Vec<String>>(&strings)),
+        ("Vec<u8>", measure::<C, Vec<u8>>(&body(&[], 1))),
+        ("Vec<u32>", measure::<C, Vec<u32>>(&body(&[], 1))),
+        (
+            "HashMap<String, u32>",
+            measure::<C, HashMap<String, u32>>(&body(&[], 0)),
+        ),
+        (
+            "HashSet<u8>",
+            measure::<C, HashSet<u8>>(&body(&[1, 2, 3, 4, 5, 6, 7], 8)),
+        ),
+        ("Vec<Vec<u16>>", measure::<C, Vec<Vec<u16>>>(&strings)),
+    ]
+    .into_iter()
+    .map(|(name, measured)| (format!("{}, {name}", C::NAME), measured))
+    .collect()
 }
 
 /// How many bytes of heap a failing decode may take per byte of body: room
@@ -85,32 +126,11 @@ const PER_BODY_BYTE: usize = 80;
 const SLACK: usize = 128;
 
 fn main() {
-    // 16-byte bodies: the 9-byte claim and 7 bytes of honest elements.
-    let cases = [
-        ("String", measure::<String>(&lying_body(b"abcdefg"))),
-        ("ByteBuf", measure::<ByteBuf>(&lying_body(&[1; 7]))),
-        (
-            "Vec<String>",
-            measure::<Vec<String>>(&lying_body(&[0xfc, 0, 0, 0, 64, 1, 1])),
-        ),
-        ("Vec<u8>", measure::<Vec<u8>>(&lying_body(&[1; 7]))),
-        ("Vec<u32>", measure::<Vec<u32>>(&lying_body(&[1; 7]))),
-        (
-            "HashMap<String, u32>",
-            measure::<HashMap<String, u32>>(&lying_body(&[0; 7])),
-        ),
-        (
-            "HashSet<u8>",
-            measure::<HashSet<u8>>(&lying_body(&[1, 2, 3, 4, 5, 6, 7])),
-        ),
-        (
-            "Vec<Vec<u16>>",
-            measure::<Vec<Vec<u16>>>(&lying_body(&[0xfc, 0, 0, 0, 64, 1, 1])),
-        ),
-    ];
+    let mut all = cases::<Bincode>(&BINCODE_CLAIM);
+    all.extend(cases::<Postcard>(&POSTCARD_CLAIM));
     let bound = PER_BODY_BYTE * 16 + SLACK;
     let mut failed = false;
-    for (name, (largest, total)) in cases {
+    for (name, (largest, total)) in all {
         println!("{name}: 16-byte body: largest allocation {largest} bytes, {total} in all");
         if total > bound {
             println!("  over the bound of {bound} bytes");

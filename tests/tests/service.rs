@@ -1,11 +1,12 @@
 //! The service pieces on their own: the pid file's locking, takeover and
-//! refusal to follow links.
+//! refusal to follow links, and signal watchers giving signals back.
 
 use std::os::unix::fs::symlink;
+use std::os::unix::process::ExitStatusExt;
 
 use ipcq::Error;
 use ipcq::service::PidFile;
-use tests::ScratchDir;
+use tests::{ScratchDir, peer};
 
 fn temp(name: &str) -> ScratchDir {
     ScratchDir::new(env!("CARGO_TARGET_TMPDIR"), &format!("service-{name}"))
@@ -58,4 +59,47 @@ fn a_symbolic_link_at_the_pid_file_path_is_not_followed() {
         std::fs::read_to_string(&victim).unwrap(),
         "do not overwrite"
     );
+}
+
+/// Runs `peer signals-dropped MODE` (through `nohup` if `nohup`), and returns
+/// the signal that ended it, if one did, and what it printed.
+fn signals_dropped(mode: &str, nohup: bool) -> (Option<i32>, String) {
+    let output = if nohup {
+        std::process::Command::new("nohup")
+            .args([env!("CARGO_BIN_EXE_peer"), "signals-dropped", mode])
+            .output()
+    } else {
+        peer!("signals-dropped", mode).output()
+    }
+    .expect("run the peer");
+    (
+        output.status.signal(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_dropped_signal_watcher_gives_sigterm_back_its_default_action() {
+    // SIGTERM ends the process again, as if it had never been watched.
+    let (signal, out) = signals_dropped("alone", false);
+    assert_eq!(signal, Some(libc::SIGTERM), "{out}");
+    assert_eq!(out, "");
+}
+
+#[test]
+fn signals_go_to_the_watchers_still_installed() {
+    for mode in ["another", "reinstalled"] {
+        let (signal, out) = signals_dropped(mode, false);
+        assert_eq!((signal, out.as_str()), (None, "stopped true\n"), "{mode}");
+    }
+}
+
+#[test]
+fn a_signal_ignored_before_the_first_watcher_stays_ignored() {
+    // nohup ignores SIGHUP; the watcher's reload took it, and gives it back
+    // ignored.
+    let (signal, out) = signals_dropped("hup", true);
+    assert_eq!((signal, out.as_str()), (None, "survived\n"));
+    // Without nohup, SIGHUP's default action ends the process.
+    assert_eq!(signals_dropped("hup", false).0, Some(libc::SIGHUP));
 }

@@ -1,5 +1,7 @@
 //! Turning SIGTERM and SIGINT into a graceful stop, and SIGHUP into a reload.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -16,7 +18,10 @@ use crate::stop::StopHandle;
 /// SIGHUP calls the reload callback, if one is given.
 ///
 /// The signals are received by a thread of their own (through `signal-hook`),
-/// so handlers run as ordinary code, not in signal context.
+/// so handlers run as ordinary code, not in signal context. Dropping the
+/// [`SignalWatcher`] gives the signals back their default action (SIGTERM
+/// and SIGINT end the process again) once no other watcher is installed;
+/// a signal the process ignored before the first watcher stays ignored.
 ///
 /// # Examples
 ///
@@ -62,6 +67,7 @@ impl Signals {
         if self.reload.is_some() {
             wanted.push(SIGHUP);
         }
+        let watching = Watching::begin(&wanted)?;
         let mut signals = signal_hook::iterator::Signals::new(&wanted).map_err(|e| io_error(&e))?;
         let handle = signals.handle();
         let Signals { stop, mut reload } = self;
@@ -94,6 +100,7 @@ impl Signals {
         Ok(SignalWatcher {
             handle,
             thread: Some(thread),
+            _watching: watching,
         })
     }
 }
@@ -106,10 +113,14 @@ fn io_error(e: &std::io::Error) -> Error {
     }
 }
 
-/// The running signal watcher; dropping it stops watching.
+/// The running signal watcher. Dropping it stops watching, and once no
+/// watcher is left the signals take their default action again.
 pub struct SignalWatcher {
     handle: Handle,
     thread: Option<JoinHandle<()>>,
+    // Dropped after the fields above: the thread is gone before the default
+    // actions come back.
+    _watching: Watching,
 }
 
 impl Drop for SignalWatcher {
@@ -119,4 +130,77 @@ impl Drop for SignalWatcher {
             let _ = thread.join();
         }
     }
+}
+
+/// Watchers installed in this process and not yet dropped, and the signals
+/// whose default action comes back when there are none.
+///
+/// signal-hook never uninstalls its handler: once it has caught a signal,
+/// the signal stays caught, and with no watcher left it would do nothing:
+/// a SIGTERM would no longer end the process. So for each signal a watcher
+/// takes, an action that runs the signal's default (`signal-hook`'s
+/// `register_conditional_default`) is registered once, armed while no
+/// watcher is installed.
+struct Registry {
+    watchers: usize,
+    /// Signals that have their conditional default action, or were ignored
+    /// before any watcher (and stay ignored).
+    seen: Vec<i32>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    watchers: 0,
+    seen: Vec::new(),
+});
+
+/// Whether the default actions are armed: no watcher is installed.
+fn idle() -> &'static Arc<AtomicBool> {
+    static IDLE: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    IDLE.get_or_init(|| Arc::new(AtomicBool::new(true)))
+}
+
+/// One installed watcher, counted in [`REGISTRY`] while it lives.
+struct Watching;
+
+impl Watching {
+    fn begin(signals: &[i32]) -> Result<Watching> {
+        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        for &signal in signals {
+            if registry.seen.contains(&signal) {
+                continue;
+            }
+            // Checked before signal-hook's handler replaces the disposition.
+            if !ignored(signal) {
+                signal_hook::flag::register_conditional_default(signal, Arc::clone(idle()))
+                    .map_err(|e| io_error(&e))?;
+            }
+            registry.seen.push(signal);
+        }
+        registry.watchers += 1;
+        idle().store(false, Ordering::SeqCst);
+        Ok(Watching)
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        registry.watchers -= 1;
+        if registry.watchers == 0 {
+            idle().store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Whether the process ignores `signal` now (`SigIgn` in
+/// `/proc/self/status`, a mask with bit N-1 for signal N).
+fn ignored(signal: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
 }

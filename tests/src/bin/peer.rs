@@ -16,6 +16,9 @@
 //!   peer produce KEY PRODUCER COUNT                  sends Load::Even/Odd { producer, seq } for seq < COUNT
 //!   peer consume KEY                                 receives Load until Load::End, printing "producer seq"
 //!   peer slow-serve KEY MILLIS                       a Work worker that takes MILLIS per job and stops on SIGTERM
+//!   peer signals-dropped MODE                       installs signal watchers, drops one, raises a
+//!                                                    signal (MODE: alone, another, reinstalled,
+//!                                                    hup), and prints what happened if it lives
 //!   peer fill-msgmni N                               in its own IPC namespace: creates queues past msgmni = N
 //!   peer ftok PATH ID
 //!
@@ -26,6 +29,7 @@ use std::process::ExitCode;
 
 use ipcq::service::Signals;
 use ipcq::{Key, MsgQueue, OpenOptions, Selector, StopHandle, TypedQueue};
+use nix::sys::signal::{Signal, raise};
 use nix::unistd::{Gid, Uid, setgid, setgroups, setuid};
 use tests::error_kind;
 use tests::messages::{Load, Work, WorkHandler};
@@ -172,6 +176,38 @@ fn run(args: &[String]) -> ipcq::Result<()> {
                 }
             })?;
             writeln!(out, "done").unwrap();
+        }
+        "signals-dropped" => {
+            let stop = StopHandle::new();
+            let first = Signals::new(&stop).on_reload(|| {}).install()?;
+            let signal = if args[1] == "hup" {
+                Signal::SIGHUP
+            } else {
+                Signal::SIGTERM
+            };
+            // A watcher that is still installed when the first is dropped, or
+            // one installed after it.
+            let other = StopHandle::new();
+            let second = match args[1].as_str() {
+                "another" => Some(Signals::new(&other).install()?),
+                _ => None,
+            };
+            drop(first);
+            let second = match args[1].as_str() {
+                "reinstalled" => Some(Signals::new(&other).install()?),
+                _ => second,
+            };
+            raise(signal).expect("raise");
+            if second.is_some() {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while !other.is_stopped() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                writeln!(out, "stopped {}", other.is_stopped()).unwrap();
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                writeln!(out, "survived").unwrap();
+            }
         }
         "fill-msgmni" => {
             // Run inside a new IPC namespace (unshare --ipc), whose limit is

@@ -211,13 +211,15 @@ pub enum DecodeReason {
 
     /// The sender encoded the body with another codec.
     #[error(
-        "variant {variant}: the body was encoded with codec {found}, this queue uses codec {expected}"
+        "variant {variant}: the body was encoded with codec {found}, this queue uses codec {expected} ({expected_name})"
     )]
     Codec {
         /// The variant the mtype belongs to.
         variant: &'static str,
         /// This queue's codec id.
         expected: u8,
+        /// This queue's codec's [`NAME`](crate::Codec::NAME).
+        expected_name: &'static str,
         /// The codec id in the message.
         found: u8,
     },

@@ -292,6 +292,7 @@ pub fn decode_fields<C: Codec, T: DeserializeOwned>(
         return Err(DecodeReason::Codec {
             variant,
             expected: C::ID,
+            expected_name: C::NAME,
             found: codec,
         });
     }

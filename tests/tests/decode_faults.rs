@@ -206,10 +206,16 @@ fn another_codec_carries_the_same_enum_and_a_mismatch_is_caught() {
             e.reason(),
             DecodeReason::Codec {
                 expected: 1,
+                expected_name: "bincode 2 (standard)",
                 found: 0x80,
                 ..
             }
         ),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("encoded with codec 128, this queue uses codec 1 (bincode 2 (standard))"),
         "{e}"
     );
     // Interop variants carry no header, so every codec reads them alike.

@@ -287,12 +287,13 @@ pub enum Error {
     #[error(transparent)]
     Encode(#[from] EncodeError),
 
-    /// Reading a file under `/proc` failed.
+    /// A file could not be read or written: one under `/proc`, a pid file,
+    /// a daemon's log file.
     #[error("cannot {op}: {}: {source}", path.display())]
     Io {
         /// The operation that failed.
         op: Op,
-        /// The file that could not be read.
+        /// The file.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,

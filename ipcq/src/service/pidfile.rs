@@ -51,8 +51,8 @@ impl PidFile {
     /// # Errors
     ///
     /// [`Error::AlreadyRunning`] when another live process holds it;
-    /// [`Error::Io`] when the file or its directory cannot be written, or the
-    /// path is a symbolic link.
+    /// [`Error::Io`] when the file or its directory cannot be written;
+    /// [`Error::Os`] with `ELOOP` when the path is a symbolic link.
     pub fn acquire(path: impl AsRef<Path>) -> Result<PidFile> {
         Self::acquire_for(path.as_ref(), std::process::id())
     }
@@ -128,7 +128,20 @@ fn open_at(path: &Path) -> Result<File> {
         .mode(0o644)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| io(path, e))
+        .map_err(|e| match e.raw_os_error() {
+            // O_NOFOLLOW's refusal; the kernel's own words ("too many levels
+            // of symbolic links") would not say why.
+            Some(libc::ELOOP) => Error::Os {
+                op: Op::PidFile,
+                errno: nix::errno::Errno::ELOOP,
+                detail: format!(
+                    "{} is a symbolic link, and a pid file is never written through one \
+                     (it could point at any file); remove the link",
+                    path.display()
+                ),
+            },
+            _ => io(path, e),
+        })
 }
 
 /// Writes the pid to a locked temporary file and renames it over `path`;

@@ -75,6 +75,15 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// a receiver built with an ipcq from before batching reports a
     /// [`DecodeReason::WireVersion`] error (byte 0 is [`BATCH_MARKER`]).
     ///
+    /// A batch leaves the queue whole, taken by one receive: the receiving
+    /// handle keeps the rest of its messages ([`pending`](Self::pending)) and
+    /// hands them out to its next receives. So one worker of a pool takes a
+    /// whole batch, not its share of it, and a receiver that crashes, or
+    /// drops its last handle with messages pending, loses up to a batch of
+    /// messages where single messages would lose at most one. Batch what one
+    /// receiver will handle, such as a stream of readings; send work for a
+    /// pool one message at a time.
+    ///
     /// Sending allocates nothing once the per-thread buffers are warm.
     ///
     /// # Errors

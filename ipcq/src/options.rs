@@ -134,6 +134,9 @@ impl OpenOptions {
     ///
     /// [`Error::NotFound`] when the queue does not exist and creation was not
     /// asked for; [`Error::AlreadyExists`] for `create_new` on a taken key;
+    /// [`Error::Untrusted`] for an existing queue that a user other than this
+    /// process's or root owns, or that every user may write to, unless
+    /// [`allow_foreign`](Self::allow_foreign);
     /// [`Error::PermissionDenied`] when the queue's mode shuts this process out or
     /// the owner cannot be given away; [`Error::LimitReached`] when the host has
     /// `msgmni` queues already.

@@ -162,32 +162,17 @@ impl<'b, 'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Capped<'b, S> {
     }
 }
 
-/// Forwards `deserialize_*` methods, wrapping the visitor.
+/// Forwards `deserialize_*` methods, wrapping the visitor with `$how`:
+/// `wrap`, or `nest` for values that hold other values (one level deeper).
 macro_rules! forward_deserialize {
-    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
+    ($how:ident: $($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
         #[inline]
         fn $method<V: Visitor<'de>>(
             self,
             $($arg: $ty,)*
             visitor: V,
         ) -> Result<V::Value, D::Error> {
-            let visitor = self.wrap(visitor);
-            self.inner.$method($($arg,)* visitor)
-        }
-    )*};
-}
-
-/// Forwards `deserialize_*` methods of values that hold other values, one
-/// level of nesting deeper.
-macro_rules! forward_nested {
-    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
-        #[inline]
-        fn $method<V: Visitor<'de>>(
-            self,
-            $($arg: $ty,)*
-            visitor: V,
-        ) -> Result<V::Value, D::Error> {
-            let visitor = self.nest(visitor);
+            let visitor = self.$how(visitor);
             self.inner.$method($($arg,)* visitor)
         }
     )*};
@@ -196,7 +181,7 @@ macro_rules! forward_nested {
 impl<'b, 'de, D: Deserializer<'de>> Deserializer<'de> for Capped<'b, D> {
     type Error = D::Error;
 
-    forward_nested! {
+    forward_deserialize! { nest:
         deserialize_any();
         deserialize_option();
         deserialize_newtype_struct(name: &'static str);
@@ -206,7 +191,7 @@ impl<'b, 'de, D: Deserializer<'de>> Deserializer<'de> for Capped<'b, D> {
         deserialize_enum(name: &'static str, variants: &'static [&'static str]);
     }
 
-    forward_deserialize! {
+    forward_deserialize! { wrap:
         deserialize_bool();
         deserialize_i8();
         deserialize_i16();

@@ -106,3 +106,36 @@ fn a_signal_ignored_before_the_first_watcher_stays_ignored() {
     // Without nohup, SIGHUP's default action ends the process.
     assert_eq!(signals_dropped("hup", false).0, Some(libc::SIGHUP));
 }
+
+#[test]
+fn a_relative_pid_file_path_stays_where_the_daemon_was_started() {
+    // The daemon changes directory to /, after taking its pid file.
+    let dir = temp("relative");
+    let start = || {
+        peer!("daemon", "relative.pid")
+            .current_dir(dir.path())
+            .output()
+            .expect("run the peer")
+    };
+    let first = start();
+    assert!(first.status.success(), "{first:?}");
+    let path = dir.path().join("relative.pid");
+    let pid: i32 = std::fs::read_to_string(&path)
+        .expect("the pid file is where the daemon started")
+        .trim()
+        .parse()
+        .unwrap();
+    let daemon = nix::unistd::Pid::from_raw(pid);
+    let second = start();
+    let stopped = nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGTERM);
+    // The daemon removes its pid file on the way out.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while path.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(second.status.code(), Some(3), "{second:?}");
+    let said = String::from_utf8_lossy(&second.stdout);
+    assert!(said.starts_with("error already-running"), "{said}");
+    stopped.unwrap();
+    assert!(!path.exists(), "the daemon left its pid file");
+}

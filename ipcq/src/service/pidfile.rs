@@ -48,6 +48,10 @@ pub struct PidFile {
 impl PidFile {
     /// Takes the pid file at `path` for this process.
     ///
+    /// A relative `path` is taken from the current directory now, and the pid
+    /// file stays there when the process changes directory (as a daemon does
+    /// to `/`).
+    ///
     /// # Errors
     ///
     /// [`Error::AlreadyRunning`] when another live process holds it;
@@ -59,6 +63,7 @@ impl PidFile {
 
     /// Takes the pid file for `pid` (the daemon's, when a parent prepares it).
     fn acquire_for(path: &Path, pid: u32) -> Result<PidFile> {
+        let path = &std::path::absolute(path).map_err(|e| io(path, e))?;
         // Hold the lock of whatever file is at the path now (a stale one, or a
         // new empty one), so that two starters cannot both take over.
         let current = loop {

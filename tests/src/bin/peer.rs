@@ -19,6 +19,8 @@
 //!   peer signals-dropped MODE                       installs signal watchers, drops one, raises a
 //!                                                    signal (MODE: alone, another, reinstalled,
 //!                                                    hup), and prints what happened if it lives
+//!   peer daemon PIDFILE                              starts a daemon with that pid file, which runs
+//!                                                    until SIGTERM
 //!   peer fill-msgmni N                               in its own IPC namespace: creates queues past msgmni = N
 //!   peer ftok PATH ID
 //!
@@ -176,6 +178,15 @@ fn run(args: &[String]) -> ipcq::Result<()> {
                 }
             })?;
             writeln!(out, "done").unwrap();
+        }
+        "daemon" => {
+            let running = ipcq::service::Daemon::new().pid_file(&args[1]).start()?;
+            let stop = StopHandle::new();
+            let _signals = Signals::new(&stop).install()?;
+            while !stop.is_stopped() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            drop(running);
         }
         "signals-dropped" => {
             let stop = StopHandle::new();

@@ -265,7 +265,7 @@ hold just the messages it took, and leaves the rest on the queue; nothing is los
 and nothing is in both places (exit status 1). If the other process received in
 the instant between the check and the take, the message this one took instead is
 kept as FILE's last. If the queue is removed during step 3, FILE keeps every copy. SIGINT and SIGTERM before step 3 stop the dump with the
-queue untouched and no FILE; during step 3, which takes milliseconds, they wait
+queue untouched and no new FILE (an old one that --force would replace is kept); during step 3, which takes milliseconds, they wait
 for it to end.";
 
 /// Move every message of a queue into a file, crash-safely, in order.

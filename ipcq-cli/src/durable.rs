@@ -50,6 +50,22 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
 ///
 /// When a step fails; the temporary file is removed then, and `path` is as before.
 pub(crate) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), WriteError> {
+    write_file_unless(path, bytes, replace, || false).map(drop)
+}
+
+/// As [`write_file`], asking `stop` once the data is on disk and before
+/// `path` is touched: if it says to stop, the temporary file is removed,
+/// `path` is as before, and the result is `Ok(false)`.
+///
+/// # Errors
+///
+/// As [`write_file`].
+pub(crate) fn write_file_unless(
+    path: &Path,
+    bytes: &[u8],
+    replace: bool,
+    stop: impl FnOnce() -> bool,
+) -> Result<bool, WriteError> {
     let temp = temp_path(path);
     let fail = |step: String| move |source| WriteError { step, source };
     let result = (|| {
@@ -64,6 +80,9 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(),
         file.sync_all()
             .map_err(fail(format!("flush {} to disk (fsync)", temp.display())))?;
         drop(file);
+        if stop() {
+            return Ok(false);
+        }
         if replace {
             fs::rename(&temp, path).map_err(fail(format!(
                 "rename {} to {}",
@@ -75,9 +94,9 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(),
             // The data is in place under its own name; the temporary name can go.
             let _ = fs::remove_file(&temp);
         }
-        sync_dir(parent_dir(path))
+        sync_dir(parent_dir(path)).map(|()| true)
     })();
-    if result.is_err() {
+    if !matches!(result, Ok(true)) {
         let _ = fs::remove_file(&temp);
     }
     result
@@ -157,6 +176,19 @@ mod tests {
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
         remove_file(&path).unwrap();
         assert!(!path.exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stop_before_the_rename_leaves_the_old_file_and_no_temporary_one() {
+        let dir = scratch("stop");
+        let path = dir.join("out.dump");
+        write_file(&path, b"old", false).unwrap();
+        assert!(!write_file_unless(&path, b"new", true, || true).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        assert!(write_file_unless(&path, b"new", true, || false).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"new");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

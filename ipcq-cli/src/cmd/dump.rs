@@ -43,19 +43,38 @@ pub(crate) fn run(args: &DumpArgs) -> Outcome {
         counted(bytes as u64, "byte")
     );
 
-    // Step 2: write the file durably.
-    durable::write_file(&args.file, &dumpfile::encode(&header, &copies), args.force)
-        .map_err(|e| Failure::new(format!("{e}; the queue was not changed")))?;
+    // Step 2: write the file durably, unless asked to stop before FILE is
+    // touched: then an old FILE (--force) is left as it was.
+    let bytes = dumpfile::encode(&header, &copies);
+    let written = durable::write_file_unless(&args.file, &bytes, args.force, || {
+        interrupts.caught().is_some()
+    })
+    .map_err(|e| Failure::new(format!("{e}; the queue was not changed")))?;
     if let Some(signal) = interrupts.caught() {
-        // The user asked to stop before anything left the queue: leave no file either.
-        let removed = match durable::remove_file(&args.file) {
-            Ok(()) => format!("{file} was not kept"),
-            Err(e) => format!("{e}; it holds copies of messages that are all still on the queue"),
+        // The user asked to stop before anything left the queue: leave no
+        // new file either, but never remove what FILE held before.
+        let left = if !written {
+            if args.force {
+                format!("{file} was left as it was")
+            } else {
+                format!("{file} was not written")
+            }
+        } else if args.force {
+            format!(
+                "{file}, already replaced, holds copies of messages that are all still on the queue"
+            )
+        } else {
+            match durable::remove_file(&args.file) {
+                Ok(()) => format!("{file} was not kept"),
+                Err(e) => {
+                    format!("{e}; it holds copies of messages that are all still on the queue")
+                }
+            }
         };
         return Err(Failure::with_code(
             EXIT_INTERRUPTED,
             format!(
-                "dump stopped by {}; the queue was not changed and {removed}",
+                "dump stopped by {}; the queue was not changed and {left}",
                 signals::name(signal)
             ),
         ));

@@ -47,7 +47,8 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct KeyArg {
     /// The queue: a decimal or 0x-hex key, ftok:PATH:ID, or id:N (see `ipcq --help`)
-    #[arg(value_name = "KEY", value_parser = parse_target)]
+    // Keys of 0x80000000 and up are negative in decimal, as `ipcq list` shows them.
+    #[arg(value_name = "KEY", value_parser = parse_target, allow_negative_numbers = true)]
     pub(crate) key: Target,
 }
 

@@ -183,6 +183,22 @@ fn keys_in_every_spelling_name_the_same_queue() {
     }
 }
 
+#[test]
+fn negative_decimal_keys_are_keys_not_options() {
+    // Keys of 0x80000000 and up, which `ipcq list` shows negative in decimal.
+    let key = Key::new(-0x3000_0000 - (std::process::id() & 0xFFFF) as i32);
+    let _guard = TestKeyGuard(key);
+    let arg = key.get().to_string();
+    assert!(arg.starts_with('-'));
+    ipcq(&["create", &arg]).ok();
+    let id = ipcq::OpenOptions::new().open(key).unwrap().id();
+    let object = json(&ipcq(&["stat", &arg, "--json"]).ok());
+    assert_eq!(object["id"], id.get());
+    ipcq(&["send", &arg, "--type", "2", "x"]).ok();
+    assert!(ipcq(&["recv", &arg, "--nowait"]).ok().contains("mtype 2"));
+    ipcq(&["rm", &arg]).ok();
+}
+
 /// Removes the queue of a key the test did not get from TestKey.
 struct TestKeyGuard(Key);
 

@@ -5,7 +5,7 @@
 //! wrappers for the SysV message calls, so they come from `libc` directly.
 //!
 //! Man pages: msgget(2), msgsnd(2), msgrcv(2), msgctl(2), ftok(3), sigaction(2),
-//! fork(2), _exit(2).
+//! timer_create(2), timer_settime(2), timer_delete(2), fork(2), _exit(2).
 
 use std::ffi::CStr;
 use std::marker::PhantomData;
@@ -413,6 +413,55 @@ pub(crate) fn install_wake_handler(signal: Signal) -> Result<(), Errno> {
     // the disposition of the one signal ipcq reserves for waking threads cannot
     // break an invariant of this process.
     unsafe { nix::sys::signal::sigaction(signal, &action) }.map(drop)
+}
+
+/// A POSIX timer (timer_create(2)), deleted when dropped.
+///
+/// nix's `Timer` skips `timer_delete` while the thread is unwinding from a
+/// panic, which leaks a timer that may go on signalling for the life of the
+/// process: a receive with a timeout made from a `Drop` during a panic
+/// would leave one firing every millisecond. This one always deletes it.
+pub(crate) struct PosixTimer(libc::timer_t);
+
+impl PosixTimer {
+    /// A timer on `clock` that notifies as `event` says; not armed yet.
+    pub(crate) fn new(
+        clock: nix::time::ClockId,
+        event: &nix::sys::signal::SigEvent,
+    ) -> Result<PosixTimer, Errno> {
+        let mut sigevent = event.sigevent();
+        let mut id = MaybeUninit::<libc::timer_t>::uninit();
+        // SAFETY: `sigevent` is a valid sigevent built by nix, and `id` is a
+        // writable slot for the new timer's id; both outlive the call.
+        let r = unsafe { libc::timer_create(clock.as_raw(), &mut sigevent, id.as_mut_ptr()) };
+        Errno::result(r)?;
+        // SAFETY: timer_create succeeded, so it wrote the id.
+        Ok(PosixTimer(unsafe { id.assume_init() }))
+    }
+
+    /// Arms the timer to expire after `first`, then every `every`.
+    pub(crate) fn arm(
+        &mut self,
+        first: libc::timespec,
+        every: libc::timespec,
+    ) -> Result<(), Errno> {
+        let spec = libc::itimerspec {
+            it_interval: every,
+            it_value: first,
+        };
+        // SAFETY: `self.0` is a live timer that this value owns; `spec` is a
+        // valid itimerspec, and a null old value asks for none.
+        let r = unsafe { libc::timer_settime(self.0, 0, &spec, std::ptr::null_mut()) };
+        Errno::result(r).map(drop)
+    }
+}
+
+impl Drop for PosixTimer {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` was created by timer_create and is deleted only
+        // here, once. timer_delete can only fail for an invalid id.
+        unsafe { libc::timer_delete(self.0) };
+    }
 }
 
 /// `fork(2)`, for daemonizing.

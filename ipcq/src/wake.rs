@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigEvent, SigevNotify, Signal};
 use nix::sys::time::TimeSpec;
-use nix::sys::timer::{Expiration, Timer, TimerSetTimeFlags};
 use nix::time::ClockId;
 
 use crate::error::{Error, Op, Result};
@@ -49,7 +48,7 @@ pub(crate) fn ensure_handler(op: Op) -> Result<()> {
 /// A timer that signals the calling thread at `deadline` and then every
 /// [`REPEAT`], until dropped.
 pub(crate) struct DeadlineAlarm {
-    _timer: Timer,
+    _timer: sys::PosixTimer,
 }
 
 impl DeadlineAlarm {
@@ -65,18 +64,15 @@ impl DeadlineAlarm {
             thread_id: nix::unistd::gettid().as_raw(),
             si_value: 0,
         });
-        let mut timer = Timer::new(ClockId::CLOCK_MONOTONIC, event).map_err(os)?;
+        let mut timer = sys::PosixTimer::new(ClockId::CLOCK_MONOTONIC, &event).map_err(os)?;
         // A zero delay would disarm the timer; a deadline already past fires at once.
         let delay = deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_nanos(1));
         timer
-            .set(
-                Expiration::IntervalDelayed(
-                    TimeSpec::from_duration(delay),
-                    TimeSpec::from_duration(REPEAT),
-                ),
-                TimerSetTimeFlags::empty(),
+            .arm(
+                *TimeSpec::from_duration(delay).as_ref(),
+                *TimeSpec::from_duration(REPEAT).as_ref(),
             )
             .map_err(os)?;
         Ok(DeadlineAlarm { _timer: timer })

@@ -127,3 +127,14 @@ fn a_stop_wakes_blocked_calls_and_refuses_new_ones() {
     stoppable.send(1, b"again").unwrap();
     assert_eq!(stoppable.recv(Selector::Any).unwrap().body, b"again");
 }
+
+#[test]
+fn a_timed_wait_made_while_a_panic_unwinds_leaves_no_timer_behind() {
+    // In a peer process, whose timers no other test's can be mistaken for.
+    let q = TestQueue::new();
+    let output = tests::peer!("timed-in-unwind", q.key_arg())
+        .output()
+        .expect("run the peer");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "timers 0\n");
+}

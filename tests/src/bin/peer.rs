@@ -21,6 +21,9 @@
 //!                                                    hup), and prints what happened if it lives
 //!   peer daemon PIDFILE                              starts a daemon with that pid file, which runs
 //!                                                    until SIGTERM
+//!   peer timed-in-unwind KEY                         makes a receive with a timeout from a Drop
+//!                                                    while a panic unwinds, then prints how many
+//!                                                    POSIX timers the process has
 //!   peer fill-msgmni N                               in its own IPC namespace: creates queues past msgmni = N
 //!   peer ftok PATH ID
 //!
@@ -187,6 +190,27 @@ fn run(args: &[String]) -> ipcq::Result<()> {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             drop(running);
+        }
+        "timed-in-unwind" => {
+            struct Cleanup(MsgQueue);
+            impl Drop for Cleanup {
+                fn drop(&mut self) {
+                    let waited = self
+                        .0
+                        .recv_timeout(Selector::Any, std::time::Duration::from_millis(5));
+                    assert!(matches!(waited, Ok(None)), "{waited:?}");
+                }
+            }
+            let q = open(&args[1])?;
+            std::panic::set_hook(Box::new(|_| {}));
+            let unwound = std::panic::catch_unwind(move || {
+                let _cleanup = Cleanup(q);
+                panic!("unwinding");
+            });
+            assert!(unwound.is_err());
+            let timers = std::fs::read_to_string("/proc/self/timers").expect("/proc/self/timers");
+            let count = timers.lines().filter(|l| l.starts_with("ID:")).count();
+            writeln!(out, "timers {count}").unwrap();
         }
         "signals-dropped" => {
             let stop = StopHandle::new();

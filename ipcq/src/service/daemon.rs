@@ -66,7 +66,9 @@ impl Daemon {
         self
     }
 
-    /// Runs as this user, a name or a numeric uid, once set up.
+    /// Runs as this user, a name or a numeric uid, once set up. A uid that
+    /// the user database does not know has no primary group: give
+    /// [`group`](Self::group) too, or the start fails.
     pub fn user(mut self, user: impl Into<String>) -> Self {
         self.user = Some(user.into());
         self

@@ -19,6 +19,9 @@ use crate::error::{Error, Op, Result};
 /// let numeric = Credentials::resolve(Some("65534"), Some("65534"))?;
 /// assert_eq!((numeric.uid, numeric.gid), (65534, 65534));
 /// assert!(Credentials::resolve(Some("no-such-user-here"), None).is_err());
+/// // A uid the user database does not know has no primary group to take.
+/// assert!(Credentials::resolve(Some("54321"), None).is_err());
+/// assert_eq!(Credentials::resolve(Some("54321"), Some("54321"))?.gid, 54321);
 /// # Ok::<(), ipcq::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,25 +38,35 @@ impl Credentials {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] for an unknown user or group name.
+    /// [`Error::NotFound`] for an unknown user or group name, and for a
+    /// numeric uid that the user database does not know, given without a
+    /// group: it has no primary group, and keeping this process's group
+    /// (root's, for a daemon started as root) would give too much.
     pub fn resolve(user: Option<&str>, group: Option<&str>) -> Result<Credentials> {
         let (uid, primary_gid) = match user {
-            None => (getuid(), getgid()),
+            None => (getuid(), Some(getgid())),
             Some(user) => match user.parse::<u32>() {
                 Ok(uid) => {
                     let uid = Uid::from_raw(uid);
-                    let primary = lookup(User::from_uid(uid), user)?.map_or(getgid(), |u| u.gid);
+                    let primary = lookup(User::from_uid(uid), user)?.map(|u| u.gid);
                     (uid, primary)
                 }
                 Err(_) => {
                     let found = lookup(User::from_name(user), user)?
                         .ok_or_else(|| not_found("user", user))?;
-                    (found.uid, found.gid)
+                    (found.uid, Some(found.gid))
                 }
             },
         };
         let gid = match group {
-            None => primary_gid,
+            None => primary_gid.ok_or_else(|| Error::NotFound {
+                op: Op::DropPrivileges,
+                errno: Errno::ENOENT,
+                what: format!(
+                    "uid {uid} has no entry in the user database, so no primary group to run \
+                     with: give the group too"
+                ),
+            })?,
             Some(group) => match group.parse::<u32>() {
                 Ok(gid) => Gid::from_raw(gid),
                 Err(_) => {

@@ -753,9 +753,17 @@ impl MsgQueue {
                 Err(errno) => return Outcome::Failed(errno),
             }
         };
+        let stopped = || self.stop.as_ref().is_some_and(StopHandle::is_stopped);
+        let interrupted = || Error::Interrupted {
+            op,
+            errno: Errno::EINTR,
+        };
         let deadline = match wait {
             Wait::No => return Ok(nowait(&mut call)),
             Wait::Forever => None,
+            // A call that may wait returns at once once stopped, even if it
+            // would not have had to wait, as a call without deadline does.
+            Wait::Until(_) if stopped() => return Err(interrupted()),
             Wait::Until(deadline) => {
                 // Most calls need not wait: skip the timer for those.
                 match nowait(&mut call) {
@@ -767,11 +775,8 @@ impl MsgQueue {
         let _alarm = deadline.map(|d| DeadlineAlarm::arm(op, d)).transpose()?;
         let _blocked = self.stop.as_ref().map(|s| s.enter(op)).transpose()?;
         loop {
-            if self.stop.as_ref().is_some_and(StopHandle::is_stopped) {
-                return Err(Error::Interrupted {
-                    op,
-                    errno: Errno::EINTR,
-                });
+            if stopped() {
+                return Err(interrupted());
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(Outcome::Empty);

@@ -120,6 +120,12 @@ fn a_stop_wakes_blocked_calls_and_refuses_new_ones() {
     q.send(1, b"kept").unwrap();
     assert!(stoppable.recv(Selector::Any).unwrap_err().is_interrupted());
     assert!(stoppable.send(1, b"x").unwrap_err().is_interrupted());
+    // Calls with a deadline too, though these would not have had to wait.
+    let long = Duration::from_secs(30);
+    let timed = stoppable.recv_timeout(Selector::Any, long);
+    assert!(timed.unwrap_err().is_interrupted());
+    let timed = stoppable.send_timeout(1, b"x", long);
+    assert!(timed.unwrap_err().is_interrupted());
     assert_eq!(q.stat().unwrap().messages, 1);
     // Non-blocking calls still work, and a reset makes blocking ones work again.
     assert!(stoppable.try_recv(Selector::Any).unwrap().is_some());

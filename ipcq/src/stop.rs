@@ -64,25 +64,37 @@ impl StopHandle {
 
     /// Requests a stop, and wakes every thread blocked on a queue with this handle.
     ///
-    /// Returns once each of those threads has left its blocking call.
+    /// Returns once each of those threads has left its blocking call, or
+    /// after 5 seconds of waking them, with a warning logged, if one has not:
+    /// a thread that blocks [`WAKE_SIGNAL`](crate::WAKE_SIGNAL) cannot be
+    /// woken.
+    ///
+    /// It takes a lock and may sleep, so it is not for a signal handler: to
+    /// stop on a signal, use [`service::Signals`](crate::service::Signals),
+    /// which calls it from a thread of its own.
     pub fn stop(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
         let started = Instant::now();
         loop {
-            let blocked: Vec<Pthread> = self.lock().iter().map(|&(_, thread)| thread).collect();
-            if blocked.is_empty() {
-                return;
-            }
-            if started.elapsed() > GIVE_UP_AFTER {
-                log::warn!(
-                    "{} thread(s) did not leave a blocked queue call after a stop",
-                    blocked.len()
-                );
-                return;
-            }
-            for thread in blocked {
-                // A thread that has just exited makes this fail with ESRCH; it has left anyway.
-                let _ = pthread_kill(thread, WAKE_SIGNAL);
+            {
+                let blocked = self.lock();
+                if blocked.is_empty() {
+                    return;
+                }
+                if started.elapsed() > GIVE_UP_AFTER {
+                    log::warn!(
+                        "{} thread(s) did not leave a blocked queue call after a stop",
+                        blocked.len()
+                    );
+                    return;
+                }
+                // Sent while the list is locked: a thread on it cannot get
+                // past its `Blocked` guard, which takes this lock, so it has
+                // not exited and the signal reaches it inside ipcq, not in a
+                // call of the application's after it.
+                for &(_, thread) in blocked.iter() {
+                    let _ = pthread_kill(thread, WAKE_SIGNAL);
+                }
             }
             std::thread::sleep(REPEAT);
         }

@@ -15,7 +15,7 @@ use crate::selector::{Selector, check_mtype};
 use crate::stat::{Limits, QueueStat, proc_entry};
 use crate::stop::StopHandle;
 use crate::sys::{self, MsgBuf, Outgoing, STACK_TEXT, StackMsg};
-use crate::wake::DeadlineAlarm;
+use crate::wake::{DeadlineAlarm, WakeUnblocked};
 
 /// How long a call may wait.
 #[derive(Clone, Copy, Debug)]
@@ -760,18 +760,22 @@ impl MsgQueue {
         };
         let deadline = match wait {
             Wait::No => return Ok(nowait(&mut call)),
-            Wait::Forever => None,
             // A call that may wait returns at once once stopped, even if it
-            // would not have had to wait, as a call without deadline does.
-            Wait::Until(_) if stopped() => return Err(interrupted()),
-            Wait::Until(deadline) => {
-                // Most calls need not wait: skip the timer for those.
-                match nowait(&mut call) {
-                    Outcome::Empty => Some(deadline),
-                    done => return Ok(done),
-                }
-            }
+            // would not have had to wait.
+            _ if stopped() => return Err(interrupted()),
+            Wait::Forever => None,
+            Wait::Until(deadline) => Some(deadline),
         };
+        // Most calls need not wait: skip the timer, the registration and the
+        // signal mask for those.
+        match nowait(&mut call) {
+            Outcome::Empty => {}
+            done => return Ok(done),
+        }
+        // Only a wait that a timer or a stop may end needs the wake signal.
+        let _unblocked = (deadline.is_some() || self.stop.is_some())
+            .then(|| WakeUnblocked::new(op))
+            .transpose()?;
         let _alarm = deadline.map(|d| DeadlineAlarm::arm(op, d)).transpose()?;
         let _blocked = self.stop.as_ref().map(|s| s.enter(op)).transpose()?;
         loop {

@@ -15,7 +15,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{SigEvent, SigevNotify, Signal};
+use nix::sys::signal::{SigEvent, SigSet, SigevNotify, SigmaskHow, Signal, pthread_sigmask};
 use nix::sys::time::TimeSpec;
 use nix::time::ClockId;
 
@@ -43,6 +43,48 @@ pub(crate) fn ensure_handler(op: Op) -> Result<()> {
             errno,
             detail: format!("cannot install the {WAKE_SIGNAL} handler used for timeouts and stops"),
         })
+}
+
+/// Lets [`WAKE_SIGNAL`] through to the calling thread while it lives.
+///
+/// A program may block signals in its threads (to take them in one thread
+/// with `sigwait` or a signalfd, say); a thread that blocks the wake signal
+/// would sleep through its timeout and through a stop. So a thread about to
+/// wait unblocks it for the wait, and blocks it again afterwards if it was
+/// blocked. (A wake signal still pending then is delivered when the program
+/// unblocks it, to ipcq's handler, which does nothing.)
+pub(crate) struct WakeUnblocked {
+    reblock: bool,
+}
+
+impl WakeUnblocked {
+    pub(crate) fn new(op: Op) -> Result<Self> {
+        let mut old = SigSet::empty();
+        pthread_sigmask(
+            SigmaskHow::SIG_UNBLOCK,
+            Some(&SigSet::from(WAKE_SIGNAL)),
+            Some(&mut old),
+        )
+        .map_err(|errno| Error::Os {
+            op,
+            errno,
+            detail: format!("cannot unblock {WAKE_SIGNAL} for the wait"),
+        })?;
+        Ok(WakeUnblocked {
+            reblock: old.contains(WAKE_SIGNAL),
+        })
+    }
+}
+
+impl Drop for WakeUnblocked {
+    fn drop(&mut self) {
+        if self.reblock {
+            let set = SigSet::from(WAKE_SIGNAL);
+            if let Err(errno) = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None) {
+                log::warn!("cannot block {WAKE_SIGNAL} again after a wait: {errno}");
+            }
+        }
+    }
 }
 
 /// A timer that signals the calling thread at `deadline` and then every

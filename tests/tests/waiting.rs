@@ -144,3 +144,62 @@ fn a_timed_wait_made_while_a_panic_unwinds_leaves_no_timer_behind() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "timers 0\n");
 }
+
+/// Runs `f` on a thread that blocks the wake signal, as programs that take
+/// signals in one thread with `sigwait` or a signalfd block them in the
+/// others; checks that it still blocks it afterwards.
+fn with_wake_signal_blocked<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let wake = SigSet::from(WAKE_SIGNAL);
+            pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&wake), None).unwrap();
+            let result = f();
+            let mut now = SigSet::empty();
+            pthread_sigmask(SigmaskHow::SIG_BLOCK, None, Some(&mut now)).unwrap();
+            assert!(now.contains(WAKE_SIGNAL), "the thread's mask was changed");
+            result
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+#[test]
+fn timeouts_and_stops_reach_a_thread_that_blocks_the_wake_signal() {
+    let q = TestQueue::new();
+    let stop = StopHandle::new();
+    let stoppable = MsgQueue::open(q.key()).unwrap().with_stop(stop.clone());
+    let (done, finished) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        // Should the waits never end, removing the queue ends them (with
+        // Removed), so that the test fails instead of hanging.
+        let queue = &q;
+        s.spawn(move || {
+            if finished.recv_timeout(Duration::from_secs(20)).is_err() {
+                let _ = queue.remove();
+            }
+        });
+        let started = Instant::now();
+        let waited =
+            with_wake_signal_blocked(|| q.recv_timeout(Selector::Any, Duration::from_millis(100)));
+        assert_eq!(waited.unwrap(), None);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+
+        let waiter = s.spawn(|| with_wake_signal_blocked(|| stoppable.recv(Selector::Any)));
+        std::thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        stop.stop();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(waiter.join().unwrap().unwrap_err().is_interrupted());
+        done.send(()).unwrap();
+    });
+}

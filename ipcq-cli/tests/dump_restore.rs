@@ -266,3 +266,28 @@ fn sigint_wakes_a_restore_waiting_for_room_and_it_says_how_to_resume() {
     assert!(dir.path("wait.dump").exists());
     assert_eq!(drain(&small), messages[..1]);
 }
+
+#[test]
+fn work_done_is_not_reported_as_failed_when_its_report_cannot_be_written() {
+    // A full disk behind standard output: the dump and the restore are done
+    // all the same, and a script must not take them for failed and retry.
+    let (key, queue) = TestKey::with_queue(|_| {});
+    queue.send(5, b"kept").unwrap();
+    let dir = TempDir::new("full-stdout");
+    let file = dir.arg("q.dump");
+    let to_full = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
+            .args(args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .expect("run ipcq")
+    };
+    let dumped = to_full(&["dump", &key.arg(), &file]);
+    assert!(dumped.status.success(), "{dumped:?}");
+    let said = String::from_utf8_lossy(&dumped.stderr);
+    assert!(said.starts_with("ipcq: done, but cannot write"), "{said}");
+    assert_eq!(queue.stat().unwrap().messages, 0);
+    let restored = to_full(&["restore", &file, &key.arg()]);
+    assert!(restored.status.success(), "{restored:?}");
+    assert_eq!(queue.recv(ipcq::Selector::Any).unwrap().body, b"kept");
+}

@@ -3,7 +3,7 @@
 use ipcq::OpenOptions;
 
 use super::list::key_hex;
-use super::print_report;
+use super::report_done;
 use crate::cli::CreateArgs;
 use crate::failure::Outcome;
 
@@ -37,5 +37,5 @@ pub(crate) fn run(args: &CreateArgs) -> Outcome {
         };
         format!("found {name}, id {}{unchanged}", queue.id())
     };
-    print_report(|out| writeln!(out, "{line}"))
+    report_done(|out| writeln!(out, "{line}"))
 }

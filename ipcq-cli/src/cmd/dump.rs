@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use ipcq::{Error, Message, MsgQueue, Selector};
 
-use super::print_report;
+use super::report_done;
 use crate::cli::DumpArgs;
 use crate::dumpfile::{self, Header};
 use crate::durable;
@@ -80,7 +80,7 @@ pub(crate) fn run(args: &DumpArgs) -> Outcome {
         ));
     }
     if args.keep {
-        return print_report(|out| {
+        return report_done(|out| {
             writeln!(
                 out,
                 "copied {amount} from {} (id {}) to {file}; they are still on the queue",
@@ -104,7 +104,7 @@ pub(crate) fn run(args: &DumpArgs) -> Outcome {
             } else {
                 String::new()
             };
-            print_report(|out| {
+            report_done(|out| {
                 writeln!(
                     out,
                     "dumped {amount} from {} (id {}) to {file}{meanwhile}",

@@ -34,6 +34,18 @@ pub(crate) fn run(command: Command) -> Outcome {
     }
 }
 
+/// Writes the report of a command that has done its work (created, removed,
+/// dumped, restored): as [`print_report`], except that a failure to write
+/// it is told on standard error and is not a failure of the command, whose
+/// work is done. A script that took exit status 1 for "not done" would try
+/// again, on a queue or a file that has changed.
+pub(crate) fn report_done(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Outcome {
+    if let Err(failure) = print_report(write) {
+        eprintln!("ipcq: done, but {failure}");
+    }
+    Ok(())
+}
+
 /// Writes a report to standard output with `write`, flushed.
 ///
 /// A reader that went away (`ipcq list | head -1`) is not an error worth a

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use ipcq::{Error, Limits, MsgQueue, OpenOptions, StopHandle};
 
-use super::print_report;
+use super::report_done;
 use super::show::read_dump;
 use crate::cli::RestoreArgs;
 use crate::durable;
@@ -135,7 +135,7 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
     } else {
         line += &format!("; {path} was removed");
     }
-    print_report(|out| writeln!(out, "{line}"))
+    report_done(|out| writeln!(out, "{line}"))
 }
 
 /// Why sending stopped.

@@ -1,6 +1,6 @@
 //! `ipcq rm KEY`: remove a queue.
 
-use super::print_report;
+use super::report_done;
 use crate::cli::RmArgs;
 use crate::failure::Outcome;
 use crate::format::counted;
@@ -19,5 +19,5 @@ pub(crate) fn run(args: &RmArgs) -> Outcome {
         ),
         _ => String::new(),
     };
-    print_report(|out| writeln!(out, "removed {} (id {}){dropped}", args.key.key, queue.id()))
+    report_done(|out| writeln!(out, "removed {} (id {}){dropped}", args.key.key, queue.id()))
 }

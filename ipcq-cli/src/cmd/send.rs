@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 use std::os::unix::ffi::OsStrExt;
 
 use crate::cli::SendArgs;
-use crate::failure::{Failure, Outcome};
+use crate::failure::{Failure, Outcome, exit_code};
 
 /// Sends the body exactly as given.
 pub(crate) fn run(args: &SendArgs) -> Outcome {
@@ -19,14 +19,41 @@ pub(crate) fn run(args: &SendArgs) -> Outcome {
             args.key.key
         )));
     }
-    if args.nowait {
-        queue.try_send(args.mtype, &body)?;
-    } else if let Some(timeout) = args.timeout {
-        queue.send_timeout(args.mtype, &body, timeout)?;
-    } else {
-        queue.send(args.mtype, &body)?;
+    // Without read permission the queue's capacity is unknown, and the kernel
+    // treats a message larger than it as one that does not fit yet: it waits
+    // for ever, or reports a full queue. Say so where that may be the case.
+    let capacity_unknown = queue.stat().is_err();
+    let default_capacity = ipcq::Limits::read().map_or(0, |l| l.msgmnb);
+    if capacity_unknown && body.len() > default_capacity && !args.nowait && args.timeout.is_none() {
+        eprintln!(
+            "ipcq: warning: {} bytes is more than a queue holds by default (kernel.msgmnb, \
+             {default_capacity} bytes), and this process may not read this queue's capacity: \
+             if the message is larger, this waits for ever",
+            body.len()
+        );
     }
-    Ok(())
+    let sent = if args.nowait {
+        queue.try_send(args.mtype, &body)
+    } else if let Some(timeout) = args.timeout {
+        queue.send_timeout(args.mtype, &body, timeout)
+    } else {
+        queue.send(args.mtype, &body)
+    };
+    match sent {
+        Err(e @ (ipcq::Error::WouldBlock { .. } | ipcq::Error::TimedOut { .. }))
+            if capacity_unknown =>
+        {
+            Err(Failure::with_code(
+                exit_code(&e),
+                format!(
+                    "{e} (or the message, {} bytes, is larger than the queue's capacity, which \
+                 this process may not read)",
+                    body.len()
+                ),
+            ))
+        }
+        sent => Ok(sent?),
+    }
 }
 
 /// The message body: the TEXT argument's bytes, the file's, or stdin's. Reads

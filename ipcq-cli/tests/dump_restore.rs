@@ -291,3 +291,37 @@ fn work_done_is_not_reported_as_failed_when_its_report_cannot_be_written() {
     assert!(restored.status.success(), "{restored:?}");
     assert_eq!(queue.recv(ipcq::Selector::Any).unwrap().body, b"kept");
 }
+
+#[test]
+fn a_restore_refused_outright_does_not_suggest_the_same_command_again() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to run ipcq as another user");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let (key, queue) = TestKey::with_queue(|o| {
+        o.mode(0o600);
+    });
+    queue.send(1, b"one").unwrap();
+    let dir = TempDir::new("refused");
+    let file = dir.arg("q.dump");
+    ipcq(&["dump", &key.arg(), &file, "--keep"]).ok();
+    // Readable by the user that may not write to the queue.
+    for path in [dir.0.as_path(), std::path::Path::new(&file)] {
+        let mode = if path.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
+        .args(["restore", &file, &key.arg()])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run ipcq as nobody");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("nothing was sent"), "{said}");
+    assert!(!said.contains("--skip"), "{said}");
+    assert!(std::path::Path::new(&file).exists());
+    assert_eq!(queue.stat().unwrap().messages, 1);
+}

@@ -163,10 +163,14 @@ fn partial(
         Stopped::Error(err) => (exit_code(err), err.to_string()),
     };
     let target = target_name(args.key.key, queue);
+    let removed = matches!(stopped, Stopped::Error(e) if e.is_removed() || e.is_not_found());
     // With sent == skip this run added nothing; the file's first `sent` were
     // there already, from the run that --skip accounts for.
     let done = if sent == 0 {
         format!("nothing was sent to {target}")
+    } else if removed {
+        let by_this_run = counted((sent - skip) as u64, "message");
+        format!("this run had sent {by_this_run} to {target}")
     } else {
         let by_this_run = counted((sent - skip) as u64, "message");
         let (first, are) = if sent == 1 {
@@ -178,11 +182,21 @@ fn partial(
             "this run sent {by_this_run}, so {first} of the {total} in {path} {are} on {target}"
         )
     };
-    let rerun = if matches!(stopped, Stopped::Error(e) if e.is_removed()) {
+    let rerun = if removed {
         format!(
             ". The queue is gone, and the messages sent to it with it; {path} still holds them \
              all: rerun without --skip to restore them into a new queue"
         )
+    } else if sent == skip
+        && matches!(
+            stopped,
+            Stopped::Error(ipcq::Error::PermissionDenied { .. })
+        )
+    {
+        // Nothing went through: the same command would fail the same way.
+        ". Nothing can be sent to it from this process; run the restore as a user that may \
+         write to the queue"
+            .to_owned()
     } else {
         format!(
             ". To send the rest: ipcq restore {} {} --skip {sent}",

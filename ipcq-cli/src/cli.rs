@@ -166,7 +166,8 @@ pub(crate) struct SendArgs {
 const RECV_AFTER_HELP: &str = "\
 Output: each message is one line: `mtype 7, 5 bytes: hello` when the body is UTF-8
 text, with backslash, tab, newline, carriage return, NUL and other control characters
-escaped as \\\\, \\t, \\n, \\r, \\0 and \\u{1b}, so that one line is always one message;
+escaped as \\\\, \\t, \\n, \\r, \\0 and \\u{1b} (as are Unicode's line and paragraph
+separators and bidirectional controls, \\u{2028}), so that one line is always one message;
 `mtype 7, 3 bytes, hex: 00ff41` when it is not UTF-8; `mtype 7, 0 bytes` when empty
 (and `1 byte` for one). With --raw only the bodies are written, back to back, as they are.";
 

@@ -43,7 +43,10 @@ pub(crate) fn counted(n: u64, noun: &str) -> String {
 }
 
 /// Text with the backslash and control characters escaped, so that it stays
-/// on one line and cannot drive the terminal.
+/// on one line and cannot drive the terminal: besides the C0 and C1 controls,
+/// the Unicode line and paragraph separators (which line splitters such as
+/// Python's `splitlines` break at) and the bidirectional formatting
+/// characters (which reorder what a terminal shows).
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -53,13 +56,24 @@ pub(crate) fn escape(text: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\0' => out.push_str("\\0"),
-            c if c.is_control() => {
+            c if c.is_control() || is_layout_format(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
         }
     }
     out
+}
+
+/// The line and paragraph separators, and the bidirectional formatting
+/// characters (embeddings, overrides, isolates and marks).
+fn is_layout_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// Lowercase hex, two digits a byte, no separators (what `xxd -r -p` reads back).
@@ -236,6 +250,14 @@ mod tests {
             message_line(9, "a\\b\nc\t\u{1b}[2J é".as_bytes()),
             "mtype 9, 13 bytes: a\\\\b\\nc\\t\\u{1b}[2J é"
         );
+        // Separators that split lines elsewhere, and a right-to-left override.
+        let text = "one\u{2028}two\u{2029}\u{202e}evil\u{2066}";
+        assert_eq!(
+            escape(text),
+            "one\\u{2028}two\\u{2029}\\u{202e}evil\\u{2066}"
+        );
+        assert_eq!(escape(text).lines().count(), 1);
+        assert_eq!(escape("ok \u{200b} é"), "ok \u{200b} é");
     }
 
     #[test]

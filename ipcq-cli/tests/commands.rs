@@ -5,7 +5,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    TempDir, TestId, TestKey, drain, interrupt, ipcq, ipcq_with_input, spawn_ipcq, wait_until,
+    TempDir, TestId, TestKey, drain, interrupt, ipcq, ipcq_as_nobody, ipcq_with_input, spawn_ipcq,
+    wait_until,
 };
 use ipcq::{Key, QueueId, Selector};
 use serde_json::Value;
@@ -374,31 +375,17 @@ fn nowait_fails_with_status_3_on_an_empty_or_full_queue() {
 
 #[test]
 fn a_sender_that_may_not_read_the_queue_hears_its_message_may_be_too_large() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root to run ipcq as another user");
-        return;
-    }
     // Writable by everyone, readable by its owner alone, 100 bytes deep.
     let (key, queue) = TestKey::with_queue(|o| {
         o.mode(0o622).capacity(100);
     });
-    let as_nobody = |extra: &str| {
-        use std::os::unix::process::CommandExt;
-        let body = "x".repeat(200);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
-            .args(["send", &key.arg(), "-t", "1", extra, &body])
-            .uid(65534)
-            .gid(65534)
-            .output()
-            .expect("run ipcq as nobody");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let body = "x".repeat(200);
     for extra in ["--nowait", "--timeout=100ms"] {
-        let (code, said) = as_nobody(extra);
-        assert_eq!(code, Some(3), "{said}");
+        let Some(out) = ipcq_as_nobody(&["send", &key.arg(), "-t", "1", extra, &body]) else {
+            return;
+        };
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{said}");
         assert!(
             said.contains("or the message, 200 bytes, is larger than the queue's capacity"),
             "{said}"

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TempDir, TestKey, drain, interrupt, ipcq, spawn_ipcq, wait_until};
+use common::{TempDir, TestKey, drain, interrupt, ipcq, ipcq_as_nobody, spawn_ipcq, wait_until};
 use ipcq::MsgQueue;
 
 /// Messages of mixed types and sizes: empty bodies, binary ones, one of the
@@ -294,12 +294,7 @@ fn work_done_is_not_reported_as_failed_when_its_report_cannot_be_written() {
 
 #[test]
 fn a_restore_refused_outright_does_not_suggest_the_same_command_again() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root to run ipcq as another user");
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
     let (key, queue) = TestKey::with_queue(|o| {
         o.mode(0o600);
     });
@@ -312,12 +307,9 @@ fn a_restore_refused_outright_does_not_suggest_the_same_command_again() {
         let mode = if path.is_dir() { 0o755 } else { 0o644 };
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
-        .args(["restore", &file, &key.arg()])
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("run ipcq as nobody");
+    let Some(out) = ipcq_as_nobody(&["restore", &file, &key.arg()]) else {
+        return;
+    };
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("nothing was sent"), "{said}");

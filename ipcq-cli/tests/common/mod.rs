@@ -92,6 +92,23 @@ pub fn ipcq_with_input(args: &[&str], input: &[u8]) -> Run {
     Run::from(args, out)
 }
 
+/// Runs `ipcq` with `args` as user and group `nobody` (65534), or returns
+/// `None` when this process is not root and cannot.
+pub fn ipcq_as_nobody(args: &[&str]) -> Option<std::process::Output> {
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to run ipcq as another user");
+        return None;
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_ipcq"))
+        .args(args)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run ipcq as nobody");
+    Some(output)
+}
+
 /// A key no queue has, whose queue (if a test creates one) is removed when
 /// this is dropped, even when the test fails: `ipcs -q` is the same before and
 /// after the suite.

@@ -113,8 +113,9 @@ pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub(crate) key: KeyArg,
     /// Permission bits in octal: 600 lets only the owner in, 660 its group too
-    #[arg(long, value_name = "MODE", default_value = "600", value_parser = parse_mode)]
-    pub(crate) mode: u32,
+    /// [default: 600]
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    pub(crate) mode: Option<u32>,
     /// The most bytes of message bodies the queue holds (msg_qbytes); the default is
     /// the kernel's kernel.msgmnb, and going above it needs CAP_SYS_RESOURCE
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]

@@ -26,6 +26,19 @@ impl fmt::Display for Target {
     }
 }
 
+impl Target {
+    /// The target as reports name it, with the id of the queue it resolved
+    /// to: `queue 0x00001234 (id 5)`, but `queue id 5` for an id (and
+    /// `private queue id 5`), which says it once.
+    pub(crate) fn with_id(self, id: QueueId) -> String {
+        match self {
+            Target::Key(key) if key.is_private() => format!("private queue id {id}"),
+            Target::Key(_) => format!("{self} (id {id})"),
+            Target::Id(_) => self.to_string(),
+        }
+    }
+}
+
 /// Parses KEY; the clap value parser of every KEY argument.
 ///
 /// # Errors

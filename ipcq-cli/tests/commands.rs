@@ -572,3 +572,28 @@ fn sigint_ends_a_waiting_recv_with_status_130() {
         "ipcq: stopped by SIGINT after receiving 1 of the 2 messages asked for\n"
     );
 }
+
+#[test]
+fn reports_name_a_queue_by_id_once_and_a_zero_timeout_in_words() {
+    let (key, queue) = TestKey::with_queue(|_| {});
+    let err = ipcq(&["recv", &key.arg(), "--timeout", "0"]).fails(3);
+    assert!(err.ends_with("none is waiting (--timeout 0)"), "{err}");
+    let id = queue.id();
+    let out = ipcq(&["rm", &format!("id:{id}")]).ok();
+    assert_eq!(out, format!("removed queue id {id}\n"));
+    let out = ipcq(&["create", &key.arg()]).ok();
+    let id = ipcq::OpenOptions::new().open(key.key()).unwrap().id();
+    // An explicit --mode, even the default one, is not applied to a queue
+    // that exists, and the report says so.
+    let again = ipcq(&["create", &key.arg(), "--mode", "600"]).ok();
+    assert!(
+        again.contains("its mode and capacity were left as they are"),
+        "{again}"
+    );
+    let out_rm = ipcq(&["rm", &key.arg()]).ok();
+    assert!(out.contains(&format!("id {id}")), "{out}");
+    assert_eq!(
+        out_rm,
+        format!("removed queue {:#010x} (id {id})\n", key.key().get())
+    );
+}

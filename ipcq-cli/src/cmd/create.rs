@@ -10,7 +10,7 @@ use crate::failure::Outcome;
 /// Creates the queue and says which it is.
 pub(crate) fn run(args: &CreateArgs) -> Outcome {
     let mut options = OpenOptions::new();
-    options.mode(args.mode);
+    options.mode(args.mode.unwrap_or(0o600));
     if let Some(capacity) = args.capacity {
         options.capacity(capacity);
     }
@@ -30,7 +30,7 @@ pub(crate) fn run(args: &CreateArgs) -> Outcome {
             stat.capacity
         )
     } else {
-        let unchanged = if args.capacity.is_some() || args.mode != 0o600 {
+        let unchanged = if args.capacity.is_some() || args.mode.is_some() {
             "; it existed already, so its mode and capacity were left as they are"
         } else {
             "; it existed already"

@@ -83,9 +83,8 @@ pub(crate) fn run(args: &DumpArgs) -> Outcome {
         return report_done(|out| {
             writeln!(
                 out,
-                "copied {amount} from {} (id {}) to {file}; they are still on the queue",
-                args.key.key,
-                queue.id()
+                "copied {amount} from {} to {file}; they are still on the queue",
+                args.key.key.with_id(queue.id())
             )
         });
     }
@@ -107,9 +106,8 @@ pub(crate) fn run(args: &DumpArgs) -> Outcome {
             report_done(|out| {
                 writeln!(
                     out,
-                    "dumped {amount} from {} (id {}) to {file}{meanwhile}",
-                    args.key.key,
-                    queue.id()
+                    "dumped {amount} from {} to {file}{meanwhile}",
+                    args.key.key.with_id(queue.id())
                 )
             })
         }

@@ -84,6 +84,9 @@ pub(crate) fn run(args: &RecvArgs) -> Outcome {
     if received < args.count {
         let more = if received == 0 { "none" } else { "no more" };
         let why = match (&wait, args.timeout) {
+            (Wait::Until(_), Some(timeout)) if timeout.is_zero() => {
+                format!("{more} is waiting (--timeout 0)")
+            }
             (Wait::Until(_), Some(timeout)) => format!("{more} arrived within {timeout:?}"),
             _ => format!("{more} is waiting (--nowait)"),
         };

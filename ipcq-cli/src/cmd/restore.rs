@@ -76,10 +76,11 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
             ""
         };
         return Err(Failure::new(format!(
-            "cannot restore: message {} of {path} is {}, more than the {limit} bytes {} takes \
+            "cannot restore: message {} of {path} is {}, more than the {} {} takes \
              (the lesser of kernel.msgmax and its capacity){left}{undone}",
             i + 1,
             counted(m.body.len() as u64, "byte"),
+            counted(limit as u64, "byte"),
             args.key.key
         )));
     }
@@ -109,11 +110,10 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
 
     let bytes: usize = dump.messages[skip..].iter().map(|m| m.body.len()).sum();
     let mut line = format!(
-        "restored {} ({}) to {} (id {})",
+        "restored {} ({}) to {}",
         counted((total - skip) as u64, "message"),
         counted(bytes as u64, "byte"),
-        target_name(args.key.key, &queue),
-        queue.id()
+        args.key.key.with_id(queue.id())
     );
     if created {
         if let Ok(stat) = queue.stat() {

@@ -19,5 +19,6 @@ pub(crate) fn run(args: &RmArgs) -> Outcome {
         ),
         _ => String::new(),
     };
-    report_done(|out| writeln!(out, "removed {} (id {}){dropped}", args.key.key, queue.id()))
+    let removed = args.key.key.with_id(queue.id());
+    report_done(|out| writeln!(out, "removed {removed}{dropped}"))
 }

@@ -317,3 +317,12 @@ fn a_restore_refused_outright_does_not_suggest_the_same_command_again() {
     assert!(std::path::Path::new(&file).exists());
     assert_eq!(queue.stat().unwrap().messages, 1);
 }
+
+#[test]
+fn a_missing_dump_file_is_not_said_to_be_left_in_place() {
+    let key = TestKey::new();
+    let dir = TempDir::new("missing");
+    let err = ipcq(&["restore", &dir.arg("none.dump"), &key.arg()]).fails(1);
+    assert!(err.ends_with("; nothing was sent"), "{err}");
+    assert!(!err.contains("left in place"), "{err}");
+}

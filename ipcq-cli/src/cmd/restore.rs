@@ -17,7 +17,15 @@ use crate::target::Target;
 pub(crate) fn run(args: &RestoreArgs) -> Outcome {
     let path = args.file.display();
     let left = "; it was left in place and nothing was sent";
-    let dump = read_dump(&args.file).map_err(|f| f.context("cannot restore").followed_by(left))?;
+    let dump = read_dump(&args.file).map_err(|f| {
+        let f = f.context("cannot restore");
+        // A file that is not there was not left anywhere.
+        if args.file.exists() {
+            f.followed_by(left)
+        } else {
+            f.followed_by("; nothing was sent")
+        }
+    })?;
     let total = dump.messages.len();
     // Refuse a bad --skip before creating anything.
     let skip = match usize::try_from(args.skip) {

@@ -597,3 +597,17 @@ fn reports_name_a_queue_by_id_once_and_a_zero_timeout_in_words() {
         format!("removed queue {:#010x} (id {id})\n", key.key().get())
     );
 }
+
+#[test]
+fn watch_works_without_read_permission_as_stat_does() {
+    let (key, queue) = TestKey::with_queue(|o| {
+        o.mode(0o600);
+    });
+    queue.send(1, b"hi").unwrap();
+    let Some(out) = ipcq_as_nobody(&["watch", &key.arg(), "-n", "1"]) else {
+        return;
+    };
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(said.contains("depth 1"), "{said}");
+}

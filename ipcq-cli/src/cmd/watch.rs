@@ -24,13 +24,18 @@ pub(crate) fn run(args: &WatchArgs) -> Outcome {
     let mut previous: Option<(Instant, QueueStat)> = None;
     let mut refreshes = 0u64;
     loop {
-        let stat = queue.stat().map_err(|e| {
-            if e.is_removed() || e.is_not_found() {
-                Failure::new(format!("{} was removed while being watched", args.key.key))
-            } else {
-                e.into()
-            }
-        })?;
+        let removed = || Failure::new(format!("{} was removed while being watched", args.key.key));
+        let stat = match queue.stat() {
+            Ok(stat) => stat,
+            Err(e) if e.is_removed() || e.is_not_found() => return Err(removed()),
+            // Without read permission, as `stat` does: /proc/sysvipc/msg has
+            // everything but the capacity.
+            Err(ipcq::Error::PermissionDenied { .. }) => ipcq::list()?
+                .into_iter()
+                .find(|s| s.id == queue.id())
+                .ok_or_else(removed)?,
+            Err(e) => return Err(e.into()),
+        };
         let now = Instant::now();
         if depths.len() == SPARK_WIDTH {
             depths.pop_front();

@@ -222,7 +222,7 @@ pub(crate) struct PeekArgs {
     #[command(flatten)]
     pub(crate) key: KeyArg,
     /// Show at most the N oldest messages (default: all)
-    #[arg(long, short = 'n', value_name = "N")]
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) count: Option<u64>,
     /// Write only the message bodies, unchanged
     #[arg(long)]

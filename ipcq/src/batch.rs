@@ -133,7 +133,10 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
                 with_thread_buf(&ITEM, 256, |item| {
                     let mut packer = Packer {
                         queue: &self.queue,
-                        limit: self.queue.cached_send_limit(),
+                        // Read again: the capacity may have shrunk since this
+                        // handle last looked, and a batch larger than it would
+                        // not be sent.
+                        limit: self.queue.current_send_limit(),
                         batch,
                         single,
                         item,

@@ -41,6 +41,9 @@ impl Wait {
 /// are at their defaults; buffers still grow when a message needs more.
 const FIRST_RECV_CAPACITY: usize = 8192;
 
+/// `kernel.msgmax` as last read by any handle (0: not yet).
+static MSGMAX: AtomicUsize = AtomicUsize::new(0);
+
 /// The largest buffer a receive grows to on its own; a message beyond it is
 /// reported as too large and stays on the queue.
 const MAX_RECV_CAPACITY: usize = 1 << 26;
@@ -313,41 +316,73 @@ impl MsgQueue {
 
     /// Sends `msg`; false when it would have to wait longer than `wait` allows.
     ///
-    /// A send that waits for ever with no stop handle, or not at all
-    /// ([`inline_flags`](Self::inline_flags)), makes the syscall right here,
-    /// and this is inlined into the public `send`, and that into its caller:
-    /// after every syscall the CPU mispredicts the return of each stack frame
-    /// that was live across it (the kernel refills the return stack buffer
-    /// on the way out), and each frame fewer measurably speeds up a stream of
-    /// small messages (`docs/BENCHMARKS.md`). Every other wait goes through
-    /// [`run`](Self::run).
+    /// The send is tried without waiting first, right here, and this is
+    /// inlined into the public `send`, and that into its caller: after every
+    /// syscall the CPU mispredicts the return of each stack frame that was
+    /// live across it (the kernel refills the return stack buffer on the way
+    /// out), and each frame fewer measurably speeds up a stream of small
+    /// messages (`docs/BENCHMARKS.md`). A queue too full for it goes to
+    /// [`send_when_full`](Self::send_when_full).
     #[inline(always)]
     pub(crate) fn send_msg(&self, msg: Outgoing<'_>, wait: Wait) -> Result<bool> {
         let size = msg.text_len();
         if size > self.send_limit.load(Ordering::Relaxed) {
             self.check_fits(size)?;
         }
-        let Some(flags) = self.inline_flags(wait) else {
-            return self.send_msg_waiting(msg, wait);
-        };
+        // A stopped handle refuses every send that may wait, even one that
+        // would not have to.
+        if !matches!(wait, Wait::No) && self.stop.as_ref().is_some_and(StopHandle::is_stopped) {
+            return Err(Error::Interrupted {
+                op: Op::Send,
+                errno: Errno::EINTR,
+            });
+        }
         loop {
-            match sys::msgsnd(self.id.0, msg, flags) {
+            match sys::msgsnd(self.id.0, msg, libc::IPC_NOWAIT) {
                 Ok(()) => return Ok(true),
                 Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) if flags != 0 => return Ok(false),
+                Err(Errno::EAGAIN) => return self.send_when_full(msg, wait),
                 Err(errno) => return Err(self.send_error(size, errno)),
             }
         }
     }
 
-    /// [`send_msg`](Self::send_msg) for a wait that a deadline or a stop may end.
+    /// [`send_msg`](Self::send_msg) once the queue had no room for `msg`.
+    ///
+    /// Linux makes a send larger than the queue's capacity wait as if the
+    /// queue were full, for ever (it never fits). The capacity may have
+    /// shrunk since this handle last read it (`msgctl(IPC_SET)` by another
+    /// handle or process), so it is read again before waiting, and such a
+    /// message fails with [`Error::TooLarge`].
     #[inline(never)]
-    fn send_msg_waiting(&self, msg: Outgoing<'_>, wait: Wait) -> Result<bool> {
+    fn send_when_full(&self, msg: Outgoing<'_>, wait: Wait) -> Result<bool> {
         let size = msg.text_len();
-        match self.run(Op::Send, wait, |flags| sys::msgsnd(self.id.0, msg, flags))? {
-            Outcome::Done(()) => Ok(true),
-            Outcome::Empty => Ok(false),
-            Outcome::Failed(errno) => Err(self.send_error(size, errno)),
+        if let Some(capacity) = self.refresh_capacity() {
+            if size > capacity {
+                return Err(Error::TooLarge {
+                    op: Op::Send,
+                    errno: Errno::EINVAL,
+                    size,
+                    limit: self.send_limit.load(Ordering::Relaxed),
+                });
+            }
+        }
+        let Some(flags) = self.inline_flags(wait) else {
+            return match self.run(Op::Send, wait, |flags| sys::msgsnd(self.id.0, msg, flags))? {
+                Outcome::Done(()) => Ok(true),
+                Outcome::Empty => Ok(false),
+                Outcome::Failed(errno) => Err(self.send_error(size, errno)),
+            };
+        };
+        if flags != 0 {
+            return Ok(false);
+        }
+        loop {
+            match sys::msgsnd(self.id.0, msg, 0) {
+                Ok(()) => return Ok(true),
+                Err(Errno::EINTR) => continue,
+                Err(errno) => return Err(self.send_error(size, errno)),
+            }
         }
     }
 
@@ -364,9 +399,11 @@ impl MsgQueue {
         self.error(Op::Send, errno)
     }
 
-    /// The send limit as last seen (see [`max_message_size`](Self::max_message_size)),
-    /// without re-reading it.
-    pub(crate) fn cached_send_limit(&self) -> usize {
+    /// The send limit with the queue's capacity read again, for sizing
+    /// batches: one `IPC_STAT`, where [`max_message_size`](Self::max_message_size)
+    /// reads the kernel's limits too.
+    pub(crate) fn current_send_limit(&self) -> usize {
+        self.refresh_capacity();
         self.send_limit.load(Ordering::Relaxed)
     }
 
@@ -392,8 +429,22 @@ impl MsgQueue {
         self.refresh_send_limit()
     }
 
+    /// Re-reads the queue's capacity (`IPC_STAT`) into the send limit, with
+    /// `msgmax` as last read; `None` without read permission.
+    fn refresh_capacity(&self) -> Option<usize> {
+        let ds = sys::msgctl_stat(self.id.0).ok()?;
+        let capacity = usize::try_from(ds.msg_qbytes).unwrap_or(usize::MAX);
+        let msgmax = MSGMAX.load(Ordering::Relaxed);
+        if msgmax != 0 {
+            self.send_limit
+                .store(msgmax.min(capacity), Ordering::Relaxed);
+        }
+        Some(capacity)
+    }
+
     fn refresh_send_limit(&self) -> usize {
         let msgmax = Limits::read().map_or(FIRST_RECV_CAPACITY, |l| l.msgmax);
+        MSGMAX.store(msgmax, Ordering::Relaxed);
         let limit = match sys::msgctl_stat(self.id.0) {
             Ok(ds) => msgmax.min(usize::try_from(ds.msg_qbytes).unwrap_or(usize::MAX)),
             Err(_) => msgmax,

@@ -460,3 +460,50 @@ fn items_over_250_bytes_get_a_wider_length() {
     raw.send(batch.mtype, &batch.body).unwrap();
     assert_eq!(drain(&q), sent);
 }
+
+#[test]
+fn a_capacity_lowered_after_the_handle_looked_is_met_not_waited_on_for_ever() {
+    let q = TestQueue::new();
+    let typed = typed(&q);
+    // The handle has read the default capacity (16 KiB or more); another
+    // handle lowers it to 1000 bytes.
+    assert!(typed.as_bytes().max_message_size() > 2000);
+    let shrink = ipcq::Attributes {
+        capacity: Some(1000),
+        ..Default::default()
+    };
+    q.set_attributes(&shrink).unwrap();
+    std::thread::scope(|s| {
+        // Should a send wait for ever, removing the queue ends it, so that
+        // the test fails instead of hanging.
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let queue = &q;
+        s.spawn(move || {
+            if finished.recv_timeout(Duration::from_secs(20)).is_err() {
+                let _ = queue.remove();
+            }
+        });
+        // A message larger than the queue holds now: the kernel would make
+        // a blocking send wait for ever and call the queue full.
+        let big = Work::Job {
+            id: 1,
+            payload: "x".repeat(2000),
+        };
+        let err = typed.clone().send(&big).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { limit: 1000, .. }), "{err}");
+        let err = typed.clone().try_send(&big).unwrap_err();
+        assert!(matches!(err.error(), Error::TooLarge { .. }), "{err}");
+        // A batch is sized to what the queue holds now (300 messages are
+        // more than that: a receiver takes them meanwhile).
+        let sent = urgents(0..300);
+        let receiver = s.spawn(|| {
+            (0..300)
+                .map(|_| typed.recv())
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let sysv = typed.clone().send_batch(&sent).unwrap();
+        assert!(sysv > 1, "{sysv}");
+        assert_eq!(receiver.join().unwrap().unwrap(), sent);
+        done.send(()).unwrap();
+    });
+}

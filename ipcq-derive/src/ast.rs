@@ -143,7 +143,7 @@ impl Variant<'_> {
                     .map(|f| {
                         format!(
                             "{}:{}",
-                            f.ident.map(ToString::to_string).unwrap_or_default(),
+                            f.ident.map(|i| i.unraw().to_string()).unwrap_or_default(),
                             ty(f)
                         )
                     })

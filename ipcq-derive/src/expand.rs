@@ -1,8 +1,8 @@
 //! Writes the code: the `…Kind` enum, the `…Handler` trait, and the
 //! `QueueMessage` and `Dispatch` impls.
 
-use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::DeriveInput;
 use syn::spanned::Spanned;
 
@@ -32,7 +32,8 @@ fn expand(input: &Enum<'_>) -> TokenStream {
         #kind_enum
         #handler_trait
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        // `deprecated`: the impls name every variant, deprecated ones too.
+        #[allow(non_upper_case_globals, unused_qualifications, deprecated, clippy::all)]
         const _: () = {
             #impls
         };
@@ -75,12 +76,17 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
         .variants
         .iter()
         .map(|v| format!("`{name}::{}`, sent with mtype {}.", v.name(), mtype(v)));
-    // The user's `#[allow(...)]` covers the variant names the Kind repeats.
-    let lints = input
-        .original
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("allow"));
+    // The user's `#[allow(...)]` and `#[expect(...)]` cover the variant names
+    // the Kind repeats; an expectation becomes an allowance there, since the
+    // Kind need not meet it.
+    let lints = input.original.attrs.iter().filter_map(|a| {
+        let syn::Meta::List(list) = &a.meta else {
+            return None;
+        };
+        let tokens = &list.tokens;
+        (a.path().is_ident("allow") || a.path().is_ident("expect"))
+            .then(|| quote!(#[allow(#tokens)]))
+    });
     let doc =
         format!("Which variant of [`{name}`] a message is: one value per variant, with its mtype.");
     quote! {
@@ -177,7 +183,11 @@ pub(crate) fn handler_trait(input: &Enum<'_>) -> TokenStream {
     let methods = unique.map(|v| {
         let method = v.method_ident();
         let names = bindings(v);
-        let types = v.fields.iter().map(|f| f.ty);
+        // In the trait, `Self` would be the handler: name the enum instead.
+        let types = v
+            .fields
+            .iter()
+            .map(|f| replace_self(f.ty.to_token_stream(), name));
         let doc = format!("Handles a [`{name}::{}`].", v.name());
         quote! {
             #[doc = #doc]
@@ -195,6 +205,25 @@ pub(crate) fn handler_trait(input: &Enum<'_>) -> TokenStream {
             #(#methods)*
         }
     }
+}
+
+/// `tokens` with every `Self` replaced by `name`.
+fn replace_self(tokens: TokenStream, name: &syn::Ident) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Ident(ident) if ident == "Self" => {
+                TokenTree::Ident(Ident::new(&name.to_string(), ident.span()))
+            }
+            TokenTree::Group(group) => {
+                let mut replaced =
+                    Group::new(group.delimiter(), replace_self(group.stream(), name));
+                replaced.set_span(group.span());
+                TokenTree::Group(replaced)
+            }
+            other => other,
+        })
+        .collect()
 }
 
 fn impls(input: &Enum<'_>) -> TokenStream {
@@ -307,7 +336,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl<__H: #handler + ?Sized> ::ipcq::Dispatch<__H> for #name {
+        impl<__H: #handler + ?::core::marker::Sized> ::ipcq::Dispatch<__H> for #name {
             fn dispatch(self, __ipcq_handler: &mut __H) {
                 match self { #(#dispatch_arms)* }
             }

@@ -275,3 +275,131 @@ fn an_array_bytes_variant_hands_back_a_body_of_the_wrong_length() {
     assert_eq!(q.try_recv().unwrap(), Some(Record::Flags([7, 8])));
     assert_eq!(q.try_recv().unwrap(), None);
 }
+
+/// Shapes users write that the generated code must not trip over: the
+/// workspace's clippy runs with `-D warnings`, so a warning in what the
+/// derive generates for these fails CI.
+mod awkward {
+    use super::*;
+
+    /// A variant on its way out, and an enum that is.
+    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    pub(crate) enum Versioned {
+        #[deprecated = "send New"]
+        Old(u8),
+        New(u8),
+    }
+
+    #[deprecated = "use Versioned"]
+    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    pub(crate) enum Retired {
+        Only(u8),
+    }
+
+    /// A name the lint would flag, expected rather than allowed.
+    #[expect(non_camel_case_types)]
+    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    pub(crate) enum Legacy {
+        Job_Done,
+    }
+
+    /// A type that contains itself, written with `Self`.
+    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    pub(crate) enum Tree {
+        Leaf(u8),
+        Node(Vec<Self>),
+        Boxed(Box<Self>),
+    }
+
+    /// A field named with a raw identifier.
+    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    pub(crate) enum Raw {
+        Job { r#type: u8 },
+    }
+}
+
+/// No prelude: everything the derive writes must be spelled out in full.
+#[no_implicit_prelude]
+mod without_prelude {
+    #[derive(
+        ::ipcq::QueueMessage, ::serde::Serialize, ::serde::Deserialize, ::core::fmt::Debug,
+    )]
+    pub(crate) enum Plain {
+        Typed(::std::string::String),
+        #[ipcq(text)]
+        Text(u32),
+        #[ipcq(bytes)]
+        Bytes([u8; 4]),
+    }
+}
+
+#[test]
+#[allow(deprecated)]
+fn deprecated_variants_and_enums_still_travel() {
+    use awkward::{Retired, Versioned};
+    let raw = TestQueue::new();
+    let q = raw.typed::<Versioned>();
+    q.send(Versioned::Old(1)).unwrap();
+    q.send(Versioned::New(2)).unwrap();
+    assert_eq!(q.recv().unwrap(), Versioned::Old(1));
+    assert_eq!(q.recv().unwrap(), Versioned::New(2));
+    let q = raw.typed::<Retired>();
+    q.send(Retired::Only(3)).unwrap();
+    assert_eq!(q.recv().unwrap(), Retired::Only(3));
+}
+
+#[test]
+fn self_in_a_field_type_is_the_enum_in_the_handler_too() {
+    use awkward::{Tree, TreeHandler};
+    #[derive(Default)]
+    struct Count(usize);
+    impl TreeHandler for Count {
+        fn leaf(&mut self, _: u8) {
+            self.0 += 1;
+        }
+        fn node(&mut self, kids: Vec<Tree>) {
+            kids.into_iter().for_each(|kid| kid.dispatch(self));
+        }
+        fn boxed(&mut self, inner: Box<Tree>) {
+            inner.dispatch(self);
+        }
+    }
+    let raw = TestQueue::new();
+    let q = raw.typed::<Tree>();
+    let tree = Tree::Node(vec![
+        Tree::Leaf(1),
+        Tree::Boxed(Box::new(Tree::Node(vec![Tree::Leaf(2), Tree::Leaf(3)]))),
+    ]);
+    q.send(&tree).unwrap();
+    let mut count = Count::default();
+    q.recv().unwrap().dispatch(&mut count);
+    assert_eq!(count.0, 3);
+}
+
+#[test]
+fn raw_field_names_are_fingerprinted_without_their_r_hash() {
+    // docs/WIRE.md, section 5.1: names as declared, without `r#`.
+    let raw = TestQueue::new();
+    raw.typed::<awkward::Raw>()
+        .send(awkward::Raw::Job { r#type: 7 })
+        .unwrap();
+    let body = raw.try_recv(ipcq::Selector::Any).unwrap().unwrap().body;
+    let expected = ipcq::fingerprint("Job{type:u8}");
+    assert_eq!(body[2..6], expected.to_le_bytes());
+}
+
+#[test]
+fn a_derive_in_a_module_without_prelude_works() {
+    use without_prelude::Plain;
+    let raw = TestQueue::new();
+    let q = raw.typed::<Plain>();
+    q.send(Plain::Typed("t".into())).unwrap();
+    q.send(Plain::Text(42)).unwrap();
+    q.send(Plain::Bytes(*b"abcd")).unwrap();
+    let got: Vec<Plain> = q.try_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        format!("{got:?}"),
+        r#"[Typed("t"), Text(42), Bytes([97, 98, 99, 100])]"#
+    );
+    let _ = awkward::Legacy::Job_Done;
+}

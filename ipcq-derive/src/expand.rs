@@ -92,7 +92,7 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
     quote! {
         #[doc = #doc]
         #(#lints)*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #vis enum #kind {
             #( #[doc = #docs] #idents, )*
         }
@@ -119,6 +119,21 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
                     #( #mtypes => ::core::option::Option::Some(#kind::#idents), )*
                     _ => ::core::option::Option::None,
                 }
+            }
+        }
+
+        /// Kinds are ordered by mtype, as `recv_priority` ranks them.
+        #[automatically_derived]
+        impl ::core::cmp::Ord for #kind {
+            fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {
+                ::core::cmp::Ord::cmp(&self.mtype(), &other.mtype())
+            }
+        }
+
+        #[automatically_derived]
+        impl ::core::cmp::PartialOrd for #kind {
+            fn partial_cmp(&self, other: &Self) -> ::core::option::Option<::core::cmp::Ordering> {
+                ::core::option::Option::Some(::core::cmp::Ord::cmp(self, other))
             }
         }
 

@@ -345,8 +345,9 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     }
 
     /// Receives the message with the lowest mtype at or below `up_to`'s, the
-    /// oldest of those first: variants declared earlier (lower mtypes) are more
-    /// urgent.
+    /// oldest of those first: lower mtypes are more urgent. Without explicit
+    /// mtypes that is the order of declaration; kinds compare by mtype
+    /// (`CmdKind::Urgent < CmdKind::Reload` when Urgent's mtype is lower).
     ///
     /// # Errors
     ///

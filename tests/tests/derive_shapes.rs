@@ -131,6 +131,12 @@ fn base_moves_the_automatic_numbering() {
     assert_eq!(Based::First.kind(), BasedKind::First);
     assert_eq!(Based::Low.mtype(), 5);
     assert_eq!(Based::AfterLow.kind().mtype(), 6);
+    // Kinds rank as recv_priority ranks them: by mtype, not declaration.
+    let mut kinds = BasedKind::ALL.to_vec();
+    kinds.sort();
+    use BasedKind::*;
+    assert_eq!(kinds, [Low, AfterLow, First, Second]);
+    assert!(Low < First);
 }
 
 #[derive(Default)]

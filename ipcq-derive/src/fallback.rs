@@ -42,8 +42,30 @@ pub(crate) fn expand(
 
         #handler
 
+        // The inherent items and impls the real Kind has, so that code using
+        // them adds no errors of its own.
+        #[allow(missing_docs, dead_code, unused_variables, clippy::all)]
+        impl #kind {
+            #vis const ALL: &'static [#kind] = &[];
+            #vis const fn mtype(self) -> i64 { ::core::unreachable!() }
+            #vis const fn name(self) -> &'static str { ::core::unreachable!() }
+            #vis const fn from_mtype(mtype: i64) -> ::core::option::Option<Self> {
+                ::core::option::Option::None
+            }
+        }
+
         #[allow(unused_variables, clippy::all)]
         const _: () = {
+            impl ::core::fmt::Display for #kind {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    ::core::unreachable!()
+                }
+            }
+
+            impl ::core::convert::From<#kind> for i64 {
+                fn from(kind: #kind) -> i64 { ::core::unreachable!() }
+            }
+
             impl ::ipcq::MessageKind for #kind {
                 const ALL: &'static [Self] = &[];
                 fn mtype(self) -> i64 { ::core::unreachable!() }

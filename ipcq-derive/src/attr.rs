@@ -133,6 +133,11 @@ pub(crate) fn variant_attrs(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
         });
         if let Err(err) = result {
             cx.syn_error(err);
+            // The rest of the attribute went unread, and may have given an
+            // mtype: the variant's is unknown, not the next automatic one.
+            if !out.mtype.is_present() {
+                out.mtype = Setting::Invalid;
+            }
         }
     }
     out

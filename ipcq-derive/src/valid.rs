@@ -34,14 +34,27 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
         }
         _ => true,
     };
-    let mut mtypes: HashMap<i128, &Variant<'_>> = HashMap::new();
+    let mut mtypes: HashMap<i128, (&Variant<'_>, &'static str)> = HashMap::new();
     let mut methods: HashMap<String, &Variant<'_>> = HashMap::new();
     let mut after_explicit = false;
-    for variant in &input.variants {
+    // Out of range, counted on from the variant before: those after it are
+    // too, and one error says it.
+    let mut overflowed = false;
+    for (index, variant) in input.variants.iter().enumerate() {
         after_explicit |= variant.explicit.is_some();
+        if variant.explicit.is_some() {
+            overflowed = false;
+        }
         // Numbers counted on from a bad base were reported with the base.
-        if base_ok || after_explicit {
-            check_mtype(cx, variant, &mut mtypes);
+        if (base_ok || after_explicit) && !overflowed {
+            let origin = match (&variant.explicit, index, input.attrs.base.is_present()) {
+                (Some(_), _, _) => "",
+                (None, 0, true) => " (the enum's `base`)",
+                (None, 0, false) => " (the first variant's, 1 without a `base`)",
+                (None, _, _) => " (counted on from the variant before it)",
+            };
+            overflowed =
+                !check_mtype(cx, variant, origin, &mut mtypes) && variant.explicit.is_none();
         }
         check_encoding(cx, variant);
         if let Some((_, discriminant)) = &variant.original.discriminant {
@@ -81,13 +94,17 @@ fn check_generics(cx: &Ctxt, input: &Enum<'_>) {
     }
 }
 
-fn check_mtype<'a>(cx: &Ctxt, variant: &'a Variant<'a>, seen: &mut HashMap<i128, &'a Variant<'a>>) {
+/// Checks a variant's mtype, `origin` saying where an automatic one came
+/// from; false if it is out of range.
+fn check_mtype<'a>(
+    cx: &Ctxt,
+    variant: &'a Variant<'a>,
+    origin: &'static str,
+    seen: &mut HashMap<i128, (&'a Variant<'a>, &'static str)>,
+) -> bool {
     // An unreadable number was reported where it was written.
-    let Some(mtype) = variant.mtype else { return };
-    let counted = if variant.explicit.is_some() {
-        ""
-    } else {
-        " (counted on from the variant before it)"
+    let Some(mtype) = variant.mtype else {
+        return true;
     };
     let report = |message: String| match &variant.explicit {
         Some(tokens) => cx.error_spanned_by(tokens, message),
@@ -95,25 +112,21 @@ fn check_mtype<'a>(cx: &Ctxt, variant: &'a Variant<'a>, seen: &mut HashMap<i128,
     };
     if !(1..=MAX_MTYPE).contains(&mtype) {
         report(format!(
-            "mtype {mtype} of variant `{}`{counted} is out of range: mtypes go from 1 to {MAX_MTYPE} (C long)",
+            "mtype {mtype} of variant `{}`{origin} is out of range: mtypes go from 1 to {MAX_MTYPE} (C long)",
             variant.name()
         ));
-        return;
+        return false;
     }
     match seen.get(&mtype) {
-        Some(first) => report(format!(
-            "duplicate mtype {mtype}{counted}: variant `{}` already has it{}",
+        Some((first, first_origin)) => report(format!(
+            "duplicate mtype {mtype}{origin}: variant `{}` already has it{first_origin}",
             first.name(),
-            if first.explicit.is_some() {
-                ""
-            } else {
-                " (counted on from the variant before it)"
-            }
         )),
         None => {
-            seen.insert(mtype, variant);
+            seen.insert(mtype, (variant, origin));
         }
     }
+    true
 }
 
 fn check_encoding(cx: &Ctxt, variant: &Variant<'_>) {

@@ -199,7 +199,7 @@ pub enum Error {
     /// who may write to a queue can put any message in it (see
     /// [`OpenOptions::allow_foreign`](crate::OpenOptions::allow_foreign)).
     #[error(
-        "cannot {op}: refusing queue {key}: {reason}; whoever controls a queue can put any message in it, so open it with OpenOptions::allow_foreign(true) only if you trust its owner"
+        "cannot {op}: refusing queue {key}: {reason}; whoever controls a queue can put any message in it, so if you trust its owner, name that user with OpenOptions::trust_owner, or open it with allow_foreign(true)"
     )]
     Untrusted {
         /// The operation that failed.

@@ -44,6 +44,7 @@ pub struct OpenOptions {
     capacity: Option<u64>,
     stop: Option<StopHandle>,
     allow_foreign: bool,
+    trusted_owner: Option<u32>,
 }
 
 impl Default for OpenOptions {
@@ -64,6 +65,7 @@ impl OpenOptions {
             capacity: None,
             stop: None,
             allow_foreign: false,
+            trusted_owner: None,
         }
     }
 
@@ -120,6 +122,33 @@ impl OpenOptions {
         self
     }
 
+    /// Also trusts existing queues that user `uid` owns, as this process's
+    /// user and root are trusted: a queue that every user may write to is
+    /// still refused.
+    ///
+    /// The narrow form of [`allow_foreign`](Self::allow_foreign), for a
+    /// client of a daemon that runs as its own user and owns its queue.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use ipcq::{Key, OpenOptions, TypedQueue};
+    /// # #[derive(ipcq::QueueMessage, serde::Serialize, serde::Deserialize)]
+    /// # enum Cmd { Reload }
+    /// // The daemon runs as `myd`.
+    /// let myd = nix::unistd::User::from_name("myd").unwrap().expect("user myd");
+    /// let q = TypedQueue::<Cmd>::open_with(
+    ///     Key::new(0x5150),
+    ///     OpenOptions::new().trust_owner(myd.uid.as_raw()),
+    /// )?;
+    /// q.send(Cmd::Reload)?;
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn trust_owner(&mut self, uid: u32) -> &mut Self {
+        self.trusted_owner = Some(uid);
+        self
+    }
+
     /// A stop handle for the opened queue (see [`MsgQueue::with_stop`]).
     pub fn stop(&mut self, stop: StopHandle) -> &mut Self {
         self.stop = Some(stop);
@@ -145,7 +174,7 @@ impl OpenOptions {
         // A queue already gone has no entry: the first call on it will say so.
         if !created && !self.allow_foreign {
             if let Some(entry) = proc_entry(id) {
-                check_trusted(&entry)?;
+                check_trusted(&entry, self.trusted_owner)?;
             }
         }
         let queue = MsgQueue::from_id(key, id, self.stop.clone());
@@ -180,7 +209,7 @@ impl OpenOptions {
             what: format!("no queue has id {id}"),
         })?;
         if !self.allow_foreign {
-            check_trusted(&entry)?;
+            check_trusted(&entry, self.trusted_owner)?;
         }
         Ok(MsgQueue::from_id(entry.key, id, self.stop.clone()))
     }
@@ -225,13 +254,17 @@ impl OpenOptions {
 }
 
 /// Refuses a queue another user controls (owned by someone other than this
-/// user or root, or writable by every user).
-fn check_trusted(entry: &QueueStat) -> Result<()> {
+/// user, root or `trusted_owner`, or writable by every user).
+fn check_trusted(entry: &QueueStat, trusted_owner: Option<u32>) -> Result<()> {
     let me = nix::unistd::geteuid().as_raw();
-    let reason = if entry.uid != me && entry.uid != 0 {
+    let reason = if entry.uid != me && entry.uid != 0 && Some(entry.uid) != trusted_owner {
         format!(
-            "it is owned by uid {}, neither this process's user (uid {me}) nor root",
-            entry.uid
+            "it is owned by uid {}, neither this process's user (uid {me}) nor root{}",
+            entry.uid,
+            match trusted_owner {
+                Some(uid) => format!(" nor the trusted uid {uid}"),
+                None => String::new(),
+            }
         )
     } else if entry.mode & 0o002 != 0 {
         format!("its mode {:04o} lets every user write to it", entry.mode)

@@ -286,6 +286,17 @@ fn open_options_create_exclusively_and_set_attributes() {
         refused.to_string().contains("owned by uid 65534"),
         "{refused}"
     );
+    // Trusting that owner, and that owner alone, opens it.
+    let trusted = OpenOptions::new().trust_owner(65534).open(q.key()).unwrap();
+    assert_eq!(trusted.id(), q.id());
+    let other = OpenOptions::new()
+        .trust_owner(65533)
+        .open(q.key())
+        .unwrap_err();
+    assert!(
+        other.to_string().contains("nor the trusted uid 65533"),
+        "{other}"
+    );
     // create() opens the existing queue and leaves its attributes alone.
     let same = OpenOptions::new()
         .create(true)
@@ -423,6 +434,13 @@ fn a_queue_every_user_may_write_to_is_refused_unless_allowed() {
         .open(q.key())
         .unwrap();
     assert_eq!(opened.id(), q.id());
+    // Trusting its owner does not make a queue anyone may write to trusted.
+    let owner = q.stat().unwrap().uid;
+    let err = OpenOptions::new()
+        .trust_owner(owner)
+        .open(q.key())
+        .unwrap_err();
+    assert!(matches!(err, Error::Untrusted { .. }), "{err:?}");
     // A queue this user owns with a private mode needs no opt-in.
     let own = TestQueue::new();
     assert_eq!(MsgQueue::open(own.key()).unwrap().id(), own.id());

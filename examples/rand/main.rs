@@ -9,18 +9,24 @@
 //! ```
 //!
 //! The number travels as plain text (`#[ipcq(text)]`), exactly as the
-//! original PHP sender wrote it, so this still works unchanged:
+//! original PHP sender wrote it, so this still works unchanged once the
+//! listener has created the queue:
 //!
 //! ```text
 //! php -r '$q = msg_get_queue(3053); msg_send($q, 7, (string) rand(), false);'
 //! ```
+//!
+//! If the PHP side may create the queue first, give it a mode:
+//! `msg_get_queue(3053, 0600)`. Without one PHP creates it with mode 0666,
+//! writable by every user, and the listener refuses such a queue
+//! (`Error::Untrusted`); `delete` removes it all the same.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ipcq::service::Signals;
-use ipcq::{Error, Key, QueueMessage, StopHandle, TypedQueue};
+use ipcq::{Error, Key, OpenOptions, QueueMessage, StopHandle, TypedQueue};
 use serde::{Deserialize, Serialize};
 
 /// What travels on the queue.
@@ -61,7 +67,11 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Listen => listen(key),
         Command::Send { count } => send(key, count),
-        Command::Delete => TypedQueue::<RandMsg>::open(key).and_then(|q| q.remove()),
+        // Like ipcrm, delete acts on the queue it is told to, whoever made it.
+        Command::Delete => {
+            TypedQueue::<RandMsg>::open_with(key, OpenOptions::new().allow_foreign(true))
+                .and_then(|q| q.remove())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -56,7 +56,8 @@ impl TestKey {
 
 impl Drop for TestKey {
     fn drop(&mut self) {
-        if let Ok(q) = MsgQueue::open(self.0) {
+        // Whoever made it: PHP makes queues every user may write to.
+        if let Ok(q) = ipcq::OpenOptions::new().allow_foreign(true).open(self.0) {
             let _ = q.remove();
         }
     }
@@ -204,6 +205,33 @@ fn rand_listener_prints_what_the_sender_sent_and_exits_on_delete() {
         lines.next().is_none(),
         "nothing more after the queue went away"
     );
+}
+
+#[test]
+fn rand_delete_removes_a_queue_that_php_created() {
+    if Command::new("php").arg("-v").output().is_err() {
+        panic!("php is not installed: .ci/run installs php-cli for this test");
+    }
+    let key = TestKey::new();
+    // msg_get_queue without a mode creates the queue with mode 0666.
+    let script = format!(
+        "$q = msg_get_queue({}); if (!msg_send($q, 7, '5', false)) {{ exit(1); }}",
+        key.arg()
+    );
+    let out = run(Command::new("php").args(["-r", &script]));
+    assert!(out.status.success(), "php: {}", text(&out.stderr));
+    // The listener refuses it, and says why.
+    let out = run(example("rand").args(["--key", &key.arg(), "listen"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("lets every user write to it"),
+        "{}",
+        text(&out.stderr)
+    );
+    // delete removes it all the same.
+    let out = run(example("rand").args(["--key", &key.arg(), "delete"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!MsgQueue::exists(key.0).unwrap());
 }
 
 #[test]

@@ -522,7 +522,8 @@ fn check_batch(body: &[u8]) -> Result<(u32, std::ops::Range<usize>), String> {
         let offset = body.len() - rest.len();
         let Some((len, width)) = read_varint(rest) else {
             return Err(format!(
-                "item {i} of {count}: no valid length at offset {offset}"
+                "item {} of {count}: no valid length at offset {offset}",
+                i + 1
             ));
         };
         let Some(end) = usize::try_from(len)
@@ -531,7 +532,8 @@ fn check_batch(body: &[u8]) -> Result<(u32, std::ops::Range<usize>), String> {
             .filter(|&end| end <= rest.len())
         else {
             return Err(format!(
-                "item {i} of {count}: {len} bytes at offset {} run past the end ({} bytes)",
+                "item {} of {count}: {len} bytes at offset {} run past the end ({} bytes)",
+                i + 1,
                 offset + width,
                 body.len()
             ));
@@ -731,9 +733,12 @@ mod tests {
         };
         assert_eq!(check_batch(&batch(2, &[1, 9, 2, 8, 7])), Ok((2, 6..7)));
         assert!(check_batch(&batch(0, &[])).is_err());
-        assert!(check_batch(&batch(3, &[1, 9, 2, 8, 7])).is_err()); // an item short
+        // An item short: the third is missing, and the error counts from 1.
+        let short = check_batch(&batch(3, &[1, 9, 2, 8, 7])).unwrap_err();
+        assert!(short.starts_with("item 3 of 3: no valid length"), "{short}");
         assert!(check_batch(&batch(1, &[1, 9, 0])).is_err()); // a byte over
-        assert!(check_batch(&batch(1, &[5, 9])).is_err()); // runs past the end
+        let past = check_batch(&batch(1, &[5, 9])).unwrap_err(); // runs past the end
+        assert!(past.starts_with("item 1 of 1: 5 bytes"), "{past}");
         assert!(check_batch(&[BATCH_MARKER, 1, 0]).is_err()); // header cut short
     }
 }

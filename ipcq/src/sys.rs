@@ -415,6 +415,19 @@ pub(crate) fn install_wake_handler(signal: Signal) -> Result<(), Errno> {
     unsafe { nix::sys::signal::sigaction(signal, &action) }.map(drop)
 }
 
+/// Whether `signal` has its default disposition (`SIG_DFL`), neither
+/// ignored nor handled: sigaction(2) asked for the current action only.
+pub(crate) fn has_default_action(signal: Signal) -> Result<bool, Errno> {
+    let mut current = MaybeUninit::<libc::sigaction>::uninit();
+    // SAFETY: a null new action only reads the current one into `current`,
+    // a writable sigaction that outlives the call; nothing is changed.
+    let r = unsafe { libc::sigaction(signal as c_int, std::ptr::null(), current.as_mut_ptr()) };
+    Errno::result(r)?;
+    // SAFETY: sigaction succeeded, so it filled in `current`.
+    let current = unsafe { current.assume_init() };
+    Ok(current.sa_sigaction == libc::SIG_DFL)
+}
+
 /// A POSIX timer (timer_create(2)), deleted when dropped.
 ///
 /// nix's `Timer` skips `timer_delete` while the thread is unwinding from a

@@ -98,6 +98,14 @@ fn signals_go_to_the_watchers_still_installed() {
 }
 
 #[test]
+fn a_signal_the_program_handled_before_the_first_watcher_stays_its_own() {
+    // Its own SIGTERM handler runs after the watcher is dropped, and the
+    // process lives on.
+    let (signal, out) = signals_dropped("handled", false);
+    assert_eq!((signal, out.as_str()), (None, "survived\nhandled true\n"));
+}
+
+#[test]
 fn a_signal_ignored_before_the_first_watcher_stays_ignored() {
     // nohup ignores SIGHUP; the watcher's reload took it, and gives it back
     // ignored.

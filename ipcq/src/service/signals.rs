@@ -7,8 +7,11 @@ use std::thread::JoinHandle;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Handle;
 
+use nix::sys::signal::Signal;
+
 use crate::error::{Error, Op, Result};
 use crate::stop::StopHandle;
+use crate::sys;
 
 /// Which signals do what; [`install`](Signals::install) puts it in force.
 ///
@@ -21,7 +24,10 @@ use crate::stop::StopHandle;
 /// so handlers run as ordinary code, not in signal context. Dropping the
 /// [`SignalWatcher`] gives the signals back their default action (SIGTERM
 /// and SIGINT end the process again) once no other watcher is installed;
-/// a signal the process ignored before the first watcher stays ignored.
+/// a signal the process ignored or handled itself before the first watcher
+/// is left to it. (A handler the program registers through `signal-hook`
+/// after a watcher runs, and the default action after it once no watcher
+/// is left.)
 ///
 /// # Examples
 ///
@@ -143,8 +149,8 @@ impl Drop for SignalWatcher {
 /// watcher is installed.
 struct Registry {
     watchers: usize,
-    /// Signals that have their conditional default action, or were ignored
-    /// before any watcher (and stay ignored).
+    /// Signals that have their conditional default action, or that were
+    /// ignored or handled before any watcher (and are left so).
     seen: Vec<i32>,
 }
 
@@ -169,8 +175,15 @@ impl Watching {
             if registry.seen.contains(&signal) {
                 continue;
             }
-            // Checked before signal-hook's handler replaces the disposition.
-            if !ignored(signal) {
+            // Only a signal that had its default action before the first
+            // watcher gets it back: one the program ignored or handled
+            // itself is left to the program. Checked before signal-hook's
+            // handler replaces the disposition.
+            let default = Signal::try_from(signal)
+                .ok()
+                .and_then(|s| sys::has_default_action(s).ok())
+                .unwrap_or(false);
+            if default {
                 signal_hook::flag::register_conditional_default(signal, Arc::clone(idle()))
                     .map_err(|e| io_error(&e))?;
             }
@@ -190,17 +203,4 @@ impl Drop for Watching {
             idle().store(true, Ordering::SeqCst);
         }
     }
-}
-
-/// Whether the process ignores `signal` now (`SigIgn` in
-/// `/proc/self/status`, a mask with bit N-1 for signal N).
-fn ignored(signal: i32) -> bool {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return false;
-    };
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("SigIgn:"))
-        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
 }

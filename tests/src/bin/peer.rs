@@ -18,7 +18,8 @@
 //!   peer slow-serve KEY MILLIS                       a Work worker that takes MILLIS per job and stops on SIGTERM
 //!   peer signals-dropped MODE                       installs signal watchers, drops one, raises a
 //!                                                    signal (MODE: alone, another, reinstalled,
-//!                                                    hup), and prints what happened if it lives
+//!                                                    hup, handled), and prints what happened if
+//!                                                    it lives
 //!   peer daemon PIDFILE                              starts a daemon with that pid file, which runs
 //!                                                    until SIGTERM
 //!   peer timed-in-unwind KEY                         makes a receive with a timeout from a Drop
@@ -56,6 +57,24 @@ fn main() -> ExitCode {
             ExitCode::from(3)
         }
     }
+}
+
+static SIGTERM_HANDLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A program's own SIGTERM handler, installed before any ipcq watcher.
+fn handle_sigterm_myself() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+    extern "C" fn handler(_: libc::c_int) {
+        SIGTERM_HANDLED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    let action = SigAction::new(
+        SigHandler::Handler(handler),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    #[allow(unsafe_code)]
+    unsafe { sigaction(Signal::SIGTERM, &action) }.expect("sigaction");
 }
 
 fn key(arg: &str) -> Key {
@@ -213,6 +232,9 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             writeln!(out, "timers {count}").unwrap();
         }
         "signals-dropped" => {
+            if args[1] == "handled" {
+                handle_sigterm_myself();
+            }
             let stop = StopHandle::new();
             let first = Signals::new(&stop).on_reload(|| {}).install()?;
             let signal = if args[1] == "hup" {
@@ -242,6 +264,10 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             } else {
                 std::thread::sleep(std::time::Duration::from_millis(200));
                 writeln!(out, "survived").unwrap();
+                if args[1] == "handled" {
+                    let handled = SIGTERM_HANDLED.load(std::sync::atomic::Ordering::SeqCst);
+                    writeln!(out, "handled {handled}").unwrap();
+                }
             }
         }
         "fill-msgmni" => {

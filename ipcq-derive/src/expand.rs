@@ -214,8 +214,9 @@ pub(crate) fn handler_trait(input: &Enum<'_>) -> TokenStream {
     );
     quote! {
         #[doc = #doc]
-        // A variant with many fields gives a method with as many arguments.
-        #[allow(clippy::too_many_arguments)]
+        // A variant with many fields gives a method with as many arguments;
+        // a deprecated enum is named where a field type said `Self`.
+        #[allow(clippy::too_many_arguments, deprecated)]
         #vis trait #handler {
             #(#methods)*
         }

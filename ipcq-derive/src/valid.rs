@@ -37,8 +37,8 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
     let mut mtypes: HashMap<i128, (&Variant<'_>, &'static str)> = HashMap::new();
     let mut methods: HashMap<String, &Variant<'_>> = HashMap::new();
     let mut after_explicit = false;
-    // Out of range, counted on from the variant before: those after it are
-    // too, and one error says it.
+    // Past the largest mtype: the variants counted on from it are too, and
+    // one error says it.
     let mut overflowed = false;
     for (index, variant) in input.variants.iter().enumerate() {
         after_explicit |= variant.explicit.is_some();
@@ -53,8 +53,10 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
                 (None, 0, false) => " (the first variant's, 1 without a `base`)",
                 (None, _, _) => " (counted on from the variant before it)",
             };
-            overflowed =
-                !check_mtype(cx, variant, origin, &mut mtypes) && variant.explicit.is_none();
+            // Past the largest mtype, written or counted: the variants
+            // counted on from it are too.
+            overflowed = !check_mtype(cx, variant, origin, &mut mtypes)
+                && variant.mtype.is_some_and(|m| m > MAX_MTYPE);
         }
         check_encoding(cx, variant);
         if let Some((_, discriminant)) = &variant.original.discriminant {

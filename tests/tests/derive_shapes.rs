@@ -300,6 +300,7 @@ mod awkward {
     #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
     pub(crate) enum Retired {
         Only(u8),
+        Again(Box<Self>),
     }
 
     /// A name the lint would flag, expected rather than allowed.

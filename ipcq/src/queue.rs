@@ -359,12 +359,7 @@ impl MsgQueue {
         let size = msg.text_len();
         if let Some(capacity) = self.refresh_capacity() {
             if size > capacity {
-                return Err(Error::TooLarge {
-                    op: Op::Send,
-                    errno: Errno::EINVAL,
-                    size,
-                    limit: self.send_limit.load(Ordering::Relaxed),
-                });
+                return Err(too_large(size, self.send_limit.load(Ordering::Relaxed)));
             }
         }
         let Some(flags) = self.inline_flags(wait) else {
@@ -411,12 +406,7 @@ impl MsgQueue {
     fn check_fits(&self, size: usize) -> Result<()> {
         let limit = self.refresh_send_limit();
         if size > limit {
-            return Err(Error::TooLarge {
-                op: Op::Send,
-                errno: Errno::EINVAL,
-                size,
-                limit,
-            });
+            return Err(too_large(size, limit));
         }
         Ok(())
     }
@@ -442,15 +432,15 @@ impl MsgQueue {
         Some(capacity)
     }
 
+    /// Re-reads `msgmax` and the queue's capacity into the send limit.
     fn refresh_send_limit(&self) -> usize {
         let msgmax = Limits::read().map_or(FIRST_RECV_CAPACITY, |l| l.msgmax);
         MSGMAX.store(msgmax, Ordering::Relaxed);
-        let limit = match sys::msgctl_stat(self.id.0) {
-            Ok(ds) => msgmax.min(usize::try_from(ds.msg_qbytes).unwrap_or(usize::MAX)),
-            Err(_) => msgmax,
-        };
-        self.send_limit.store(limit, Ordering::Relaxed);
-        limit
+        if self.refresh_capacity().is_none() {
+            // The capacity is unreadable (no read permission): msgmax alone.
+            self.send_limit.store(msgmax, Ordering::Relaxed);
+        }
+        self.send_limit.load(Ordering::Relaxed)
     }
 
     /// Receives the message `selector` picks, waiting until there is one.
@@ -865,6 +855,16 @@ enum Outcome<T> {
     Empty,
     /// It failed with this errno.
     Failed(Errno),
+}
+
+/// A send of `size` text bytes refused before the syscall: over `limit`.
+fn too_large(size: usize, limit: usize) -> Error {
+    Error::TooLarge {
+        op: Op::Send,
+        errno: Errno::EINVAL,
+        size,
+        limit,
+    }
 }
 
 pub(crate) fn timed_out(op: Op, timeout: Duration) -> Error {

@@ -55,8 +55,8 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
             };
             // Past the largest mtype, written or counted: the variants
             // counted on from it are too.
-            overflowed = !check_mtype(cx, variant, origin, &mut mtypes)
-                && variant.mtype.is_some_and(|m| m > MAX_MTYPE);
+            check_mtype(cx, variant, origin, &mut mtypes);
+            overflowed = variant.mtype.is_some_and(|m| m > MAX_MTYPE);
         }
         check_encoding(cx, variant);
         if let Some((_, discriminant)) = &variant.original.discriminant {
@@ -97,17 +97,15 @@ fn check_generics(cx: &Ctxt, input: &Enum<'_>) {
 }
 
 /// Checks a variant's mtype, `origin` saying where an automatic one came
-/// from; false if it is out of range.
+/// from.
 fn check_mtype<'a>(
     cx: &Ctxt,
     variant: &'a Variant<'a>,
     origin: &'static str,
     seen: &mut HashMap<i128, (&'a Variant<'a>, &'static str)>,
-) -> bool {
+) {
     // An unreadable number was reported where it was written.
-    let Some(mtype) = variant.mtype else {
-        return true;
-    };
+    let Some(mtype) = variant.mtype else { return };
     let report = |message: String| match &variant.explicit {
         Some(tokens) => cx.error_spanned_by(tokens, message),
         None => cx.error_spanned_by(variant.ident, message),
@@ -117,7 +115,7 @@ fn check_mtype<'a>(
             "mtype {mtype} of variant `{}`{origin} is out of range: mtypes go from 1 to {MAX_MTYPE} (C long)",
             variant.name()
         ));
-        return false;
+        return;
     }
     match seen.get(&mtype) {
         Some((first, first_origin)) => report(format!(
@@ -128,7 +126,6 @@ fn check_mtype<'a>(
             seen.insert(mtype, (variant, origin));
         }
     }
-    true
 }
 
 fn check_encoding(cx: &Ctxt, variant: &Variant<'_>) {

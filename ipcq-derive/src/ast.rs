@@ -1,7 +1,7 @@
 //! The model of a message enum that the later stages work on.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident};
+use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
 
@@ -117,6 +117,34 @@ impl<'a> Enum<'a> {
             variants,
             original: input,
         })
+    }
+}
+
+impl Enum<'_> {
+    /// The path the generated code names ipcq by: `::ipcq`, or the one given
+    /// with `#[ipcq(crate = "...")]`.
+    pub(crate) fn krate(&self) -> TokenStream {
+        krate(Some(&self.attrs))
+    }
+
+    /// [`krate`](Self::krate) with every token at `span`: where the compiler
+    /// reports a call through it that does not type-check.
+    pub(crate) fn krate_at(&self, span: Span) -> TokenStream {
+        self.krate()
+            .into_iter()
+            .map(|mut token| {
+                token.set_span(span);
+                token
+            })
+            .collect()
+    }
+}
+
+/// [`Enum::krate`] for attributes that may not have been read.
+pub(crate) fn krate(attrs: Option<&EnumAttrs>) -> TokenStream {
+    match attrs.and_then(|a| a.krate.as_ref()) {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::ipcq),
     }
 }
 

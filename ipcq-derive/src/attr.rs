@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, UnOp};
+use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, Path, UnOp};
 
 use crate::ctxt::Ctxt;
 
@@ -39,6 +39,9 @@ impl Setting {
 pub(crate) struct EnumAttrs {
     /// `base = N`: the mtype of the first variant without an explicit one.
     pub(crate) base: Setting,
+    /// `crate = "path"`: where the generated code finds ipcq, for a
+    /// dependency renamed in Cargo.toml or re-exported by another crate.
+    pub(crate) krate: Option<Path>,
 }
 
 /// How a variant's body is encoded.
@@ -71,19 +74,26 @@ pub(crate) fn enum_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EnumAttrs {
                 }
                 out.base = setting;
                 Ok(())
+            } else if meta.path.is_ident("crate") {
+                let expr: Expr = meta.value()?.parse()?;
+                let path = crate_path(&expr)?;
+                if out.krate.is_some() {
+                    cx.error_spanned_by(&meta.path, "duplicate ipcq attribute `crate`");
+                }
+                out.krate = Some(path);
+                Ok(())
             } else if meta.path.is_ident("mtype")
                 || meta.path.is_ident("text")
                 || meta.path.is_ident("bytes")
             {
                 Err(meta.error(format!(
                     "`{}` belongs on a variant, not on the enum",
-                    meta.path
-                        .get_ident()
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
+                    word(&meta.path)
                 )))
             } else {
-                Err(meta.error("unknown ipcq attribute on the enum: expected `base = N`"))
+                Err(meta.error(
+                    "unknown ipcq attribute on the enum: expected `base = N` or `crate = \"path\"`",
+                ))
             }
         });
         if let Err(err) = result {
@@ -123,8 +133,11 @@ pub(crate) fn variant_attrs(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
                 out.encoding = encoding;
                 out.encoding_span = meta.path.span();
                 Ok(())
-            } else if meta.path.is_ident("base") {
-                Err(meta.error("`base` belongs on the enum, not on a variant"))
+            } else if meta.path.is_ident("base") || meta.path.is_ident("crate") {
+                Err(meta.error(format!(
+                    "`{}` belongs on the enum, not on a variant",
+                    word(&meta.path)
+                )))
             } else {
                 Err(meta.error(
                     "unknown ipcq attribute on a variant: expected `mtype = N`, `text` or `bytes`",
@@ -151,6 +164,26 @@ pub(crate) fn no_field_attrs(cx: &Ctxt, attrs: &[Attribute]) {
             "ipcq attributes go on the enum or on a variant, not on a field",
         );
     }
+}
+
+/// The path in `crate = "path"`, written as a string as serde's is.
+fn crate_path(expr: &Expr) -> syn::Result<Path> {
+    let message = "expected the path to ipcq as a string, such as `crate = \"my_framework::ipcq\"`";
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => lit
+            .parse::<Path>()
+            .map_err(|_| syn::Error::new_spanned(lit, message)),
+        _ => Err(syn::Error::new_spanned(expr, message)),
+    }
+}
+
+/// The one word of an attribute's path, such as `base`.
+fn word(path: &Path) -> String {
+    path.get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }
 
 /// Reads a number, reporting a bad one and marking it invalid so that later

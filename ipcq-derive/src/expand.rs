@@ -66,6 +66,7 @@ pub(crate) fn handler_ident(input: &syn::Ident) -> Ident {
 }
 
 fn kind_enum(input: &Enum<'_>) -> TokenStream {
+    let krate = input.krate();
     let vis = input.vis;
     let name = input.ident;
     let kind = kind_ident(name);
@@ -138,7 +139,7 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl ::ipcq::MessageKind for #kind {
+        impl #krate::MessageKind for #kind {
             const ALL: &'static [Self] = &[ #( #kind::#idents ),* ];
             fn mtype(self) -> i64 { #kind::mtype(self) }
             fn name(self) -> &'static str { #kind::name(self) }
@@ -243,6 +244,7 @@ fn replace_self(tokens: TokenStream, name: &syn::Ident) -> TokenStream {
 }
 
 fn impls(input: &Enum<'_>) -> TokenStream {
+    let krate = &input.krate();
     let name = input.ident;
     let kind = kind_ident(name);
     let handler = handler_ident(name);
@@ -262,22 +264,24 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         let names = bindings(v);
         let variant = v.name();
         let mtype = mtype(v);
+        let span = fields_span(v);
+        let krate = input.krate_at(span);
         let body = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
-                quote_spanned! {fields_span(v)=>
-                    ::ipcq::__private::encode_fields::<__C, _>(
+                quote_spanned! {span=>
+                    #krate::__private::encode_fields::<__C, _>(
                         __ipcq_body, #variant, #mtype,
-                        const { ::ipcq::__private::fingerprint(#signature) },
+                        const { #krate::__private::fingerprint(#signature) },
                         &( #(#names,)* ),
                     )
                 }
             }
-            Encoding::Text => quote_spanned! {fields_span(v)=>
-                ::ipcq::__private::encode_text(__ipcq_body, #variant, #mtype, #(#names)*)
+            Encoding::Text => quote_spanned! {span=>
+                #krate::__private::encode_text(__ipcq_body, #variant, #mtype, #(#names)*)
             },
-            Encoding::Bytes => quote_spanned! {fields_span(v)=>
-                ::ipcq::__private::encode_bytes(__ipcq_body, #(#names)*)
+            Encoding::Bytes => quote_spanned! {span=>
+                #krate::__private::encode_bytes(__ipcq_body, #(#names)*)
             },
         };
         quote!(#pat => #body,)
@@ -288,23 +292,25 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         let variant = v.name();
         let pat = pattern(name, v);
         let names = bindings(v);
+        let span = fields_span(v);
+        let krate = input.krate_at(span);
         let read = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
                 let types = v.fields.iter().map(|f| f.ty);
-                quote_spanned! {fields_span(v)=>
-                    let ( #(#names,)* ): ( #(#types,)* ) = ::ipcq::__private::decode_fields::<__C, _>(
+                quote_spanned! {span=>
+                    let ( #(#names,)* ): ( #(#types,)* ) = #krate::__private::decode_fields::<__C, _>(
                         #variant,
-                        const { ::ipcq::__private::fingerprint(#signature) },
+                        const { #krate::__private::fingerprint(#signature) },
                         __ipcq_body,
                     )?;
                 }
             }
-            Encoding::Text => quote_spanned! {fields_span(v)=>
-                let #(#names)* = ::ipcq::__private::decode_text(#variant, __ipcq_body)?;
+            Encoding::Text => quote_spanned! {span=>
+                let #(#names)* = #krate::__private::decode_text(#variant, __ipcq_body)?;
             },
-            Encoding::Bytes => quote_spanned! {fields_span(v)=>
-                let #(#names)* = ::ipcq::__private::decode_bytes(#variant, __ipcq_body)?;
+            Encoding::Bytes => quote_spanned! {span=>
+                let #(#names)* = #krate::__private::decode_bytes(#variant, __ipcq_body)?;
             },
         };
         quote! {
@@ -324,7 +330,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
 
     quote! {
         #[automatically_derived]
-        impl ::ipcq::QueueMessage for #name {
+        impl #krate::QueueMessage for #name {
             type Kind = #kind;
 
             fn kind(&self) -> #kind {
@@ -332,27 +338,27 @@ fn impls(input: &Enum<'_>) -> TokenStream {
             }
 
             #[inline]
-            fn encode_body<__C: ::ipcq::Codec>(
+            fn encode_body<__C: #krate::Codec>(
                 &self,
-                __ipcq_body: &mut ::ipcq::__private::Body<'_>,
-            ) -> ::core::result::Result<(), ::ipcq::EncodeError> {
+                __ipcq_body: &mut #krate::__private::Body<'_>,
+            ) -> ::core::result::Result<(), #krate::EncodeError> {
                 match self { #(#encode_arms)* }
             }
 
             #[inline]
-            fn decode_body<__C: ::ipcq::Codec>(
+            fn decode_body<__C: #krate::Codec>(
                 __ipcq_mtype: i64,
                 __ipcq_body: &[u8],
-            ) -> ::core::result::Result<Self, ::ipcq::DecodeReason> {
+            ) -> ::core::result::Result<Self, #krate::DecodeReason> {
                 match __ipcq_mtype {
                     #(#decode_arms)*
-                    _ => ::core::result::Result::Err(::ipcq::DecodeReason::UnknownType),
+                    _ => ::core::result::Result::Err(#krate::DecodeReason::UnknownType),
                 }
             }
         }
 
         #[automatically_derived]
-        impl<__H: #handler + ?::core::marker::Sized> ::ipcq::Dispatch<__H> for #name {
+        impl<__H: #handler + ?::core::marker::Sized> #krate::Dispatch<__H> for #name {
             fn dispatch(self, __ipcq_handler: &mut __H) {
                 match self { #(#dispatch_arms)* }
             }

@@ -22,6 +22,7 @@ pub(crate) fn expand(
     if !input.generics.params.is_empty() {
         return errors;
     }
+    let krate = crate::ast::krate(model.map(|m| &m.attrs));
     let vis = &input.vis;
     let name = &input.ident;
     let kind = kind_ident(name);
@@ -66,25 +67,25 @@ pub(crate) fn expand(
                 fn from(kind: #kind) -> i64 { ::core::unreachable!() }
             }
 
-            impl ::ipcq::MessageKind for #kind {
+            impl #krate::MessageKind for #kind {
                 const ALL: &'static [Self] = &[];
                 fn mtype(self) -> i64 { ::core::unreachable!() }
                 fn name(self) -> &'static str { ::core::unreachable!() }
             }
 
-            impl ::ipcq::QueueMessage for #name {
+            impl #krate::QueueMessage for #name {
                 type Kind = #kind;
                 fn kind(&self) -> #kind { ::core::unreachable!() }
-                fn encode_body<__C: ::ipcq::Codec>(
+                fn encode_body<__C: #krate::Codec>(
                     &self,
-                    __ipcq_body: &mut ::ipcq::__private::Body<'_>,
-                ) -> ::core::result::Result<(), ::ipcq::EncodeError> {
+                    __ipcq_body: &mut #krate::__private::Body<'_>,
+                ) -> ::core::result::Result<(), #krate::EncodeError> {
                     ::core::unreachable!()
                 }
-                fn decode_body<__C: ::ipcq::Codec>(
+                fn decode_body<__C: #krate::Codec>(
                     __ipcq_mtype: i64,
                     __ipcq_body: &[u8],
-                ) -> ::core::result::Result<Self, ::ipcq::DecodeReason> {
+                ) -> ::core::result::Result<Self, #krate::DecodeReason> {
                     ::core::unreachable!()
                 }
             }

@@ -44,6 +44,7 @@ use crate::wire::Body;
 /// | `#[ipcq(mtype = N)]` | a variant | this variant's mtype; later variants count on from it |
 /// | `#[ipcq(text)]` | a variant of one field | the body is the field's `Display` text, parsed back with `FromStr` |
 /// | `#[ipcq(bytes)]` | a variant of one `Vec<u8>`, `String` or `[u8; N]` | the body is the field's bytes; an array takes bodies of exactly `N` bytes |
+/// | `#[ipcq(crate = "path")]` | the enum | where the generated code finds ipcq (default `::ipcq`): for a dependency renamed in `Cargo.toml`, or ipcq re-exported by another crate |
 ///
 /// Text and bytes variants have no header, so that programs in other
 /// languages can send and read them as they are (`docs/WIRE.md`, section 6).

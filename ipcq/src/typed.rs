@@ -448,9 +448,10 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
 
     /// A blocking iterator over received messages.
     ///
-    /// It ends when the queue is removed or a stop is requested, and yields
-    /// every other error (a decode error among them) as an `Err` item, going on
-    /// after it.
+    /// It ends when the queue is removed or a stop is requested. A message
+    /// that cannot be decoded is an `Err` item, and the iterator goes on after
+    /// it, since the message is off the queue. Any other error (no permission
+    /// to read, say) would only come again: it is the last item.
     ///
     /// # Examples
     ///
@@ -477,6 +478,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         Iter {
             queue: self,
             wait: Wait::Forever,
+            done: false,
         }
     }
 
@@ -485,6 +487,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         Iter {
             queue: self,
             wait: Wait::No,
+            done: false,
         }
     }
 
@@ -580,20 +583,46 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
 }
 
 /// The iterator of [`TypedQueue::iter`] and [`TypedQueue::try_iter`].
+#[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct Iter<'q, M, C> {
     queue: &'q TypedQueue<M, C>,
     wait: Wait,
+    /// Set after an error that would recur: the next call ends the iteration
+    /// rather than spin on it.
+    done: bool,
 }
 
 impl<M: QueueMessage, C: Codec> Iterator for Iter<'_, M, C> {
     type Item = Result<M>;
 
     fn next(&mut self) -> Option<Result<M>> {
+        if self.done {
+            return None;
+        }
         match self.queue.recv_wait(Selector::Any, self.wait) {
             Ok(msg) => msg.map(Ok),
-            Err(e) if e.is_removed() || e.is_interrupted() => None,
-            Err(e) => Some(Err(e)),
+            Err(e) if e.is_removed() || e.is_interrupted() => {
+                self.done = true;
+                None
+            }
+            Err(e @ Error::Decode(_)) => Some(Err(e)),
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
         }
+    }
+}
+
+impl<M: QueueMessage, C: Codec> std::iter::FusedIterator for Iter<'_, M, C> {}
+
+impl<M, C> fmt::Debug for Iter<'_, M, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter")
+            .field("queue", self.queue)
+            .field("wait", &self.wait)
+            .field("done", &self.done)
+            .finish()
     }
 }
 

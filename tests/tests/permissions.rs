@@ -97,3 +97,21 @@ fn the_owner_given_at_creation_may_use_and_remove_the_queue() {
     assert_eq!((code, out.as_str()), (Some(0), ""));
     assert!(!ipcq::MsgQueue::exists(q.key()).unwrap());
 }
+
+#[test]
+fn an_iterator_ends_after_an_error_that_would_recur() {
+    if skip_unless_root() {
+        return;
+    }
+    // Others may write but not read: every receive nobody tries is refused,
+    // and the message stays. An iterator that went on after the refusal
+    // would spin on it, yielding the same error for ever.
+    let q = TestQueue::with(|o| {
+        o.mode(0o622);
+    });
+    q.send(1, b"for root only").unwrap();
+    let (code, out) = as_nobody(&["iter-work", &q.key_arg(), "5"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out, "error permission-denied\nend\n");
+    assert_eq!(q.stat().unwrap().messages, 1);
+}

@@ -5,6 +5,9 @@
 //!   peer [as UID GID] send KEY MTYPE BODY...
 //!   peer [as UID GID] recv KEY SELECTOR COUNT        SELECTOR: any | type:N | upto:N | except:N
 //!   peer [as UID GID] remove KEY
+//!   peer [as UID GID] iter-work KEY LIMIT            reads at most LIMIT items of a Work queue's
+//!                                                    try_iter, printing `ok` or `error KIND` for
+//!                                                    each, then `end`
 //!   peer send-work KEY FIRST LAST                    sends Work::Job { id } for FIRST..=LAST
 //!   peer send-mix KEY                                sends Log, Job 1, Urgent 7, Stop, Job 2, Urgent 8
 //!   peer send-batch KEY FIRST LAST                   sends Work::Urgent(n) for FIRST..=LAST with
@@ -122,6 +125,17 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             }
         }
         "remove" => open(&args[1])?.remove()?,
+        "iter-work" => {
+            let q = TypedQueue::<Work>::from_queue(open(&args[1])?);
+            let limit: usize = args[2].parse().expect("limit");
+            for item in q.try_iter().take(limit) {
+                match item {
+                    Ok(_) => writeln!(out, "ok").unwrap(),
+                    Err(e) => writeln!(out, "error {}", error_kind(&e)).unwrap(),
+                }
+            }
+            writeln!(out, "end").unwrap();
+        }
         "send-work" => {
             let q = TypedQueue::<Work>::open(key(&args[1]))?;
             let first: u64 = args[2].parse().expect("first");

@@ -232,6 +232,7 @@ impl MsgQueue {
 
     /// Attaches a stop handle: once it is stopped, blocking calls on this handle
     /// return [`Error::Interrupted`] instead of waiting on.
+    #[must_use = "the stop applies to the returned handle"]
     pub fn with_stop(mut self, stop: StopHandle) -> Self {
         self.stop = Some(stop);
         self

@@ -183,6 +183,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
 
     /// Attaches a stop handle (see [`MsgQueue::with_stop`]); the handle keeps
     /// its buffered batch items.
+    #[must_use = "the stop applies to the returned handle"]
     pub fn with_stop(self, stop: StopHandle) -> Self {
         TypedQueue {
             queue: self.queue.with_stop(stop),

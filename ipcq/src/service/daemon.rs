@@ -32,6 +32,7 @@ use crate::sys;
 /// fails at once with [`Error::AlreadyRunning`], and privileges are dropped
 /// last, after the pid file is written.
 #[derive(Clone, Debug)]
+#[must_use = "a Daemon does nothing until `start` is called"]
 pub struct Daemon {
     pid_file: Option<PathBuf>,
     user: Option<String>,
@@ -221,6 +222,7 @@ impl Daemon {
 
 /// The running service; dropping it removes the pid file.
 #[derive(Debug)]
+#[must_use = "dropping it removes the pid file at once: keep it in a variable such as `_running`"]
 pub struct Running {
     pid_file: Option<PidFile>,
 }

@@ -39,6 +39,7 @@ use crate::error::{Error, Op, Result};
 /// # Ok::<(), ipcq::Error>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "dropping the pid file removes it and releases its lock at once"]
 pub struct PidFile {
     path: PathBuf,
     /// The locked file now at `path`; the lock lives as long as this does.

@@ -1,5 +1,6 @@
 //! Turning SIGTERM and SIGINT into a graceful stop, and SIGHUP into a reload.
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
@@ -43,6 +44,7 @@ use crate::sys;
 /// }
 /// # Ok::<(), ipcq::Error>(())
 /// ```
+#[must_use = "signals are watched only once `install` is called"]
 pub struct Signals {
     stop: StopHandle,
     reload: Option<Box<dyn FnMut() + Send>>,
@@ -121,12 +123,33 @@ fn io_error(e: &std::io::Error) -> Error {
 
 /// The running signal watcher. Dropping it stops watching, and once no
 /// watcher is left the signals take their default action again.
+#[must_use = "dropping the watcher stops watching at once: keep it in a variable such as `_watcher`"]
 pub struct SignalWatcher {
     handle: Handle,
     thread: Option<JoinHandle<()>>,
     // Dropped after the fields above: the thread is gone before the default
     // actions come back.
     _watching: Watching,
+}
+
+impl fmt::Debug for Signals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signals")
+            .field("stop", &self.stop)
+            .field("reload", &self.reload.as_ref().map(|_| "FnMut()"))
+            .finish()
+    }
+}
+
+impl fmt::Debug for SignalWatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignalWatcher")
+            .field(
+                "running",
+                &self.thread.as_ref().is_some_and(|t| !t.is_finished()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for SignalWatcher {

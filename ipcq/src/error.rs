@@ -379,8 +379,16 @@ impl Error {
         matches!(self, Error::Interrupted { .. })
     }
 
+    /// Whether an operation on a queue's id found no queue there. Other
+    /// `NotFound`s (a key, a file, a user) say nothing of a queue that was.
     fn is_dead_id(&self) -> bool {
-        matches!(self, Error::NotFound { op, .. } if *op != Op::Open && *op != Op::Ftok)
+        matches!(
+            self,
+            Error::NotFound {
+                op: Op::Send | Op::Receive | Op::Peek | Op::Stat | Op::SetAttributes | Op::Remove,
+                ..
+            }
+        )
     }
 
     pub(crate) fn unsupported_msg_copy() -> Error {
@@ -508,5 +516,27 @@ fn limit_reached(errno: Errno) -> &'static str {
             "the host already has as many queues as the kernel allows (msgmni); remove unused queues or raise kernel.msgmni"
         }
         _ => "the kernel has no memory left for this",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_vanished_queue_counts_as_removed() {
+        let id = QueueId(7);
+        assert!(Error::from_errno(Op::Receive, Errno::EIDRM, Some(id)).is_removed());
+        assert!(Error::from_errno(Op::Send, Errno::EINVAL, Some(id)).is_removed());
+        assert!(Error::from_errno(Op::Stat, Errno::EINVAL, Some(id)).is_removed());
+        // Nothing was found, but no queue went away: a key nobody uses, a
+        // user who does not exist.
+        assert!(!Error::from_errno(Op::Open, Errno::ENOENT, None).is_removed());
+        let no_user = Error::NotFound {
+            op: Op::DropPrivileges,
+            errno: Errno::ENOENT,
+            what: "no user is named \"nobody-here\"".into(),
+        };
+        assert!(no_user.is_not_found() && !no_user.is_removed());
     }
 }

@@ -717,7 +717,11 @@ impl MsgQueue {
     ///
     /// [`Error::PermissionDenied`] unless this process owns or created the queue
     /// (or has `CAP_SYS_ADMIN`), or when raising the capacity above `msgmnb`
-    /// without `CAP_SYS_RESOURCE`; [`Error::InvalidArgument`] for a capacity of 0.
+    /// without `CAP_SYS_RESOURCE`. The attributes not given are read first
+    /// (`IPC_STAT`), so read permission is needed too, even by the owner:
+    /// without it the error's operation is [`Op::Stat`].
+    /// [`Error::InvalidArgument`] for a capacity of 0, or an owner or group
+    /// that this user namespace does not map.
     pub fn set_attributes(&self, attributes: &Attributes) -> Result<()> {
         if attributes.capacity == Some(0) {
             return Err(Error::invalid(
@@ -738,7 +742,21 @@ impl MsgQueue {
         if let Some(capacity) = attributes.capacity {
             ds.msg_qbytes = capacity;
         }
-        sys::msgctl_set(self.id.0, &ds).map_err(|errno| self.error(Op::SetAttributes, errno))?;
+        sys::msgctl_set(self.id.0, &ds).map_err(|errno| {
+            // IPC_STAT has just found the queue: EINVAL is an owner or group
+            // the kernel cannot map, unless the queue went away in between.
+            if errno == Errno::EINVAL && sys::msgctl_stat(self.id.0).is_ok() {
+                Error::invalid(
+                    Op::SetAttributes,
+                    format!(
+                        "the kernel refused the owner {} and group {}: a uid or gid this user namespace does not map",
+                        ds.msg_perm.uid, ds.msg_perm.gid
+                    ),
+                )
+            } else {
+                self.error(Op::SetAttributes, errno)
+            }
+        })?;
         self.refresh_send_limit();
         Ok(())
     }

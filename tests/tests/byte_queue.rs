@@ -445,3 +445,30 @@ fn a_queue_every_user_may_write_to_is_refused_unless_allowed() {
     let own = TestQueue::new();
     assert_eq!(MsgQueue::open(own.key()).unwrap().id(), own.id());
 }
+
+#[test]
+fn an_owner_the_kernel_cannot_map_is_an_invalid_argument_not_a_removed_queue() {
+    let q = TestQueue::new();
+    // (uid_t)-1 is no uid in any user namespace: IPC_SET answers EINVAL, the
+    // errno that also means "no queue has this id".
+    let err = q
+        .set_attributes(&ipcq::Attributes {
+            uid: Some(u32::MAX),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+    assert!(!err.is_removed(), "{err}");
+    assert!(err.to_string().contains("4294967295"), "{err}");
+    assert!(q.stat().is_ok());
+
+    // The same at creation (open removes the queue it made; the suite checks
+    // that none is left).
+    let key = Key::private();
+    let err = OpenOptions::new()
+        .create(true)
+        .uid(u32::MAX)
+        .open(key)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+}

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use ipcq::{Key, OpenOptions, QueueId, QueueMessage, StopHandle, TypedQueue};
+use ipcq::{Key, QueueId, QueueMessage, StopHandle, TypedQueue};
 use serde::{Deserialize, Serialize};
 
 /// The commands a control tool sends to its daemon.
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A private queue has no key: nobody else can stumble on it. The worker
     // process gets its id instead.
-    let q = TypedQueue::<Cmd>::open_with(Key::private(), OpenOptions::new().mode(0o600))?;
+    let q = TypedQueue::<Cmd>::create(Key::private())?; // mode 0600, as every queue ipcq creates
     let q = RemoveOnDrop(q);
     println!("queue {} created (mode 0600)", q.id());
 

@@ -157,12 +157,14 @@ impl OpenOptions {
 
     /// Opens or creates the queue named by `key`, as these options say.
     ///
-    /// [`Key::private`] always creates a new queue.
+    /// [`Key::private`] always creates a new queue, so it needs
+    /// [`create`](Self::create) or [`create_new`](Self::create_new).
     ///
     /// # Errors
     ///
     /// [`Error::NotFound`] when the queue does not exist and creation was not
-    /// asked for; [`Error::AlreadyExists`] for `create_new` on a taken key;
+    /// asked for; [`Error::InvalidArgument`] for a private key without
+    /// creation; [`Error::AlreadyExists`] for `create_new` on a taken key;
     /// [`Error::Untrusted`] for an existing queue that a user other than this
     /// process's or root owns, or that every user may write to, unless
     /// [`allow_foreign`](Self::allow_foreign);
@@ -220,6 +222,12 @@ impl OpenOptions {
         let create = libc::IPC_CREAT | libc::IPC_EXCL | mode;
         let fail = |errno| open_error(key, errno);
         if key.is_private() {
+            if !self.create && !self.create_new {
+                return Err(Error::invalid(
+                    Op::Open,
+                    "IPC_PRIVATE names no existing queue: every msgget with it creates a new one, so ask for create",
+                ));
+            }
             return sys::msgget(key.get(), libc::IPC_CREAT | mode)
                 .map(|id| (QueueId(id), true))
                 .map_err(fail);

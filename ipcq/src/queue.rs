@@ -185,8 +185,9 @@ impl MsgQueue {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when no queue has the key, and the errors of
-    /// [`OpenOptions::open`].
+    /// [`Error::NotFound`] when no queue has the key,
+    /// [`Error::InvalidArgument`] for [`Key::private`] (which names no
+    /// existing queue), and the errors of [`OpenOptions::open`].
     pub fn open(key: Key) -> Result<Self> {
         OpenOptions::new().open(key)
     }

@@ -132,7 +132,9 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when no queue has the key, and as [`OpenOptions::open`].
+    /// [`Error::NotFound`] when no queue has the key,
+    /// [`Error::InvalidArgument`] for [`Key::private`] (which names no
+    /// existing queue), and as [`OpenOptions::open`].
     pub fn open(key: Key) -> Result<Self> {
         MsgQueue::open(key).map(Self::from_queue)
     }
@@ -238,7 +240,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # use ipcq::{Key, OpenOptions, QueueMessage, TypedQueue};
     /// # #[derive(QueueMessage, serde::Serialize, serde::Deserialize, Debug, PartialEq)]
     /// # enum Cmd { Data(Vec<u8>) }
-    /// let q = TypedQueue::<Cmd>::open_with(Key::private(), OpenOptions::new().capacity(100))?;
+    /// let q = TypedQueue::<Cmd>::open_with(Key::private(), OpenOptions::new().create(true).capacity(100))?;
     /// q.try_send(Cmd::Data(vec![0; 80]))?;
     /// let err = q.try_send(Cmd::Data(vec![1; 80])).unwrap_err();
     /// assert!(err.is_full());

@@ -472,3 +472,14 @@ fn an_owner_the_kernel_cannot_map_is_an_invalid_argument_not_a_removed_queue() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
 }
+
+#[test]
+fn opening_without_creation_refuses_a_private_key() {
+    // IPC_PRIVATE always makes a new queue: "open the existing one" would
+    // hand back a queue the caller does not know it must remove.
+    let err = MsgQueue::open(Key::private()).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+    assert!(err.to_string().contains("create"), "{err}");
+    let err = OpenOptions::new().open(Key::private()).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+}

@@ -237,13 +237,20 @@ impl fmt::Debug for BatchError {
 
 impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (after sending {} message(s))", self.error, self.sent)
+        let plural = if self.sent == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} (after sending {} message{plural})",
+            self.error, self.sent
+        )
     }
 }
 
+/// The inner error's text is in this one's, so its source is the inner
+/// error's source: a chain of causes shows each sentence once.
 impl std::error::Error for BatchError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
+        self.error.source()
     }
 }
 

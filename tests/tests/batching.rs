@@ -387,7 +387,13 @@ fn a_failed_batch_says_how_many_messages_were_sent() {
     let e = q.send_batch(&msgs).unwrap_err();
     assert_eq!(e.sent(), 2);
     assert!(matches!(e.error(), Error::TooLarge { .. }), "{e}");
-    assert!(e.to_string().contains("after sending 2 message(s)"), "{e}");
+    assert!(e.to_string().contains("after sending 2 messages"), "{e}");
+    // A chain of causes shows the inner error once: in this error's text.
+    let source = std::error::Error::source(&e).map(ToString::to_string);
+    assert!(
+        source.as_deref() != Some(&e.error().to_string()[..]),
+        "{e} / {source:?}"
+    );
     assert_eq!(drain(&q), urgents(1..3));
     let e: Error = e.into();
     assert!(matches!(e, Error::TooLarge { .. }));

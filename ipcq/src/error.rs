@@ -215,13 +215,15 @@ pub enum Error {
     /// A message does not fit: larger than the queue or the kernel allows on
     /// send, or larger than the receive buffer on receive (`E2BIG`; the message
     /// stays on the queue).
-    #[error("cannot {op}: the message is {size} bytes, more than the limit of {limit} bytes; {} ({errno:?})", too_large(*op))]
+    #[error("cannot {op}: {}; {} ({errno:?})", too_large_size(*op, *size, *limit), too_large(*op))]
     TooLarge {
         /// The operation that failed.
         op: Op,
         /// The errno the kernel returned, or would have returned.
         errno: Errno,
-        /// The size of the message body in bytes (on receive, at least this much).
+        /// The size of the message body in bytes. On receive the kernel does
+        /// not say how large the message is, only that it exceeds the buffer:
+        /// this is then `limit + 1`, the least it can be.
         size: usize,
         /// The limit it exceeds, in bytes.
         limit: usize,
@@ -503,6 +505,13 @@ fn access_text(access: &Option<Access>) -> String {
     access.map_or_else(String::new, |a| format!("; {a}"))
 }
 
+fn too_large_size(op: Op, size: usize, limit: usize) -> String {
+    match op {
+        Op::Receive | Op::Peek => format!("the message is larger than the limit of {limit} bytes"),
+        _ => format!("the message is {size} bytes, more than the limit of {limit} bytes"),
+    }
+}
+
 fn too_large(op: Op) -> &'static str {
     match op {
         Op::Receive | Op::Peek => "it stays on the queue; receive it with a larger buffer",
@@ -522,6 +531,24 @@ fn limit_reached(errno: Errno) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_receive_does_not_claim_to_know_the_size_of_a_message_too_large() {
+        let too_large = |op| Error::TooLarge {
+            op,
+            errno: Errno::E2BIG,
+            size: 11,
+            limit: 10,
+        };
+        let received = too_large(Op::Receive).to_string();
+        assert!(
+            received.contains("the message is larger than the limit of 10 bytes"),
+            "{received}"
+        );
+        assert!(!received.contains("11"), "{received}");
+        let sent = too_large(Op::Send).to_string();
+        assert!(sent.contains("the message is 11 bytes"), "{sent}");
+    }
 
     #[test]
     fn only_a_vanished_queue_counts_as_removed() {

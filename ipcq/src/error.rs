@@ -163,8 +163,10 @@ pub enum Error {
         key: Key,
     },
 
-    /// A non-blocking call could not go on at once: the queue is full on send
-    /// (`EAGAIN`), or no matching message waits on receive (`ENOMSG`).
+    /// A non-blocking send found the queue full (`EAGAIN`).
+    ///
+    /// Receives do not fail when nothing is waiting: `try_recv` and its
+    /// siblings return `Ok(None)`, as a timed receive does when nothing came.
     #[error("cannot {op}: {} ({errno:?})", would_block(*op))]
     WouldBlock {
         /// The operation that failed.
@@ -173,7 +175,8 @@ pub enum Error {
         errno: Errno,
     },
 
-    /// A call with a timeout ran out of time before it could go on.
+    /// A send with a timeout found the queue full until the deadline. (A
+    /// receive with a timeout returns `Ok(None)` instead.)
     #[error("cannot {op}: {} within {timeout:?}", timed_out(*op))]
     TimedOut {
         /// The operation that failed.
@@ -371,7 +374,7 @@ impl Error {
         matches!(self, Error::NotFound { .. })
     }
 
-    /// Whether a non-blocking call found the queue full (send) or empty (receive).
+    /// Whether a non-blocking send found the queue full.
     pub fn is_would_block(&self) -> bool {
         matches!(self, Error::WouldBlock { .. })
     }

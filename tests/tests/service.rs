@@ -147,3 +147,20 @@ fn a_relative_pid_file_path_stays_where_the_daemon_was_started() {
     stopped.unwrap();
     assert!(!path.exists(), "the daemon left its pid file");
 }
+
+#[test]
+fn a_daemon_that_fails_after_the_fork_reports_its_errno() {
+    let dir = temp("no-such-dir");
+    let missing = dir.path().join("missing");
+    let out = peer!("daemon-in", &missing).output().expect("run the peer");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("the daemon failed to start"), "{said}");
+    assert!(said.contains("cannot chdir to"), "{said}");
+    // The errno crossed from the daemon to the process that started it.
+    assert!(
+        said.trim_end()
+            .ends_with("(ENOENT: No such file or directory)"),
+        "{said}"
+    );
+}

@@ -113,8 +113,10 @@ impl Daemon {
     /// [`Error::AlreadyRunning`] when the pid file is held; [`Error::NotFound`]
     /// for an unknown user or group; [`Error::PermissionDenied`] when the ids
     /// cannot be taken; [`Error::Io`] when the pid file cannot be written;
-    /// [`Error::Os`] when the process has threads or the daemon failed to set
-    /// up (with its reason).
+    /// [`Error::Os`] when the process has threads. In the background, what
+    /// fails after the fork (the privilege drop, the pid file's contents,
+    /// chdir) fails in the daemon, and comes back here as [`Error::Os`] with
+    /// [`Op::Daemonize`], the daemon's errno, and its error's text.
     pub fn start(self) -> Result<Running> {
         let credentials = match (&self.user, &self.group) {
             (None, None) => None,
@@ -141,13 +143,16 @@ impl Daemon {
                 }
                 // `running` drops here; the pid file is removed only if it is
                 // still the one this process wrote.
-                Err(Error::Os {
-                    op: Op::Daemonize,
-                    errno: Errno::UnknownErrno,
-                    detail: if report.is_empty() {
-                        "the daemon exited while starting up".into()
-                    } else {
-                        format!("the daemon failed to start: {report}")
+                Err(match parse_failure(&report) {
+                    Some((errno, reason)) => Error::Os {
+                        op: Op::Daemonize,
+                        errno,
+                        detail: format!("the daemon failed to start: {reason}"),
+                    },
+                    None => Error::Os {
+                        op: Op::Daemonize,
+                        errno: Errno::UnknownErrno,
+                        detail: "the daemon exited while starting up".into(),
                     },
                 })
             }
@@ -169,7 +174,7 @@ impl Daemon {
                         Ok(running)
                     }
                     Err(e) => {
-                        let _ = to_parent.write_all(e.to_string().as_bytes());
+                        let _ = to_parent.write_all(failure_report(&e).as_bytes());
                         // A pid file this process got as far as writing goes with it.
                         drop(running);
                         sys::exit_now(1)
@@ -232,6 +237,19 @@ impl Running {
     pub fn pid_file(&self) -> Option<&Path> {
         self.pid_file.as_ref().map(PidFile::path)
     }
+}
+
+/// What the daemon tells the starting process when it cannot start: the
+/// errno, a space, and the error's text.
+fn failure_report(error: &Error) -> String {
+    let errno = error.errno().unwrap_or(Errno::UnknownErrno);
+    format!("{} {error}", errno as i32)
+}
+
+/// The errno and text of a [`failure_report`], if the daemon got to write one.
+fn parse_failure(report: &str) -> Option<(Errno, &str)> {
+    let (errno, text) = report.split_once(' ')?;
+    Some((Errno::from_raw(errno.parse().ok()?), text))
 }
 
 fn read_report(from_daemon: OwnedFd) -> String {

@@ -25,6 +25,7 @@
 //!                                                    it lives
 //!   peer daemon PIDFILE                              starts a daemon with that pid file, which runs
 //!                                                    until SIGTERM
+//!   peer daemon-in DIR                               starts a daemon in DIR, and ends
 //!   peer timed-in-unwind KEY                         makes a receive with a timeout from a Drop
 //!                                                    while a panic unwinds, then prints how many
 //!                                                    POSIX timers the process has
@@ -222,6 +223,11 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             while !stop.is_stopped() {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
+            drop(running);
+        }
+        "daemon-in" => {
+            // Fails in the daemon, after the fork, when DIR does not exist.
+            let running = ipcq::service::Daemon::new().working_dir(&args[1]).start()?;
             drop(running);
         }
         "timed-in-unwind" => {

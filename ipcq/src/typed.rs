@@ -210,6 +210,17 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         self.queue.key()
     }
 
+    /// The stop handle attached to this queue, if any.
+    pub fn stop_handle(&self) -> Option<&StopHandle> {
+        self.queue.stop_handle()
+    }
+
+    /// The largest encoded message this queue takes now (see
+    /// [`MsgQueue::max_message_size`]).
+    pub fn max_message_size(&self) -> usize {
+        self.queue.max_message_size()
+    }
+
     /// The queue's id.
     pub fn id(&self) -> QueueId {
         self.queue.id()

@@ -237,6 +237,8 @@ fn serve_handles_every_received_message_then_returns_on_stop() {
     let raw = TestQueue::new();
     let stop = StopHandle::new();
     let q = typed(&raw).with_stop(stop.clone());
+    assert!(q.stop_handle().is_some() && typed(&raw).stop_handle().is_none());
+    assert_eq!(q.max_message_size(), raw.max_message_size());
     let handled = AtomicUsize::new(0);
     std::thread::scope(|s| {
         let worker = s.spawn(|| {

@@ -9,9 +9,10 @@ use crate::wire::Body;
 
 /// A message enum whose variants travel as System V messages.
 ///
-/// Derive it with `#[derive(QueueMessage)]`; implementing it by hand is
-/// possible but the derive's checks (unique mtypes, schema fingerprints) are
-/// the point. Each variant has its own mtype, so a receiver can take one
+/// Derive it with `#[derive(QueueMessage)]`, which checks the mtypes and
+/// computes the schema fingerprints; the methods that read and write bodies
+/// are hidden and not a stable API, so implement it only through the derive.
+/// Each variant has its own mtype, so a receiver can take one
 /// variant, or the lowest mtype first; the body holds the variant's fields,
 /// encoded by a [`Codec`]. The layout is in `docs/WIRE.md`.
 ///

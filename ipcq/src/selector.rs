@@ -3,6 +3,7 @@
 use libc::{c_int, c_long};
 
 use crate::error::{Error, Op, Result};
+use crate::message::MessageKind;
 
 /// Which message a receive takes off the queue.
 ///
@@ -44,6 +45,47 @@ pub enum Selector {
 }
 
 impl Selector {
+    /// The oldest message of one variant: [`Type`](Self::Type) with `kind`'s
+    /// mtype.
+    ///
+    /// With the `…_by` methods of [`TypedQueue`](crate::TypedQueue), this gives
+    /// the non-blocking and timed forms of `recv_kind`, `recv_priority` and
+    /// `recv_except`:
+    ///
+    /// ```
+    /// # use ipcq::{Key, QueueMessage, Selector, TypedQueue};
+    /// # use std::time::Duration;
+    /// #[derive(QueueMessage, serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    /// enum Cmd { Urgent, Job(u32), Log(String) }
+    ///
+    /// let q = TypedQueue::<Cmd>::create(Key::private())?;
+    /// q.send(Cmd::Log("started".into()))?;
+    /// q.send(Cmd::Job(7))?;
+    /// assert_eq!(q.try_recv_by(Selector::kind(CmdKind::Urgent))?, None);
+    /// assert_eq!(q.try_recv_by(Selector::up_to(CmdKind::Job))?, Some(Cmd::Job(7)));
+    /// assert_eq!(
+    ///     q.recv_by_timeout(Selector::except(CmdKind::Job), Duration::from_millis(10))?,
+    ///     Some(Cmd::Log("started".into()))
+    /// );
+    /// q.remove()?;
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn kind<K: MessageKind>(kind: K) -> Self {
+        Selector::Type(kind.mtype())
+    }
+
+    /// The oldest message of the lowest mtype at or below `kind`'s:
+    /// [`UpTo`](Self::UpTo), as `recv_priority` selects.
+    pub fn up_to<K: MessageKind>(kind: K) -> Self {
+        Selector::UpTo(kind.mtype())
+    }
+
+    /// The oldest message of any variant but `kind`: [`Except`](Self::Except),
+    /// as `recv_except` selects.
+    pub fn except<K: MessageKind>(kind: K) -> Self {
+        Selector::Except(kind.mtype())
+    }
+
     /// The msgtyp argument and extra flags for msgrcv.
     ///
     /// # Errors

@@ -11,7 +11,7 @@ use crate::buffer::Message;
 use crate::codec::{Bincode, Codec};
 use crate::error::{Error, Op, Result};
 use crate::key::{Key, QueueId};
-use crate::message::{DecodeError, Dispatch, MessageKind, QueueMessage};
+use crate::message::{DecodeError, Dispatch, QueueMessage};
 use crate::options::OpenOptions;
 use crate::queue::{
     MsgQueue, Wait, put_back_recv_buf, put_back_send_buf, take_recv_buf, timed_out,
@@ -355,7 +355,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// As [`recv`](Self::recv).
     #[inline]
     pub fn recv_kind(&self, kind: M::Kind) -> Result<M> {
-        self.recv_by(Selector::Type(kind.mtype()))
+        self.recv_by(Selector::kind(kind))
     }
 
     /// Receives the message with the lowest mtype at or below `up_to`'s, the
@@ -368,7 +368,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// As [`recv`](Self::recv).
     #[inline]
     pub fn recv_priority(&self, up_to: M::Kind) -> Result<M> {
-        self.recv_by(Selector::UpTo(up_to.mtype()))
+        self.recv_by(Selector::up_to(up_to))
     }
 
     /// Receives the oldest message of any variant but `kind`.
@@ -378,7 +378,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// As [`recv`](Self::recv).
     #[inline]
     pub fn recv_except(&self, kind: M::Kind) -> Result<M> {
-        self.recv_by(Selector::Except(kind.mtype()))
+        self.recv_by(Selector::except(kind))
     }
 
     /// Receives the message `selector` picks, waiting until there is one.

@@ -200,7 +200,29 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     }
 
     /// Gives up the types, keeping the byte queue. Buffered batch items that
-    /// no clone shares are dropped (see [`pending`](Self::pending)).
+    /// no clone shares are dropped (see [`pending`](Self::pending)), and so
+    /// are they when the last clone is dropped; to keep them, take them
+    /// first. Receives hand out buffered items before anything on the queue,
+    /// so this takes those alone:
+    ///
+    /// ```
+    /// # use ipcq::{Key, QueueMessage, TypedQueue};
+    /// # #[derive(QueueMessage, serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    /// # enum Cmd { Job(u32) }
+    /// # let q = TypedQueue::<Cmd>::create(Key::private())?;
+    /// q.send_batch([Cmd::Job(1), Cmd::Job(2), Cmd::Job(3)])?;
+    /// q.send(Cmd::Job(4))?;
+    /// assert_eq!(q.recv()?, Cmd::Job(1)); // takes the batch, and buffers two
+    /// let mut buffered = Vec::new();
+    /// while q.pending() > 0 {
+    ///     buffered.extend(q.try_recv()?);
+    /// }
+    /// assert_eq!(buffered, [Cmd::Job(2), Cmd::Job(3)]);
+    /// let raw = q.into_bytes(); // nothing lost: Job(4) is still on the queue
+    /// assert_eq!(raw.stat()?.messages, 1);
+    /// # raw.remove()?;
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
     pub fn into_bytes(self) -> MsgQueue {
         self.queue
     }

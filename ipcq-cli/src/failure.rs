@@ -81,7 +81,7 @@ impl fmt::Display for Failure {
 pub(crate) fn exit_code(err: &ipcq::Error) -> u8 {
     match err {
         ipcq::Error::WouldBlock { .. } | ipcq::Error::TimedOut { .. } => EXIT_NOTHING,
-        ipcq::Error::Interrupted { .. } => EXIT_INTERRUPTED,
+        ipcq::Error::Stopped { .. } => EXIT_INTERRUPTED,
         _ => EXIT_ERROR,
     }
 }

@@ -232,13 +232,14 @@ pub enum Error {
         limit: usize,
     },
 
-    /// A blocking call was interrupted by a signal after a stop was requested
-    /// (see [`StopHandle`](crate::StopHandle)); without a stop it retries by itself.
-    #[error("cannot {op}: interrupted because a stop was requested ({errno:?})")]
-    Interrupted {
+    /// A stop was requested (see [`StopHandle`](crate::StopHandle)): the call
+    /// returned instead of waiting on. This is not `EINTR`: a signal that is
+    /// not a stop never ends a blocking call, which retries by itself.
+    #[error("cannot {op}: a stop was requested ({errno:?})")]
+    Stopped {
         /// The operation that failed.
         op: Op,
-        /// The errno the kernel returned.
+        /// `EINTR`, the errno of the wait the stop ended.
         errno: Errno,
     },
 
@@ -328,7 +329,7 @@ impl Error {
             | Error::PermissionDenied { op, .. }
             | Error::Untrusted { op, .. }
             | Error::TooLarge { op, .. }
-            | Error::Interrupted { op, .. }
+            | Error::Stopped { op, .. }
             | Error::InvalidArgument { op, .. }
             | Error::LimitReached { op, .. }
             | Error::Unsupported { op, .. }
@@ -351,7 +352,7 @@ impl Error {
             | Error::PermissionDenied { errno, .. }
             | Error::Untrusted { errno, .. }
             | Error::TooLarge { errno, .. }
-            | Error::Interrupted { errno, .. }
+            | Error::Stopped { errno, .. }
             | Error::InvalidArgument { errno, .. }
             | Error::LimitReached { errno, .. }
             | Error::Unsupported { errno, .. }
@@ -379,9 +380,9 @@ impl Error {
         matches!(self, Error::WouldBlock { .. })
     }
 
-    /// Whether a stop was requested while the call was blocked.
-    pub fn is_interrupted(&self) -> bool {
-        matches!(self, Error::Interrupted { .. })
+    /// Whether the call returned because a stop was requested.
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, Error::Stopped { .. })
     }
 
     /// Whether an operation on a queue's id found no queue there. Other

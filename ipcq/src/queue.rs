@@ -232,7 +232,7 @@ impl MsgQueue {
     }
 
     /// Attaches a stop handle: once it is stopped, blocking calls on this handle
-    /// return [`Error::Interrupted`] instead of waiting on.
+    /// return [`Error::Stopped`] instead of waiting on.
     #[must_use = "the stop applies to the returned handle"]
     pub fn with_stop(mut self, stop: StopHandle) -> Self {
         self.stop = Some(stop);
@@ -261,7 +261,7 @@ impl MsgQueue {
     /// [`Error::InvalidArgument`] for an mtype below 1; [`Error::TooLarge`] for a
     /// body larger than msgmax or the queue's capacity, before any syscall;
     /// [`Error::Removed`] if the queue is removed meanwhile;
-    /// [`Error::Interrupted`] after a stop; [`Error::PermissionDenied`] without
+    /// [`Error::Stopped`] after a stop; [`Error::PermissionDenied`] without
     /// write permission.
     #[inline]
     pub fn send(&self, mtype: i64, body: &[u8]) -> Result<()> {
@@ -334,7 +334,7 @@ impl MsgQueue {
         // A stopped handle refuses every send that may wait, even one that
         // would not have to.
         if !matches!(wait, Wait::No) && self.stop.as_ref().is_some_and(StopHandle::is_stopped) {
-            return Err(Error::Interrupted {
+            return Err(Error::Stopped {
                 op: Op::Send,
                 errno: Errno::EINTR,
             });
@@ -450,7 +450,7 @@ impl MsgQueue {
     /// # Errors
     ///
     /// [`Error::Removed`] when the queue is removed while waiting (or
-    /// [`Error::NotFound`] if it was already gone); [`Error::Interrupted`] after
+    /// [`Error::NotFound`] if it was already gone); [`Error::Stopped`] after
     /// a stop; [`Error::PermissionDenied`] without read permission.
     pub fn recv(&self, selector: Selector) -> Result<Message> {
         let msg = self.recv_owned(selector, Wait::Forever)?;
@@ -815,7 +815,7 @@ impl MsgQueue {
             }
         };
         let stopped = || self.stop.as_ref().is_some_and(StopHandle::is_stopped);
-        let interrupted = || Error::Interrupted {
+        let stopped_error = || Error::Stopped {
             op,
             errno: Errno::EINTR,
         };
@@ -823,7 +823,7 @@ impl MsgQueue {
             Wait::No => return Ok(nowait(&mut call)),
             // A call that may wait returns at once once stopped, even if it
             // would not have had to wait.
-            _ if stopped() => return Err(interrupted()),
+            _ if stopped() => return Err(stopped_error()),
             Wait::Forever => None,
             Wait::Until(deadline) => Some(deadline),
         };
@@ -841,7 +841,7 @@ impl MsgQueue {
         let _blocked = self.stop.as_ref().map(|s| s.enter(op)).transpose()?;
         loop {
             if stopped() {
-                return Err(interrupted());
+                return Err(stopped_error());
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(Outcome::Empty);

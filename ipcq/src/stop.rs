@@ -16,7 +16,7 @@ use crate::wake::{self, REPEAT, WAKE_SIGNAL};
 /// equivalent). Without a requested stop, a blocking send or receive that a
 /// signal interrupts simply goes on waiting. After [`stop`](Self::stop), every
 /// call blocked on a queue with this handle wakes up and returns
-/// [`Error::Interrupted`](crate::Error::Interrupted), later blocking calls return it
+/// [`Error::Stopped`](crate::Error::Stopped), later blocking calls return it
 /// at once, and worker loops return `Ok` after finishing the message in hand.
 ///
 /// Clones share one flag, so a handle can be passed to another thread, a
@@ -35,7 +35,7 @@ use crate::wake::{self, REPEAT, WAKE_SIGNAL};
 ///     stop.stop();
 /// });
 /// let err = q.recv(ipcq::Selector::Any).unwrap_err();
-/// assert!(err.is_interrupted());
+/// assert!(err.is_stopped());
 /// stopper.join().unwrap();
 /// q.remove()?;
 /// # Ok::<(), ipcq::Error>(())

@@ -61,7 +61,7 @@ use crate::wire::Body;
 ///   buffers meanwhile; they go to the next receive that selects them.
 /// - Buffered messages have been received: a stop or the queue's removal does
 ///   not drop them. Receives, [`iter`](Self::iter) and [`serve`](Self::serve)
-///   hand them out first, and report [`Error::Interrupted`] or
+///   hand them out first, and report [`Error::Stopped`] or
 ///   [`Error::Removed`] once none of them matches. Dropping the last handle
 ///   that shares them drops them, with a warning in the log.
 ///
@@ -592,7 +592,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         loop {
             match self.recv() {
                 Ok(msg) => handle(msg),
-                Err(e) if e.is_removed() || e.is_interrupted() => return Ok(()),
+                Err(e) if e.is_removed() || e.is_stopped() => return Ok(()),
                 Err(e) => return Err(e),
             }
         }
@@ -637,7 +637,7 @@ impl<M: QueueMessage, C: Codec> Iterator for Iter<'_, M, C> {
         }
         match self.queue.recv_wait(Selector::Any, self.wait) {
             Ok(msg) => msg.map(Ok),
-            Err(e) if e.is_removed() || e.is_interrupted() => {
+            Err(e) if e.is_removed() || e.is_stopped() => {
                 self.done = true;
                 None
             }

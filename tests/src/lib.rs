@@ -121,7 +121,7 @@ pub fn error_kind(e: &Error) -> &'static str {
         Error::PermissionDenied { .. } => "permission-denied",
         Error::Untrusted { .. } => "untrusted",
         Error::TooLarge { .. } => "too-large",
-        Error::Interrupted { .. } => "interrupted",
+        Error::Stopped { .. } => "stopped",
         Error::InvalidArgument { .. } => "invalid-argument",
         Error::LimitReached { .. } => "limit-reached",
         Error::Unsupported { .. } => "unsupported",

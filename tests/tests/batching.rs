@@ -357,7 +357,7 @@ fn a_stopped_worker_handles_buffered_messages_before_returning() {
     assert_eq!(handled, urgents(1..5));
     assert_eq!(q.pending(), 0);
     // The stop kept the plain message on the kernel queue.
-    assert!(q.recv().unwrap_err().is_interrupted());
+    assert!(q.recv().unwrap_err().is_stopped());
     stop.reset();
     assert_eq!(q.recv().unwrap(), Work::Stop);
 }

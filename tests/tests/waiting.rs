@@ -113,19 +113,19 @@ fn a_stop_wakes_blocked_calls_and_refuses_new_ones() {
         stop.stop();
         assert!(started.elapsed() < Duration::from_secs(2));
         for w in waiters {
-            assert!(matches!(w.join().unwrap(), Err(Error::Interrupted { .. })));
+            assert!(matches!(w.join().unwrap(), Err(Error::Stopped { .. })));
         }
     });
     // Later blocking calls return at once, and no message was taken.
     q.send(1, b"kept").unwrap();
-    assert!(stoppable.recv(Selector::Any).unwrap_err().is_interrupted());
-    assert!(stoppable.send(1, b"x").unwrap_err().is_interrupted());
+    assert!(stoppable.recv(Selector::Any).unwrap_err().is_stopped());
+    assert!(stoppable.send(1, b"x").unwrap_err().is_stopped());
     // Calls with a deadline too, though these would not have had to wait.
     let long = Duration::from_secs(30);
     let timed = stoppable.recv_timeout(Selector::Any, long);
-    assert!(timed.unwrap_err().is_interrupted());
+    assert!(timed.unwrap_err().is_stopped());
     let timed = stoppable.send_timeout(1, b"x", long);
-    assert!(timed.unwrap_err().is_interrupted());
+    assert!(timed.unwrap_err().is_stopped());
     assert_eq!(q.stat().unwrap().messages, 1);
     // Non-blocking calls still work, and a reset makes blocking ones work again.
     assert!(stoppable.try_recv(Selector::Any).unwrap().is_some());
@@ -199,7 +199,7 @@ fn timeouts_and_stops_reach_a_thread_that_blocks_the_wake_signal() {
             "{:?}",
             started.elapsed()
         );
-        assert!(waiter.join().unwrap().unwrap_err().is_interrupted());
+        assert!(waiter.join().unwrap().unwrap_err().is_stopped());
         done.send(()).unwrap();
     });
 }

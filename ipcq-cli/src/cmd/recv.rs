@@ -64,7 +64,7 @@ pub(crate) fn run(args: &RecvArgs) -> Outcome {
             }
         };
         let message = match (message, interrupts.caught()) {
-            (Err(Error::Interrupted { .. }), Some(signal)) => return Err(stopped(signal)),
+            (Err(Error::Stopped { .. }), Some(signal)) => return Err(stopped(signal)),
             (message, _) => message?,
         };
         let Some(message) = message else { break };

@@ -107,9 +107,7 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
         };
         if let Err(stopped) = result {
             let stopped = match (stopped, interrupts.caught()) {
-                (Stopped::Error(Error::Interrupted { .. }), Some(signal)) => {
-                    Stopped::Signal(signal)
-                }
+                (Stopped::Error(Error::Stopped { .. }), Some(signal)) => Stopped::Signal(signal),
                 (stopped, _) => stopped,
             };
             return Err(partial(args, &queue, total, skip, sent, &stopped));

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
+use ipcq::service::Credentials;
 
 use crate::target::{Target, parse_target};
-use crate::values::{parse_duration, parse_mode};
+use crate::values::{parse_duration, parse_mode, parse_owner};
 
 const AFTER_HELP: &str = "\
 KEY names a queue: a key in decimal (3053, -1) or hex (0xbed), ftok:PATH:ID for the key
@@ -104,8 +105,8 @@ pub(crate) struct StatArgs {
 
 /// Create a queue, or find the one that has the key.
 ///
-/// Prints the queue's key and id. Mode and capacity apply only to a queue
-/// this command creates: an existing queue is left as it is (and said so)
+/// Prints the queue's key and id. Mode, capacity and owner apply only to a
+/// queue this command creates: an existing queue is left as it is (and said so)
 /// unless --exclusive makes that an error. KEY `private` (or 0) creates a new
 /// private queue, reachable only by the id printed.
 #[derive(Debug, Args)]
@@ -120,6 +121,10 @@ pub(crate) struct CreateArgs {
     /// the kernel's kernel.msgmnb, and going above it needs CAP_SYS_RESOURCE
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) capacity: Option<u64>,
+    /// The owner to give the queue: a user, with its primary group, or
+    /// USER:GROUP, names or numbers, as chown takes them [default: this process's]
+    #[arg(long, value_name = "USER[:GROUP]", value_parser = parse_owner)]
+    pub(crate) owner: Option<Credentials>,
     /// Fail if a queue with the key exists already
     #[arg(long)]
     pub(crate) exclusive: bool,
@@ -305,7 +310,7 @@ messages are the file's first ones (`ipcq peek KEY`, `ipcq show FILE`).";
 /// Send the messages of a dump file back to a queue, in their order.
 ///
 /// Creates the queue if it does not exist, with the mode and capacity the dump
-/// recorded unless --mode or --capacity say otherwise (a capacity above the
+/// recorded unless --mode or --capacity say otherwise, owned by --owner if given (a capacity above the
 /// kernel's kernel.msgmnb needs CAP_SYS_RESOURCE); an existing queue is used as it is, and
 /// the messages go after any it holds. When the file holds more than the queue
 /// takes at once, sends wait for room unless --nowait. On success FILE is
@@ -324,6 +329,10 @@ pub(crate) struct RestoreArgs {
     /// Capacity in bytes of a queue this creates (default: the dump's)
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) capacity: Option<u64>,
+    /// Owner of a queue this creates, as for `ipcq create` (default: this
+    /// process's user); a daemon that drops privileges needs its queue to be its own
+    #[arg(long, value_name = "USER[:GROUP]", value_parser = parse_owner)]
+    pub(crate) owner: Option<Credentials>,
     /// Fail (exit status 3) instead of waiting when the queue is full
     #[arg(long)]
     pub(crate) nowait: bool,

@@ -1,6 +1,9 @@
-//! Value parsers for options other than KEY: modes, durations.
+//! Value parsers for options other than KEY: modes, owners, durations.
 
 use std::time::Duration;
+
+use ipcq::Error;
+use ipcq::service::Credentials;
 
 /// Parses a permission mode in octal: `600`, `0600`, `0o600`.
 ///
@@ -20,6 +23,30 @@ pub(crate) fn parse_mode(text: &str) -> Result<u32, String> {
             "mode {text} is out of range: a queue has only the permission bits 000 to 777"
         )),
     }
+}
+
+/// Parses an owner as chown takes one: `USER`, `USER:GROUP` or `:GROUP`, each
+/// a name or a number. A user alone brings its primary group; a group alone
+/// keeps this process's user.
+///
+/// # Errors
+///
+/// When a name is unknown, or a numeric uid without a passwd entry comes
+/// without a group.
+pub(crate) fn parse_owner(text: &str) -> Result<Credentials, String> {
+    let (user, group) = match text.split_once(':') {
+        Some((user, group)) => (user, Some(group)),
+        None => (text, None),
+    };
+    let user = Some(user).filter(|u| !u.is_empty());
+    let group = group.filter(|g| !g.is_empty());
+    if user.is_none() && group.is_none() {
+        return Err("give a user, a user:group or a :group, as chown takes them".into());
+    }
+    Credentials::resolve(user, group).map_err(|e| match e {
+        Error::NotFound { what, .. } => what,
+        other => other.to_string(),
+    })
 }
 
 /// Parses a duration: a number and a unit (`500ms`, `2s`, `1.5s`, `1m`, `1h`);

@@ -130,6 +130,22 @@ fn create_applies_mode_and_capacity_and_exclusive_refuses_an_existing_queue() {
 }
 
 #[test]
+fn create_gives_the_queue_to_the_owner_named() {
+    let key = TestKey::new();
+    let out = ipcq(&["create", &key.arg(), "--owner", "65534:65534"]).ok();
+    assert!(out.ends_with("owner 65534:65534\n"), "{out}");
+    let stat = key.open().stat().unwrap();
+    assert_eq!((stat.uid, stat.gid), (65534, 65534));
+    // The creator stays the creator, and may still remove it.
+    assert_eq!(stat.creator_uid, nix::unistd::geteuid().as_raw());
+
+    let other = TestKey::new();
+    let err = ipcq(&["create", &other.arg(), "--owner", ":no-such-group-here"]).fails(2);
+    assert!(err.contains("no group is named"), "{err}");
+    assert!(!other.exists());
+}
+
+#[test]
 fn a_private_queue_is_created_and_reached_by_id() {
     let out = ipcq(&["create", "private"]).ok();
     let id: i32 = out
@@ -587,7 +603,7 @@ fn reports_name_a_queue_by_id_once_and_a_zero_timeout_in_words() {
     // that exists, and the report says so.
     let again = ipcq(&["create", &key.arg(), "--mode", "600"]).ok();
     assert!(
-        again.contains("its mode and capacity were left as they are"),
+        again.contains("its mode, capacity and owner were left as they are"),
         "{again}"
     );
     let out_rm = ipcq(&["rm", &key.arg()]).ok();

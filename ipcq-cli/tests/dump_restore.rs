@@ -326,3 +326,32 @@ fn a_missing_dump_file_is_not_said_to_be_left_in_place() {
     assert!(err.ends_with("; nothing was sent"), "{err}");
     assert!(!err.contains("left in place"), "{err}");
 }
+
+#[test]
+fn restore_gives_the_queue_it_creates_to_the_owner_named() {
+    // The init script's case: root restores at boot, and the daemon, which
+    // runs as another user, must be able to read the queue it did not create.
+    let (key, queue) = TestKey::with_queue(|_| {});
+    fill(&queue, &mixed()[..2]);
+    let dir = TempDir::new("owner");
+    let file = dir.arg("queue.dump");
+    ipcq(&["dump", &key.arg(), &file]).ok();
+    queue.remove().unwrap();
+
+    let out = ipcq(&["restore", &file, &key.arg(), "--owner", "65534:65534"]).ok();
+    assert!(out.contains("owner 65534:65534"), "{out}");
+    let stat = key.open().stat().unwrap();
+    assert_eq!((stat.uid, stat.gid, stat.mode), (65534, 65534, 0o600));
+    let Some(received) = ipcq_as_nobody(&["recv", &key.arg(), "--count", "2", "--raw"]) else {
+        return;
+    };
+    assert!(received.status.success(), "{received:?}");
+    assert_eq!(received.stdout, b"hello");
+
+    // An unknown user is refused before anything happens, and said so.
+    let err = ipcq(&["restore", &file, &key.arg(), "--owner", "no-such-user-here"]).fails(2);
+    assert!(
+        err.contains("no user is named \"no-such-user-here\""),
+        "{err}"
+    );
+}

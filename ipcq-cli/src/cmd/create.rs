@@ -14,6 +14,9 @@ pub(crate) fn run(args: &CreateArgs) -> Outcome {
     if let Some(capacity) = args.capacity {
         options.capacity(capacity);
     }
+    if let Some(owner) = args.owner {
+        options.uid(owner.uid).gid(owner.gid);
+    }
     let (queue, created) = args.key.key.create_or_open(&options, args.exclusive)?;
     let key = queue.key();
     let name = if key.is_private() {
@@ -24,14 +27,16 @@ pub(crate) fn run(args: &CreateArgs) -> Outcome {
     let line = if created {
         let stat = queue.stat()?;
         format!(
-            "created {name}, id {}, mode {:04o}, capacity {} bytes",
+            "created {name}, id {}, mode {:04o}, capacity {} bytes, owner {}:{}",
             queue.id(),
             stat.mode,
-            stat.capacity
+            stat.capacity,
+            stat.uid,
+            stat.gid
         )
     } else {
-        let unchanged = if args.capacity.is_some() || args.mode.is_some() {
-            "; it existed already, so its mode and capacity were left as they are"
+        let unchanged = if args.capacity.is_some() || args.mode.is_some() || args.owner.is_some() {
+            "; it existed already, so its mode, capacity and owner were left as they are"
         } else {
             "; it existed already"
         };

@@ -51,6 +51,9 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
     if let Some(capacity) = capacity {
         options.capacity(capacity);
     }
+    if let Some(owner) = args.owner {
+        options.uid(owner.uid).gid(owner.gid);
+    }
     let (queue, created) = args.key.key.create_or_open(&options, false).map_err(|f| {
         // Raising a capacity above msgmnb takes CAP_SYS_RESOURCE, which a dump
         // from a queue an administrator enlarged may ask for without saying so.
@@ -124,13 +127,15 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
     if created {
         if let Ok(stat) = queue.stat() {
             line += &format!(
-                ", which this created with mode {:04o} and capacity {}",
+                ", which this created with mode {:04o}, capacity {} and owner {}:{}",
                 stat.mode,
-                counted(stat.capacity, "byte")
+                counted(stat.capacity, "byte"),
+                stat.uid,
+                stat.gid
             );
         }
-    } else if args.mode.is_some() || args.capacity.is_some() {
-        line += ", which existed already: --mode and --capacity were not applied";
+    } else if args.mode.is_some() || args.capacity.is_some() || args.owner.is_some() {
+        line += ", which existed already: --mode, --capacity and --owner were not applied";
     }
     if args.keep {
         line += &format!("; {path} was kept");

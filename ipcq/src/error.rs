@@ -201,9 +201,7 @@ pub enum Error {
     /// An existing queue that another user controls was not opened: anyone
     /// who may write to a queue can put any message in it (see
     /// [`OpenOptions::allow_foreign`](crate::OpenOptions::allow_foreign)).
-    #[error(
-        "cannot {op}: refusing queue {key}: {reason}; whoever controls a queue can put any message in it, so if you trust its owner, name that user with OpenOptions::trust_owner, or open it with allow_foreign(true)"
-    )]
+    #[error("cannot {op}: refusing queue {key}: {reason}")]
     Untrusted {
         /// The operation that failed.
         op: Op,
@@ -211,7 +209,7 @@ pub enum Error {
         errno: Errno,
         /// The queue's key.
         key: Key,
-        /// What makes it untrusted, in words.
+        /// What makes it untrusted, and what to do about it, in words.
         reason: String,
     },
 

@@ -267,7 +267,9 @@ fn check_trusted(entry: &QueueStat, trusted_owner: Option<u32>) -> Result<()> {
     let me = nix::unistd::geteuid().as_raw();
     let reason = if entry.uid != me && entry.uid != 0 && Some(entry.uid) != trusted_owner {
         format!(
-            "it is owned by uid {}, neither this process's user (uid {me}) nor root{}",
+            "it is owned by uid {}, neither this process's user (uid {me}) nor root{}; \
+             its owner can let anyone put any message in it, so if you trust that user, \
+             name it with OpenOptions::trust_owner, or open the queue with allow_foreign(true)",
             entry.uid,
             match trusted_owner {
                 Some(uid) => format!(" nor the trusted uid {uid}"),
@@ -275,7 +277,12 @@ fn check_trusted(entry: &QueueStat, trusted_owner: Option<u32>) -> Result<()> {
             }
         )
     } else if entry.mode & 0o002 != 0 {
-        format!("its mode {:04o} lets every user write to it", entry.mode)
+        format!(
+            "its mode {:04o} lets every user write to it, so anyone can put any message in \
+             it; have whoever creates it give a mode without write permission for others \
+             (0600, 0660), or open it with allow_foreign(true)",
+            entry.mode
+        )
     } else {
         return Ok(());
     };

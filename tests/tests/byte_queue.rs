@@ -286,6 +286,10 @@ fn open_options_create_exclusively_and_set_attributes() {
         refused.to_string().contains("owned by uid 65534"),
         "{refused}"
     );
+    assert!(
+        refused.to_string().contains("trust_owner"),
+        "the advice names the way to trust that user: {refused}"
+    );
     // Trusting that owner, and that owner alone, opens it.
     let trusted = OpenOptions::new().trust_owner(65534).open(q.key()).unwrap();
     assert_eq!(trusted.id(), q.id());
@@ -425,6 +429,9 @@ fn a_queue_every_user_may_write_to_is_refused_unless_allowed() {
         err.to_string().contains("mode 0622 lets every user write"),
         "{err}"
     );
+    // Trusting the owner does not help here: the advice is about the mode.
+    assert!(!err.to_string().contains("trust_owner"), "{err}");
+    assert!(err.to_string().contains("allow_foreign(true)"), "{err}");
     assert!(matches!(
         MsgQueue::open_id(q.id()),
         Err(Error::Untrusted { .. })

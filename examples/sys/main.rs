@@ -30,6 +30,7 @@ enum SysMsg {
 
 #[derive(Parser)]
 #[command(
+    name = "sys",
     about = "A listener daemon on a System V message queue",
     group(ArgGroup::new("action").args(["start", "kill", "message"])),
     after_help = "With no action, prints this help."
@@ -122,7 +123,17 @@ fn listen(args: &Args, key: Key) -> ipcq::Result<()> {
     }
     let _running = daemon.start()?;
     Logger::install(log_file);
+    // A daemon's stderr is /dev/null: what ends the listener goes to the log.
+    let result = serve(key);
+    match &result {
+        Ok(()) => log::info!("stopped"),
+        Err(e) => log::error!("stopped: {e}"),
+    }
+    result
+}
 
+/// The listener's loop, after the daemon has started and the logger is set.
+fn serve(key: Key) -> ipcq::Result<()> {
     let stop = StopHandle::new();
     let _signals = Signals::new(&stop)
         .on_reload(|| log::info!("SIGHUP: nothing to reload in this example"))
@@ -133,9 +144,7 @@ fn listen(args: &Args, key: Key) -> ipcq::Result<()> {
         q.id(),
         std::process::id()
     );
-    let result = q.serve_fn(|SysMsg::Text(text)| log::info!("received: {text}"));
-    log::info!("stopped");
-    result
+    q.serve_fn(|SysMsg::Text(text)| log::info!("received: {text}"))
 }
 
 /// A minimal `log` backend: one line per record, to a file or stderr.

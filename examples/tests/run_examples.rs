@@ -25,8 +25,14 @@ fn example(name: &str) -> Command {
 /// file and log under `dir`, `cli` as the ipcq command and `dump` as the file
 /// that stop dumps the queue into.
 fn init_script(action: &str, key: &TestKey, dir: &Path, cli: &Path, dump: &Path) -> Output {
+    run(&mut init_command(action, key, dir, cli, dump))
+}
+
+/// The init script's command, with the environment the tests give it.
+fn init_command(action: &str, key: &TestKey, dir: &Path, cli: &Path, dump: &Path) -> Command {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sys/ipcq-sys.init");
-    run(Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg(script)
         .arg(action)
         .env("DAEMON", target_dir().join("examples/sys"))
@@ -34,7 +40,8 @@ fn init_script(action: &str, key: &TestKey, dir: &Path, cli: &Path, dump: &Path)
         .env("LOGFILE", dir.join("sys.log"))
         .env("SYS_KEY", key.arg())
         .env("IPCQ", cli)
-        .env("DUMPFILE", dump))
+        .env("DUMPFILE", dump);
+    command
 }
 
 /// A key no other test uses; the queue under it is removed when dropped.
@@ -485,4 +492,86 @@ fn sys_init_script_keeps_queued_messages_across_a_reboot() {
     assert_eq!(received, ["one", "two", "three"]);
     assert!(!dump.exists(), "a successful restore removes the dump");
     assert!(init("stop").status.success());
+}
+
+#[test]
+fn sys_init_script_restores_the_queue_for_the_daemons_user() {
+    if !is_root() {
+        eprintln!("skipped: running the daemon as another user needs root");
+        return;
+    }
+    let cli = target_dir().join("ipcq");
+    assert!(cli.exists(), "{} is missing", cli.display());
+    let key = TestKey::new();
+    let dir = TempDir::new("sys-reboot-user");
+    let log = dir.0.join("sys.log");
+    let dump = dir.0.join("state/queue.dump");
+    let init = |action: &str| {
+        run(init_command(action, &key, &dir.0, &cli, &dump)
+            .env("DAEMON_USER", "65534")
+            .env("DAEMON_GROUP", "65534"))
+    };
+    let ipcq = |args: &[&str]| {
+        let out = run(Command::new(&cli).args(args));
+        assert!(out.status.success(), "ipcq {args:?}: {}", text(&out.stderr));
+    };
+    ipcq(&["create", &key.arg()]);
+    ipcq(&["send", &key.arg(), "--type", "9", "kept"]);
+    assert!(init("stop").status.success());
+    ipcq(&["rm", &key.arg()]); // the reboot
+    // Root restores at start; the daemon, as 65534, must be able to read
+    // the queue the restore created.
+    let out = init("start");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    wait_until("the listener logged the restored message", || {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains("received: kept") || l.contains("stopped: "))
+    });
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("received: kept"), "{logged}");
+    let daemons = ipcq::OpenOptions::new().trust_owner(65534).open(key.0);
+    let stat = daemons.unwrap().stat().unwrap();
+    assert_eq!((stat.uid, stat.gid), (65534, 65534));
+    assert!(init("stop").status.success());
+}
+
+#[test]
+fn sys_daemon_logs_the_error_that_stops_it() {
+    if !is_root() {
+        eprintln!("skipped: running the daemon as another user needs root");
+        return;
+    }
+    // A queue of root's that the listener, as 65534, may not read.
+    let key = TestKey::new();
+    let queue = ipcq::OpenOptions::new()
+        .create_new(true)
+        .open(key.0)
+        .unwrap();
+    let dir = TempDir::new("sys-fails");
+    let log = dir.0.join("sys.log");
+    let out = run(example("sys")
+        .args([
+            "-s",
+            "--key",
+            &key.arg(),
+            "--user",
+            "65534",
+            "--group",
+            "65534",
+            "--log-file",
+        ])
+        .arg(&log));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_until("the listener logged why it stopped", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("stopped"))
+    });
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("stopped: cannot receive"), "{logged}");
+    assert!(logged.contains("permission denied"), "{logged}");
+    queue.remove().unwrap();
 }

@@ -575,3 +575,48 @@ fn sys_daemon_logs_the_error_that_stops_it() {
     assert!(logged.contains("permission denied"), "{logged}");
     queue.remove().unwrap();
 }
+
+#[test]
+fn sys_init_script_keeps_a_dump_that_no_start_restored() {
+    let cli = target_dir().join("ipcq");
+    assert!(cli.exists(), "{} is missing", cli.display());
+    let key = TestKey::new();
+    let dir = TempDir::new("sys-two-stops");
+    let log = dir.0.join("sys.log");
+    let dump = dir.0.join("state/queue.dump");
+    let init = |action: &str| init_script(action, &key, &dir.0, &cli, &dump);
+    let ipcq = |args: &[&str]| {
+        let out = run(Command::new(&cli).args(args));
+        assert!(out.status.success(), "ipcq {args:?}: {}", text(&out.stderr));
+    };
+    // Two stops with no start between them: the second dump must not
+    // replace the first, nor fail for want of --force.
+    ipcq(&["create", &key.arg()]);
+    ipcq(&["send", &key.arg(), "--type", "9", "first"]);
+    let out = init("stop");
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+    ipcq(&["send", &key.arg(), "--type", "9", "second"]);
+    let out = init("stop");
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+    ipcq(&["rm", &key.arg()]);
+    // Start restores both, oldest first.
+    let out = init("start");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    wait_until("the listener logged both messages", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: second"))
+    });
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let received: Vec<&str> = logged
+        .lines()
+        .filter_map(|l| l.split("received: ").nth(1))
+        .collect();
+    assert_eq!(received, ["first", "second"]);
+    let left: Vec<_> = std::fs::read_dir(dir.0.join("state")).unwrap().collect();
+    assert!(left.is_empty(), "every restored dump is removed: {left:?}");
+    assert!(init("stop").status.success());
+}

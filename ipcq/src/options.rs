@@ -136,10 +136,10 @@ impl OpenOptions {
     /// # #[derive(ipcq::QueueMessage, serde::Serialize, serde::Deserialize)]
     /// # enum Cmd { Reload }
     /// // The daemon runs as `myd`.
-    /// let myd = nix::unistd::User::from_name("myd").unwrap().expect("user myd");
+    /// let myd = ipcq::service::Credentials::resolve(Some("myd"), None)?;
     /// let q = TypedQueue::<Cmd>::open_with(
     ///     Key::new(0x5150),
-    ///     OpenOptions::new().trust_owner(myd.uid.as_raw()),
+    ///     OpenOptions::new().trust_owner(myd.uid),
     /// )?;
     /// q.send(Cmd::Reload)?;
     /// # Ok::<(), ipcq::Error>(())

@@ -1,8 +1,8 @@
 //! Ctrl-C and kill: turning SIGINT and SIGTERM into a clean stop.
 //!
-//! Only the commands that must not be cut off anywhere (watch, dump, restore)
-//! install this; the others keep the default action, which ends the process
-//! at once and is right for them.
+//! The commands that wait (send, recv, watch) or must not be cut off anywhere
+//! (dump, restore) install this; the others keep the default action, which
+//! ends the process at once and is right for them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};

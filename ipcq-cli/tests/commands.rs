@@ -627,3 +627,24 @@ fn watch_works_without_read_permission_as_stat_does() {
     assert!(out.status.success(), "{out:?}");
     assert!(said.contains("depth 1"), "{said}");
 }
+
+#[test]
+fn sigint_ends_a_send_waiting_for_room_with_status_130() {
+    let (key, queue) = TestKey::with_queue(|o| {
+        o.capacity(100);
+    });
+    queue.send(1, &[0; 100]).unwrap();
+    let child = spawn_ipcq(&["send", &key.arg(), "--type", "2", "waiting"]);
+    let wchan = format!("/proc/{}/wchan", child.id());
+    wait_until("send waits for room", || {
+        std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("msgsnd"))
+    });
+    let out = interrupt(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(
+        stderr,
+        "ipcq: stopped by SIGINT while waiting for room; nothing was sent\n"
+    );
+    assert_eq!(drain(&queue), vec![(1, vec![0; 100])]);
+}

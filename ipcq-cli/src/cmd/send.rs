@@ -4,8 +4,11 @@ use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::os::unix::ffi::OsStrExt;
 
+use ipcq::StopHandle;
+
 use crate::cli::SendArgs;
-use crate::failure::{Failure, Outcome, exit_code};
+use crate::failure::{EXIT_INTERRUPTED, Failure, Outcome, exit_code};
+use crate::signals::{self, Interrupts};
 
 /// Sends the body exactly as given.
 pub(crate) fn run(args: &SendArgs) -> Outcome {
@@ -32,6 +35,11 @@ pub(crate) fn run(args: &SendArgs) -> Outcome {
             body.len()
         );
     }
+    // A send that may wait for room ends on SIGINT or SIGTERM saying that
+    // nothing was sent, as the other waiting commands do.
+    let stop = StopHandle::new();
+    let interrupts = Interrupts::catch(Some(stop.clone()))?;
+    let queue = queue.with_stop(stop);
     let sent = if args.nowait {
         queue.try_send(args.mtype, &body)
     } else if let Some(timeout) = args.timeout {
@@ -40,6 +48,13 @@ pub(crate) fn run(args: &SendArgs) -> Outcome {
         queue.send(args.mtype, &body)
     };
     match sent {
+        Err(ipcq::Error::Stopped { .. }) => Err(Failure::with_code(
+            EXIT_INTERRUPTED,
+            format!(
+                "stopped by {} while waiting for room; nothing was sent",
+                interrupts.caught().map_or("a signal", signals::name)
+            ),
+        )),
         Err(e @ (ipcq::Error::WouldBlock { .. } | ipcq::Error::TimedOut { .. }))
             if capacity_unknown =>
         {

@@ -142,7 +142,8 @@ fn run(q: &TypedQueue<Job>, args: &Args) -> ipcq::Result<()> {
         let status = child
             .wait()
             .map_err(|source| io(source, "wait for a worker"))?;
-        println!("worker {pid} handled {count} jobs and exited with {status}");
+        let jobs = if count == 1 { "job" } else { "jobs" };
+        println!("worker {pid} handled {count} {jobs} and exited with {status}");
     }
     let once = handled_by.values().filter(|pids| pids.len() == 1).count();
     println!("{once} of {} jobs handled exactly once", args.jobs);

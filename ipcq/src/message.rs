@@ -143,7 +143,7 @@ pub trait Dispatch<H: ?Sized> {
 /// caller can log it, keep it, or send it back with
 /// [`MsgQueue::send`](crate::MsgQueue::send).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot decode a message of mtype {} ({} bytes): {reason}", message.mtype, message.body.len())]
+#[error("cannot decode a message of mtype {} ({}): {reason}", message.mtype, bytes(message.body.len()))]
 pub struct DecodeError {
     message: Message,
     reason: DecodeReason,
@@ -290,4 +290,9 @@ pub struct EncodeError {
     pub mtype: i64,
     /// What the codec reported.
     pub error: CodecError,
+}
+
+/// `1 byte`, `7 bytes`.
+fn bytes(n: usize) -> String {
+    format!("{n} byte{}", if n == 1 { "" } else { "s" })
 }

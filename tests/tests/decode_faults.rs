@@ -79,6 +79,18 @@ fn an_unknown_mtype_comes_back_whole() {
     assert_eq!((e.mtype(), e.bytes()), (99, &b"from a newer build"[..]));
     // It was taken off the queue, and handed to the caller: nothing stays to spin on.
     assert_eq!(raw.stat().unwrap().messages, 0);
+    assert!(
+        e.to_string()
+            .starts_with("cannot decode a message of mtype 99 (18 bytes):"),
+        "{e}"
+    );
+    raw.send(98, b"!").unwrap();
+    let e = decode_error(q.recv());
+    assert!(
+        e.to_string()
+            .starts_with("cannot decode a message of mtype 98 (1 byte):"),
+        "{e}"
+    );
 }
 
 #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]

@@ -72,6 +72,7 @@ impl fmt::Display for Op {
 
 /// Who owns a queue and who may use it, as reported with a permission error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Access {
     /// The queue's permission bits, as in `ipcs -q` (e.g. `0o600`).
     pub mode: u32,

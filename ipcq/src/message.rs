@@ -282,6 +282,7 @@ pub enum DecodeReason {
 
 /// A typed message that could not be encoded; nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("cannot encode variant {variant} (mtype {mtype}): {error}")]
 pub struct EncodeError {
     /// The variant being sent.

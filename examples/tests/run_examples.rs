@@ -330,6 +330,23 @@ fn sys_daemon_starts_listens_refuses_a_second_start_and_stops_on_sigterm() {
     assert!(logged.trim_end().ends_with("stopped"), "{logged}");
 }
 
+/// Starts the sys listener as a daemon that drops to uid and gid 65534,
+/// with one more option that takes a path.
+fn start_sys_as_nobody(key: &TestKey, option: &str, path: &Path) -> Output {
+    run(example("sys")
+        .args([
+            "-s",
+            "--key",
+            &key.arg(),
+            "--user",
+            "65534",
+            "--group",
+            "65534",
+            option,
+        ])
+        .arg(path))
+}
+
 #[test]
 fn sys_daemon_drops_privileges_to_the_user_and_group_given() {
     if !is_root() {
@@ -341,18 +358,7 @@ fn sys_daemon_drops_privileges_to_the_user_and_group_given() {
     // The daemon removes its pid file as `nobody`, so `nobody` owns the directory.
     std::os::unix::fs::chown(&dir.0, Some(65534), Some(65534)).unwrap();
     let pidfile = dir.0.join("sys.pid");
-    let out = run(example("sys")
-        .args([
-            "-s",
-            "--key",
-            &key.arg(),
-            "--user",
-            "65534",
-            "--group",
-            "65534",
-            "--pidfile",
-        ])
-        .arg(&pidfile));
+    let out = start_sys_as_nobody(&key, "--pidfile", &pidfile);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let pid = read_pid(&pidfile);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -445,53 +451,105 @@ fn sys_without_an_action_prints_usage() {
     }
 }
 
+/// The init script with the ipcq command, a queue key, and a directory for
+/// its pid, log and dump files: what the reboot tests share.
+struct InitRig {
+    cli: PathBuf,
+    key: TestKey,
+    dir: TempDir,
+    dump: PathBuf,
+    /// `DAEMON_USER` and `DAEMON_GROUP`, if the daemon drops to them.
+    user: Option<&'static str>,
+}
+
+impl InitRig {
+    fn new(name: &str, user: Option<&'static str>) -> Self {
+        let cli = target_dir().join("ipcq");
+        assert!(
+            cli.exists(),
+            "{} is missing: run `cargo test --workspace`, which builds the ipcq command",
+            cli.display()
+        );
+        let dir = TempDir::new(name);
+        let dump = dir.0.join("state/queue.dump");
+        InitRig {
+            cli,
+            key: TestKey::new(),
+            dir,
+            dump,
+            user,
+        }
+    }
+
+    fn init(&self, action: &str) -> Output {
+        let mut command = init_command(action, &self.key, &self.dir.0, &self.cli, &self.dump);
+        if let Some(user) = self.user {
+            command.env("DAEMON_USER", user).env("DAEMON_GROUP", user);
+        }
+        run(&mut command)
+    }
+
+    /// Runs an action that must succeed and write nothing to stderr.
+    fn init_ok(&self, action: &str) {
+        let out = self.init(action);
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{action}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+
+    fn ipcq(&self, args: &[&str]) {
+        let out = run(Command::new(&self.cli).args(args));
+        assert!(out.status.success(), "ipcq {args:?}: {}", text(&out.stderr));
+    }
+
+    /// Sends text messages of the listener's type.
+    fn send(&self, words: &[&str]) {
+        for word in words {
+            self.ipcq(&["send", &self.key.arg(), "--type", "9", word]);
+        }
+    }
+
+    /// Starts the listener, and returns the texts it logged once it logged
+    /// `last` (or stopped).
+    fn start_and_receive(&self, last: &str) -> Vec<String> {
+        self.init_ok("start");
+        let log = self.dir.0.join("sys.log");
+        let wanted = format!("received: {last}");
+        wait_until("the listener logged the restored messages", || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|l| l.contains(&wanted) || l.contains("stopped: "))
+        });
+        let logged = std::fs::read_to_string(&log).unwrap();
+        logged
+            .lines()
+            .filter_map(|l| l.split("received: ").nth(1))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
 #[test]
 fn sys_init_script_keeps_queued_messages_across_a_reboot() {
-    let cli = target_dir().join("ipcq");
-    assert!(
-        cli.exists(),
-        "{} is missing: run `cargo test --workspace`, which builds the ipcq command",
-        cli.display()
-    );
-    let key = TestKey::new();
-    let dir = TempDir::new("sys-reboot");
-    let log = dir.0.join("sys.log");
-    let dump = dir.0.join("state/queue.dump");
-    let init = |action: &str| init_script(action, &key, &dir.0, &cli, &dump);
-    let ipcq = |args: &[&str]| {
-        let out = run(Command::new(&cli).args(args));
-        assert!(out.status.success(), "ipcq {args:?}: {}", text(&out.stderr));
-    };
+    let rig = InitRig::new("sys-reboot", None);
     // Work queued while the listener is down...
-    ipcq(&["create", &key.arg()]);
-    for word in ["one", "two", "three"] {
-        ipcq(&["send", &key.arg(), "--type", "9", word]);
-    }
+    rig.ipcq(&["create", &rig.key.arg()]);
+    rig.send(&["one", "two", "three"]);
     // ...is moved into the dump by stop, and survives the loss of the queue
     // that a reboot brings...
-    assert!(init("stop").status.success());
-    assert!(dump.exists());
-    assert_eq!(MsgQueue::open(key.0).unwrap().stat().unwrap().messages, 0);
-    ipcq(&["rm", &key.arg()]);
-    // ...and start puts it back for the listener, in order.
-    let out = init("start");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+    rig.init_ok("stop");
+    assert!(rig.dump.exists());
+    assert_eq!(
+        MsgQueue::open(rig.key.0).unwrap().stat().unwrap().messages,
+        0
     );
-    wait_until("the listener logged the restored messages", || {
-        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: three"))
-    });
-    let logged = std::fs::read_to_string(&log).unwrap();
-    let received: Vec<&str> = logged
-        .lines()
-        .filter_map(|l| l.split("received: ").nth(1))
-        .collect();
-    assert_eq!(received, ["one", "two", "three"]);
-    assert!(!dump.exists(), "a successful restore removes the dump");
-    assert!(init("stop").status.success());
+    rig.ipcq(&["rm", &rig.key.arg()]);
+    // ...and start puts it back for the listener, in order.
+    assert_eq!(rig.start_and_receive("three"), ["one", "two", "three"]);
+    assert!(!rig.dump.exists(), "a successful restore removes the dump");
+    rig.init_ok("stop");
 }
 
 #[test]
@@ -500,44 +558,18 @@ fn sys_init_script_restores_the_queue_for_the_daemons_user() {
         eprintln!("skipped: running the daemon as another user needs root");
         return;
     }
-    let cli = target_dir().join("ipcq");
-    assert!(cli.exists(), "{} is missing", cli.display());
-    let key = TestKey::new();
-    let dir = TempDir::new("sys-reboot-user");
-    let log = dir.0.join("sys.log");
-    let dump = dir.0.join("state/queue.dump");
-    let init = |action: &str| {
-        run(init_command(action, &key, &dir.0, &cli, &dump)
-            .env("DAEMON_USER", "65534")
-            .env("DAEMON_GROUP", "65534"))
-    };
-    let ipcq = |args: &[&str]| {
-        let out = run(Command::new(&cli).args(args));
-        assert!(out.status.success(), "ipcq {args:?}: {}", text(&out.stderr));
-    };
-    ipcq(&["create", &key.arg()]);
-    ipcq(&["send", &key.arg(), "--type", "9", "kept"]);
-    assert!(init("stop").status.success());
-    ipcq(&["rm", &key.arg()]); // the reboot
+    let rig = InitRig::new("sys-reboot-user", Some("65534"));
+    rig.ipcq(&["create", &rig.key.arg()]);
+    rig.send(&["kept"]);
+    rig.init_ok("stop");
+    rig.ipcq(&["rm", &rig.key.arg()]); // the reboot
     // Root restores at start; the daemon, as 65534, must be able to read
     // the queue the restore created.
-    let out = init("start");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    wait_until("the listener logged the restored message", || {
-        std::fs::read_to_string(&log)
-            .is_ok_and(|l| l.contains("received: kept") || l.contains("stopped: "))
-    });
-    let logged = std::fs::read_to_string(&log).unwrap();
-    assert!(logged.contains("received: kept"), "{logged}");
-    let daemons = ipcq::OpenOptions::new().trust_owner(65534).open(key.0);
+    assert_eq!(rig.start_and_receive("kept"), ["kept"]);
+    let daemons = ipcq::OpenOptions::new().trust_owner(65534).open(rig.key.0);
     let stat = daemons.unwrap().stat().unwrap();
     assert_eq!((stat.uid, stat.gid), (65534, 65534));
-    assert!(init("stop").status.success());
+    rig.init_ok("stop");
 }
 
 #[test]
@@ -554,18 +586,7 @@ fn sys_daemon_logs_the_error_that_stops_it() {
         .unwrap();
     let dir = TempDir::new("sys-fails");
     let log = dir.0.join("sys.log");
-    let out = run(example("sys")
-        .args([
-            "-s",
-            "--key",
-            &key.arg(),
-            "--user",
-            "65534",
-            "--group",
-            "65534",
-            "--log-file",
-        ])
-        .arg(&log));
+    let out = start_sys_as_nobody(&key, "--log-file", &log);
     assert!(out.status.success(), "{}", text(&out.stderr));
     wait_until("the listener logged why it stopped", || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.contains("stopped"))
@@ -578,45 +599,20 @@ fn sys_daemon_logs_the_error_that_stops_it() {
 
 #[test]
 fn sys_init_script_keeps_a_dump_that_no_start_restored() {
-    let cli = target_dir().join("ipcq");
-    assert!(cli.exists(), "{} is missing", cli.display());
-    let key = TestKey::new();
-    let dir = TempDir::new("sys-two-stops");
-    let log = dir.0.join("sys.log");
-    let dump = dir.0.join("state/queue.dump");
-    let init = |action: &str| init_script(action, &key, &dir.0, &cli, &dump);
-    let ipcq = |args: &[&str]| {
-        let out = run(Command::new(&cli).args(args));
-        assert!(out.status.success(), "ipcq {args:?}: {}", text(&out.stderr));
-    };
+    let rig = InitRig::new("sys-two-stops", None);
     // Two stops with no start between them: the second dump must not
     // replace the first, nor fail for want of --force.
-    ipcq(&["create", &key.arg()]);
-    ipcq(&["send", &key.arg(), "--type", "9", "first"]);
-    let out = init("stop");
-    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
-    ipcq(&["send", &key.arg(), "--type", "9", "second"]);
-    let out = init("stop");
-    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
-    ipcq(&["rm", &key.arg()]);
+    rig.ipcq(&["create", &rig.key.arg()]);
+    rig.send(&["first"]);
+    rig.init_ok("stop");
+    rig.send(&["second"]);
+    rig.init_ok("stop");
+    rig.ipcq(&["rm", &rig.key.arg()]);
     // Start restores both, oldest first.
-    let out = init("start");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    wait_until("the listener logged both messages", || {
-        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: second"))
-    });
-    let logged = std::fs::read_to_string(&log).unwrap();
-    let received: Vec<&str> = logged
-        .lines()
-        .filter_map(|l| l.split("received: ").nth(1))
+    assert_eq!(rig.start_and_receive("second"), ["first", "second"]);
+    let left: Vec<_> = std::fs::read_dir(rig.dir.0.join("state"))
+        .unwrap()
         .collect();
-    assert_eq!(received, ["first", "second"]);
-    let left: Vec<_> = std::fs::read_dir(dir.0.join("state")).unwrap().collect();
     assert!(left.is_empty(), "every restored dump is removed: {left:?}");
-    assert!(init("stop").status.success());
+    rig.init_ok("stop");
 }

@@ -113,18 +113,19 @@ impl OpenOptions {
     /// may write to it (default: refused with [`Error::Untrusted`]).
     ///
     /// Whoever may write to a queue can put any message in it, and whoever
-    /// owns it can change who may write. So by default an existing queue is
-    /// opened only if this process's user or root owns it and its mode does
-    /// not let every user write. Opt in for a queue whose owner you trust: a
+    /// owns or created it can change who may write (the creator keeps that
+    /// right after giving the queue to another owner). So by default an
+    /// existing queue is opened only if this process's user or root owns and
+    /// created it, and its mode does not let every user write. Opt in for a queue whose owner you trust: a
     /// daemon's queue that the daemon's own user created, say.
     pub fn allow_foreign(&mut self, allow: bool) -> &mut Self {
         self.allow_foreign = allow;
         self
     }
 
-    /// Also trusts existing queues that user `uid` owns, as this process's
-    /// user and root are trusted: a queue that every user may write to is
-    /// still refused.
+    /// Also trusts existing queues that user `uid` owns or created, as this
+    /// process's user and root are trusted: a queue that every user may write
+    /// to is still refused.
     ///
     /// The narrow form of [`allow_foreign`](Self::allow_foreign), for a
     /// client of a daemon that runs as its own user and owns its queue.
@@ -261,20 +262,29 @@ impl OpenOptions {
     }
 }
 
-/// Refuses a queue another user controls (owned by someone other than this
-/// user, root or `trusted_owner`, or writable by every user).
+/// Refuses a queue another user controls (owned or created by someone other
+/// than this user, root or `trusted_owner`: the creator keeps the owner's
+/// rights, and may give the queue to anyone), or writable by every user.
 fn check_trusted(entry: &QueueStat, trusted_owner: Option<u32>) -> Result<()> {
     let me = nix::unistd::geteuid().as_raw();
-    let reason = if entry.uid != me && entry.uid != 0 && Some(entry.uid) != trusted_owner {
+    let trusted = |uid: u32| uid == me || uid == 0 || Some(uid) == trusted_owner;
+    let foreign = |role: String, uid: u32| {
         format!(
-            "it is owned by uid {}, neither this process's user (uid {me}) nor root{}; \
-             its owner can let anyone put any message in it, so if you trust that user, \
-             name it with OpenOptions::trust_owner, or open the queue with allow_foreign(true)",
-            entry.uid,
+            "it is {role} by uid {uid}, neither this process's user (uid {me}) nor root{}; \
+             that user can let anyone put any message in it, so if you trust them, \
+             name them with OpenOptions::trust_owner, or open the queue with allow_foreign(true)",
             match trusted_owner {
                 Some(uid) => format!(" nor the trusted uid {uid}"),
                 None => String::new(),
             }
+        )
+    };
+    let reason = if !trusted(entry.uid) {
+        foreign("owned".into(), entry.uid)
+    } else if !trusted(entry.creator_uid) {
+        foreign(
+            format!("owned by uid {}, but was created", entry.uid),
+            entry.creator_uid,
         )
     } else if entry.mode & 0o002 != 0 {
         format!(

@@ -115,3 +115,38 @@ fn an_iterator_ends_after_an_error_that_would_recur() {
     assert_eq!(out, "error permission-denied\nend\n");
     assert_eq!(q.stat().unwrap().messages, 1);
 }
+
+#[test]
+fn a_queue_created_by_another_user_is_not_trusted_for_its_owner() {
+    if skip_unless_root() {
+        return;
+    }
+    // A key nobody uses: take one, then free it.
+    let key = {
+        let q = TestQueue::new();
+        q.remove().unwrap();
+        q.key()
+    };
+    struct Cleanup(ipcq::Key);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let q = ipcq::OpenOptions::new().allow_foreign(true).open(self.0);
+            let _ = q.map(|q| q.remove());
+        }
+    }
+    let _cleanup = Cleanup(key);
+    // nobody squats the key and gives the queue to root: as its creator,
+    // nobody may still write to it, read it, and change its mode.
+    let (code, out) = as_nobody(&["create-owned", &key.get().to_string(), "0", "0"]);
+    assert_eq!((code, out.as_str()), (Some(0), ""));
+    let err = ipcq::MsgQueue::open(key).unwrap_err();
+    assert!(matches!(err, ipcq::Error::Untrusted { .. }), "{err:?}");
+    assert!(err.to_string().contains("created by uid 65534"), "{err}");
+    // Trusting that user is a choice the caller can make.
+    assert!(
+        ipcq::OpenOptions::new()
+            .trust_owner(65534)
+            .open(key)
+            .is_ok()
+    );
+}

@@ -5,6 +5,7 @@
 //!   peer [as UID GID] send KEY MTYPE BODY...
 //!   peer [as UID GID] recv KEY SELECTOR COUNT        SELECTOR: any | type:N | upto:N | except:N
 //!   peer [as UID GID] remove KEY
+//!   peer [as UID GID] create-owned KEY UID GID      creates a queue with that owner
 //!   peer [as UID GID] iter-work KEY LIMIT            reads at most LIMIT items of a Work queue's
 //!                                                    try_iter, printing `ok` or `error KIND` for
 //!                                                    each, then `end`
@@ -126,6 +127,17 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             }
         }
         "remove" => open(&args[1])?.remove()?,
+        "create-owned" => {
+            // Creates a queue and gives it away: its creator keeps the
+            // owner's rights whoever the owner is.
+            let uid: u32 = args[2].parse().expect("uid");
+            let gid: u32 = args[3].parse().expect("gid");
+            OpenOptions::new()
+                .create_new(true)
+                .uid(uid)
+                .gid(gid)
+                .open(key(&args[1]))?;
+        }
         "iter-work" => {
             let q = TypedQueue::<Work>::from_queue(open(&args[1])?);
             let limit: usize = args[2].parse().expect("limit");

@@ -650,8 +650,6 @@ impl<M: QueueMessage, C: Codec> Iterator for Iter<'_, M, C> {
     }
 }
 
-impl<M: QueueMessage, C: Codec> std::iter::FusedIterator for Iter<'_, M, C> {}
-
 impl<M, C> fmt::Debug for Iter<'_, M, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter")

@@ -155,12 +155,15 @@ fn a_daemon_that_fails_after_the_fork_reports_its_errno() {
     let out = peer!("daemon-in", &missing).output().expect("run the peer");
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("the daemon failed to start"), "{said}");
-    assert!(said.contains("cannot chdir to"), "{said}");
-    // The errno crossed from the daemon to the process that started it.
+    // The daemon's error crossed to the process that started it as it was:
+    // the same sentence, errno and all, once.
+    let chdir = format!("cannot chdir to {}", missing.display());
+    assert!(said.starts_with("error other: "), "{said}");
+    assert!(said.contains(&chdir), "{said}");
     assert!(
         said.trim_end()
             .ends_with("(ENOENT: No such file or directory)"),
         "{said}"
     );
+    assert_eq!(said.matches("ENOENT").count(), 1, "{said}");
 }

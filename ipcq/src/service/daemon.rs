@@ -113,10 +113,10 @@ impl Daemon {
     /// [`Error::AlreadyRunning`] when the pid file is held; [`Error::NotFound`]
     /// for an unknown user or group; [`Error::PermissionDenied`] when the ids
     /// cannot be taken; [`Error::Io`] when the pid file cannot be written;
-    /// [`Error::Os`] when the process has threads. In the background, what
-    /// fails after the fork (the privilege drop, the pid file's contents,
-    /// chdir) fails in the daemon, and comes back here as [`Error::Os`] with
-    /// [`Op::Daemonize`], the daemon's errno, and its error's text.
+    /// [`Error::Os`] when the process has threads or cannot chdir, fork or
+    /// point stdio at /dev/null. In the background, what fails after the fork
+    /// (the privilege drop, the pid file's contents, chdir) fails in the
+    /// daemon, and the same error comes back here.
     pub fn start(self) -> Result<Running> {
         let credentials = match (&self.user, &self.group) {
             (None, None) => None,
@@ -143,18 +143,11 @@ impl Daemon {
                 }
                 // `running` drops here; the pid file is removed only if it is
                 // still the one this process wrote.
-                Err(match parse_failure(&report) {
-                    Some((errno, reason)) => Error::Os {
-                        op: Op::Daemonize,
-                        errno,
-                        detail: format!("the daemon failed to start: {reason}"),
-                    },
-                    None => Error::Os {
-                        op: Op::Daemonize,
-                        errno: Errno::UnknownErrno,
-                        detail: "the daemon exited while starting up".into(),
-                    },
-                })
+                Err(parse_failure(&report).unwrap_or_else(|| Error::Os {
+                    op: Op::Daemonize,
+                    errno: Errno::UnknownErrno,
+                    detail: "the daemon exited while starting up".into(),
+                }))
             }
             ForkResult::Child => {
                 drop(from_daemon);
@@ -239,17 +232,81 @@ impl Running {
     }
 }
 
-/// What the daemon tells the starting process when it cannot start: the
-/// errno, a space, and the error's text.
+/// What the daemon tells the starting process when it cannot start: enough
+/// to build the same error there. The errors the daemon's own steps give
+/// (`Os`, `Io`, `PermissionDenied`, of the three operations below) cross
+/// whole; any other crosses as its errno and text.
 fn failure_report(error: &Error) -> String {
-    let errno = error.errno().unwrap_or(Errno::UnknownErrno);
-    format!("{} {error}", errno as i32)
+    let whole = match error {
+        Error::Os { op, errno, detail } => {
+            op_tag(*op).map(|tag| format!("os {tag} {} {detail}", *errno as i32))
+        }
+        Error::Io { op, path, source } => op_tag(*op).map(|tag| {
+            let errno = source.raw_os_error().unwrap_or(0);
+            format!("io {tag} {errno} {}", path.display())
+        }),
+        Error::PermissionDenied {
+            op,
+            errno,
+            access: None,
+        } => op_tag(*op).map(|tag| format!("denied {tag} {}", *errno as i32)),
+        _ => None,
+    };
+    whole.unwrap_or_else(|| {
+        let errno = error.errno().unwrap_or(Errno::UnknownErrno);
+        format!("other {} {error}", errno as i32)
+    })
 }
 
-/// The errno and text of a [`failure_report`], if the daemon got to write one.
-fn parse_failure(report: &str) -> Option<(Errno, &str)> {
-    let (errno, text) = report.split_once(' ')?;
-    Some((Errno::from_raw(errno.parse().ok()?), text))
+/// The error a [`failure_report`] describes, if the daemon got to write one.
+fn parse_failure(report: &str) -> Option<Error> {
+    let (kind, rest) = report.split_once(' ')?;
+    if kind == "other" {
+        let (errno, text) = rest.split_once(' ')?;
+        return Some(Error::Os {
+            op: Op::Daemonize,
+            errno: Errno::from_raw(errno.parse().ok()?),
+            detail: format!("the daemon failed to start: {text}"),
+        });
+    }
+    let (op, rest) = rest.split_once(' ')?;
+    let op = op_from_tag(op)?;
+    let (errno, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let errno: i32 = errno.parse().ok()?;
+    Some(match kind {
+        "os" => Error::Os {
+            op,
+            errno: Errno::from_raw(errno),
+            detail: text.to_owned(),
+        },
+        "io" => Error::Io {
+            op,
+            path: text.into(),
+            source: std::io::Error::from_raw_os_error(errno),
+        },
+        "denied" => Error::PermissionDenied {
+            op,
+            errno: Errno::from_raw(errno),
+            access: None,
+        },
+        _ => return None,
+    })
+}
+
+/// The operations whose errors a failing daemon reports whole.
+fn op_tag(op: Op) -> Option<&'static str> {
+    match op {
+        Op::Daemonize => Some("daemonize"),
+        Op::PidFile => Some("pid-file"),
+        Op::DropPrivileges => Some("drop-privileges"),
+        _ => None,
+    }
+}
+
+fn op_from_tag(tag: &str) -> Option<Op> {
+    [Op::Daemonize, Op::PidFile, Op::DropPrivileges]
+        .into_iter()
+        .find(|&op| op_tag(op) == Some(tag))
 }
 
 fn read_report(from_daemon: OwnedFd) -> String {
@@ -287,5 +344,46 @@ fn os(errno: Errno, detail: &str) -> Error {
         op: Op::Daemonize,
         errno,
         detail: detail.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_daemons_error_crosses_the_pipe_as_it_was() {
+        let errors = [
+            Error::Os {
+                op: Op::Daemonize,
+                errno: Errno::ENOENT,
+                detail: "cannot chdir to /no where".into(),
+            },
+            Error::Io {
+                op: Op::PidFile,
+                path: "/run/my d/d.pid".into(),
+                source: std::io::Error::from_raw_os_error(libc::EROFS),
+            },
+            Error::PermissionDenied {
+                op: Op::DropPrivileges,
+                errno: Errno::EPERM,
+                access: None,
+            },
+        ];
+        for error in errors {
+            let parsed = parse_failure(&failure_report(&error)).expect("a report");
+            assert_eq!(parsed.to_string(), error.to_string());
+            assert_eq!((parsed.op(), parsed.errno()), (error.op(), error.errno()));
+            assert_eq!(
+                std::mem::discriminant(&parsed),
+                std::mem::discriminant(&error)
+            );
+        }
+        // Anything else keeps its errno and its text.
+        let other = Error::invalid(Op::Daemonize, "odd");
+        let parsed = parse_failure(&failure_report(&other)).expect("a report");
+        assert_eq!(parsed.errno(), Some(Errno::EINVAL));
+        assert!(parsed.to_string().contains(&other.to_string()), "{parsed}");
+        assert!(parse_failure("").is_none());
     }
 }

@@ -50,7 +50,8 @@ impl Selector {
     ///
     /// With the `…_by` methods of [`TypedQueue`](crate::TypedQueue), this gives
     /// the non-blocking and timed forms of `recv_kind`, `recv_priority` and
-    /// `recv_except`:
+    /// `recv_except`. Unlike those, a selector holds only the mtype: a kind of
+    /// another message enum compiles, and selects that mtype on this queue.
     ///
     /// ```
     /// # use ipcq::{Key, QueueMessage, Selector, TypedQueue};

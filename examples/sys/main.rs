@@ -144,7 +144,15 @@ fn serve(key: Key) -> ipcq::Result<()> {
         q.id(),
         std::process::id()
     );
-    q.serve_fn(|SysMsg::Text(text)| log::info!("received: {text}"))
+    // serve_fn hands back a message that is not a SysMsg (any user who may
+    // write to the queue can send one): log it and serve on, rather than let
+    // one stray message stop the listener.
+    loop {
+        match q.serve_fn(|SysMsg::Text(text)| log::info!("received: {text}")) {
+            Err(ipcq::Error::Decode(e)) => log::warn!("skipped: {e}"),
+            done => return done,
+        }
+    }
 }
 
 /// A minimal `log` backend: one line per record, to a file or stderr.

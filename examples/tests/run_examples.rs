@@ -297,6 +297,20 @@ fn sys_daemon_starts_listens_refuses_a_second_start_and_stops_on_sigterm() {
     wait_until("the daemon logged the message", || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: hello daemon"))
     });
+    // A stray message (not UTF-8 text) is logged and skipped; the listener
+    // goes on.
+    let raw = ipcq::OpenOptions::new().open(key.0).unwrap();
+    raw.send(9, &[0xff, 0xfe]).unwrap();
+    let out = run(example("sys").args(["--key", &key.arg(), "--message", "still here"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_until("the daemon went on after a stray message", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: still here"))
+    });
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("skipped: cannot decode a message of mtype 9 (2 bytes)"),
+        "{logged}"
+    );
 
     let second = start();
     assert!(!second.status.success());

@@ -526,6 +526,20 @@ impl InitRig {
         }
     }
 
+    /// The dump files in the dump's directory, by name.
+    fn dumps(&self) -> Vec<String> {
+        let dir = self.dump.parent().unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
     /// Starts the listener, and returns the texts it logged once it logged
     /// `last` (or stopped).
     fn start_and_receive(&self, last: &str) -> Vec<String> {
@@ -554,7 +568,7 @@ fn sys_init_script_keeps_queued_messages_across_a_reboot() {
     // ...is moved into the dump by stop, and survives the loss of the queue
     // that a reboot brings...
     rig.init_ok("stop");
-    assert!(rig.dump.exists());
+    assert_eq!(rig.dumps(), ["queue.dump.000001"]);
     assert_eq!(
         MsgQueue::open(rig.key.0).unwrap().stat().unwrap().messages,
         0
@@ -562,7 +576,10 @@ fn sys_init_script_keeps_queued_messages_across_a_reboot() {
     rig.ipcq(&["rm", &rig.key.arg()]);
     // ...and start puts it back for the listener, in order.
     assert_eq!(rig.start_and_receive("three"), ["one", "two", "three"]);
-    assert!(!rig.dump.exists(), "a successful restore removes the dump");
+    assert!(
+        rig.dumps().is_empty(),
+        "a successful restore removes the dump"
+    );
     rig.init_ok("stop");
 }
 
@@ -577,8 +594,7 @@ fn sys_init_script_restores_the_queue_for_the_daemons_user() {
     rig.send(&["kept"]);
     rig.init_ok("stop");
     rig.ipcq(&["rm", &rig.key.arg()]); // the reboot
-    // Root restores at start; the daemon, as 65534, must be able to read
-    // the queue the restore created.
+    // The daemon, as 65534, must be able to read what root restores at start.
     assert_eq!(rig.start_and_receive("kept"), ["kept"]);
     let daemons = ipcq::OpenOptions::new().trust_owner(65534).open(rig.key.0);
     let stat = daemons.unwrap().stat().unwrap();
@@ -614,19 +630,21 @@ fn sys_daemon_logs_the_error_that_stops_it() {
 #[test]
 fn sys_init_script_keeps_a_dump_that_no_start_restored() {
     let rig = InitRig::new("sys-two-stops", None);
-    // Two stops with no start between them: the second dump must not
-    // replace the first, nor fail for want of --force.
-    rig.ipcq(&["create", &rig.key.arg()]);
-    rig.send(&["first"]);
+    // Two stops with no start between them, on a queue that holds one of
+    // these messages at a time: the second dump must neither replace the
+    // first nor fail for want of --force, and the two files together hold
+    // more than the queue, which start must not wait on for ever.
+    let first = format!("first{}", ".".repeat(75));
+    let second = format!("second{}", ".".repeat(74));
+    rig.ipcq(&["create", &rig.key.arg(), "--capacity", "100"]);
+    rig.send(&[&first]);
     rig.init_ok("stop");
-    rig.send(&["second"]);
+    rig.send(&[&second]);
     rig.init_ok("stop");
+    assert_eq!(rig.dumps(), ["queue.dump.000001", "queue.dump.000002"]);
     rig.ipcq(&["rm", &rig.key.arg()]);
     // Start restores both, oldest first.
-    assert_eq!(rig.start_and_receive("second"), ["first", "second"]);
-    let left: Vec<_> = std::fs::read_dir(rig.dir.0.join("state"))
-        .unwrap()
-        .collect();
-    assert!(left.is_empty(), "every restored dump is removed: {left:?}");
+    assert_eq!(rig.start_and_receive(&second), [first, second]);
+    assert!(rig.dumps().is_empty(), "every restored dump is removed");
     rig.init_ok("stop");
 }

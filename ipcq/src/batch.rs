@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::codec::Codec;
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Op, Result, counted};
 use crate::message::{DecodeError, DecodeReason, QueueMessage};
 use crate::queue::{MsgQueue, Wait, with_send_buf, with_thread_buf};
 use crate::selector::{Selector, check_mtype};
@@ -552,8 +552,9 @@ fn check_batch(body: &[u8]) -> Result<(u32, std::ops::Range<usize>), String> {
     }
     if !rest.is_empty() {
         return Err(format!(
-            "{} byte(s) left over after {count} item(s)",
-            rest.len()
+            "{} left over after {}",
+            counted(rest.len(), "byte"),
+            counted(count as usize, "item")
         ));
     }
     Ok((count, first))

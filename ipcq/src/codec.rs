@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned, DeserializeSeed, Deserializer};
 
 use crate::capped::Capped;
+use crate::error::counted;
 
 /// A serde data format that encodes the fields of typed messages.
 ///
@@ -254,8 +255,8 @@ impl Codec for Bincode {
         let (value, read) = decode_capped(bytes)?;
         if read != bytes.len() {
             return Err(CodecError(format!(
-                "{} byte(s) left over after the value",
-                bytes.len() - read
+                "{} left over after the value",
+                counted(bytes.len() - read, "byte")
             )));
         }
         Ok(value)

@@ -504,6 +504,11 @@ fn permission(op: Op, errno: Errno) -> &'static str {
     }
 }
 
+/// `1 byte`, `7 bytes`: a count and its noun, in the right number.
+pub(crate) fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 fn access_text(access: &Option<Access>) -> String {
     access.map_or_else(String::new, |a| format!("; {a}"))
 }

@@ -5,6 +5,7 @@ use std::hash::Hash;
 
 use crate::buffer::Message;
 use crate::codec::{Codec, CodecError};
+use crate::error::counted;
 use crate::wire::Body;
 
 /// A message enum whose variants travel as System V messages.
@@ -143,7 +144,7 @@ pub trait Dispatch<H: ?Sized> {
 /// caller can log it, keep it, or send it back with
 /// [`MsgQueue::send`](crate::MsgQueue::send).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot decode a message of mtype {} ({}): {reason}", message.mtype, bytes(message.body.len()))]
+#[error("cannot decode a message of mtype {} ({}): {reason}", message.mtype, counted(message.body.len(), "byte"))]
 pub struct DecodeError {
     message: Message,
     reason: DecodeReason,
@@ -291,9 +292,4 @@ pub struct EncodeError {
     pub mtype: i64,
     /// What the codec reported.
     pub error: CodecError,
-}
-
-/// `1 byte`, `7 bytes`.
-fn bytes(n: usize) -> String {
-    format!("{n} byte{}", if n == 1 { "" } else { "s" })
 }

@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, CodecError};
+use crate::error::counted;
 use crate::message::{DecodeReason, EncodeError};
 use crate::queue::take_send_buf;
 use crate::sys::{MsgBuf, StackMsg};
@@ -220,8 +221,8 @@ impl<const N: usize> RawBytes for [u8; N] {
     fn from_raw_bytes(bytes: &[u8]) -> Result<Self, String> {
         bytes.try_into().map_err(|_| {
             format!(
-                "the body is {} byte(s) long; this variant's field takes exactly {N}",
-                bytes.len()
+                "the body is {} long; this variant's field takes exactly {N}",
+                counted(bytes.len(), "byte")
             )
         })
     }
@@ -428,8 +429,8 @@ mod tests {
                 }) => assert_eq!(
                     error,
                     format!(
-                        "the body is {} byte(s) long; this variant's field takes exactly 3",
-                        wrong.len()
+                        "the body is {} long; this variant's field takes exactly 3",
+                        counted(wrong.len(), "byte")
                     )
                 ),
                 other => panic!("{} bytes gave {other:?}", wrong.len()),

@@ -42,6 +42,18 @@ pub(crate) fn counted(n: u64, noun: &str) -> String {
     }
 }
 
+/// `a`, `a and b`, `a, b and c`.
+pub(crate) fn listed<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_owned(),
+        [init @ .., last] => {
+            let init: Vec<&str> = init.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", init.join(", "), last.as_ref())
+        }
+    }
+}
+
 /// Text with the backslash and control characters escaped, so that it stays
 /// on one line and cannot drive the terminal: besides the C0 and C1 controls,
 /// the Unicode line and paragraph separators (which line splitters such as

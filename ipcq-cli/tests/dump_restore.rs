@@ -342,6 +342,14 @@ fn restore_gives_the_queue_it_creates_to_the_owner_named() {
     assert!(out.contains("owner 65534:65534"), "{out}");
     let stat = key.open().stat().unwrap();
     assert_eq!((stat.uid, stat.gid, stat.mode), (65534, 65534, 0o600));
+    // Into a queue that exists, the owner is left as it is, and said so.
+    ipcq(&["dump", &key.arg(), &file]).ok();
+    let out = ipcq(&["restore", &file, &key.arg(), "--owner", "0:0"]).ok();
+    assert!(
+        out.contains("which existed already: --owner was not applied"),
+        "{out}"
+    );
+    assert_eq!(key.open().stat().unwrap().uid, 65534);
     let Some(received) = ipcq_as_nobody(&["recv", &key.arg(), "--count", "2", "--raw"]) else {
         return;
     };

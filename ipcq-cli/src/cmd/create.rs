@@ -3,9 +3,10 @@
 use ipcq::OpenOptions;
 
 use super::list::key_hex;
-use super::report_done;
+use super::{report_done, settings_given};
 use crate::cli::CreateArgs;
 use crate::failure::Outcome;
+use crate::format::listed;
 
 /// Creates the queue and says which it is.
 pub(crate) fn run(args: &CreateArgs) -> Outcome {
@@ -35,10 +36,17 @@ pub(crate) fn run(args: &CreateArgs) -> Outcome {
             stat.gid
         )
     } else {
-        let unchanged = if args.capacity.is_some() || args.mode.is_some() || args.owner.is_some() {
-            "; it existed already, so its mode, capacity and owner were left as they are"
-        } else {
-            "; it existed already"
+        let given = settings_given(args.mode, args.capacity, args.owner);
+        let unchanged = match given.len() {
+            0 => "; it existed already".to_owned(),
+            1 => format!(
+                "; it existed already, so its {} was left as it is",
+                given[0]
+            ),
+            _ => format!(
+                "; it existed already, so its {} were left as they are",
+                listed(&given)
+            ),
         };
         format!("found {name}, id {}{unchanged}", queue.id())
     };

@@ -14,6 +14,8 @@ mod watch;
 
 use std::io::{self, Write};
 
+use ipcq::service::Credentials;
+
 use crate::cli::Command;
 use crate::failure::{Failure, Outcome};
 
@@ -60,4 +62,21 @@ pub(crate) fn print_report(write: impl FnOnce(&mut dyn Write) -> io::Result<()>)
             "cannot write to standard output: {e}"
         ))),
     }
+}
+
+/// Which of the settings for a queue a command creates were given: they are
+/// not applied to a queue that exists, and the report says which.
+pub(crate) fn settings_given(
+    mode: Option<u32>,
+    capacity: Option<u64>,
+    owner: Option<Credentials>,
+) -> Vec<&'static str> {
+    [
+        ("mode", mode.is_some()),
+        ("capacity", capacity.is_some()),
+        ("owner", owner.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect()
 }

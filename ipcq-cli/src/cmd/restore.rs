@@ -4,12 +4,12 @@ use std::path::Path;
 
 use ipcq::{Error, Limits, MsgQueue, OpenOptions, StopHandle};
 
-use super::report_done;
 use super::show::read_dump;
+use super::{report_done, settings_given};
 use crate::cli::RestoreArgs;
 use crate::durable;
 use crate::failure::{EXIT_INTERRUPTED, Failure, Outcome, exit_code};
-use crate::format::counted;
+use crate::format::{counted, listed};
 use crate::signals::{self, Interrupts};
 use crate::target::Target;
 
@@ -134,8 +134,18 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
                 stat.gid
             );
         }
-    } else if args.mode.is_some() || args.capacity.is_some() || args.owner.is_some() {
-        line += ", which existed already: --mode, --capacity and --owner were not applied";
+    } else {
+        let given: Vec<String> = settings_given(args.mode, args.capacity, args.owner)
+            .into_iter()
+            .map(|name| format!("--{name}"))
+            .collect();
+        if !given.is_empty() {
+            let were = if given.len() == 1 { "was" } else { "were" };
+            line += &format!(
+                ", which existed already: {} {were} not applied",
+                listed(&given)
+            );
+        }
     }
     if args.keep {
         line += &format!("; {path} was kept");

@@ -238,7 +238,8 @@ pub enum Error {
     Stopped {
         /// The operation that failed.
         op: Op,
-        /// `EINTR`, the errno of the wait the stop ended.
+        /// Always `EINTR`: the errno of the wait a stop ends, also for a call
+        /// that a stop requested earlier refused before it waited.
         errno: Errno,
     },
 

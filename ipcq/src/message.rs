@@ -112,7 +112,9 @@ pub trait QueueMessage: Sized {
 }
 
 /// The fieldless companion enum of a message enum: one value per variant.
-pub trait MessageKind: Copy + Eq + Hash + fmt::Debug + 'static {
+///
+/// Kinds order by mtype, as `recv_priority` ranks them (lowest first).
+pub trait MessageKind: Copy + Ord + Hash + fmt::Debug + 'static {
     /// Every kind, in declaration order.
     const ALL: &'static [Self];
 

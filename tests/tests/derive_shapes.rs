@@ -137,6 +137,11 @@ fn base_moves_the_automatic_numbering() {
     use BasedKind::*;
     assert_eq!(kinds, [Low, AfterLow, First, Second]);
     assert!(Low < First);
+    // Generic code over any message enum can rank its kinds too.
+    fn most_urgent<K: ipcq::MessageKind>() -> K {
+        K::ALL.iter().copied().min().expect("a kind")
+    }
+    assert_eq!(most_urgent::<BasedKind>(), Low);
 }
 
 #[derive(Default)]

@@ -318,8 +318,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// The operation that failed, where there is one.
-    pub fn op(&self) -> Option<Op> {
+    /// The operation that failed: every error has one.
+    pub fn op(&self) -> Op {
         match self {
             Error::Removed { op, .. }
             | Error::NotFound { op, .. }
@@ -334,10 +334,10 @@ impl Error {
             | Error::LimitReached { op, .. }
             | Error::Unsupported { op, .. }
             | Error::Io { op, .. }
-            | Error::Os { op, .. } => Some(*op),
-            Error::Encode(_) => Some(Op::Encode),
-            Error::AlreadyRunning { .. } => Some(Op::PidFile),
-            Error::Decode(_) => Some(Op::Receive),
+            | Error::Os { op, .. } => *op,
+            Error::Encode(_) => Op::Encode,
+            Error::AlreadyRunning { .. } => Op::PidFile,
+            Error::Decode(_) => Op::Receive,
         }
     }
 
@@ -562,7 +562,12 @@ mod tests {
     #[test]
     fn only_a_vanished_queue_counts_as_removed() {
         let id = QueueId(7);
-        assert!(Error::from_errno(Op::Receive, Errno::EIDRM, Some(id)).is_removed());
+        let removed = Error::from_errno(Op::Receive, Errno::EIDRM, Some(id));
+        assert!(removed.is_removed());
+        assert_eq!(
+            (removed.op(), removed.errno()),
+            (Op::Receive, Some(Errno::EIDRM))
+        );
         assert!(Error::from_errno(Op::Send, Errno::EINVAL, Some(id)).is_removed());
         assert!(Error::from_errno(Op::Stat, Errno::EINVAL, Some(id)).is_removed());
         // Nothing was found, but no queue went away: a key nobody uses, a

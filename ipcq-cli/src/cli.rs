@@ -8,7 +8,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use ipcq::service::Credentials;
 
 use crate::target::{Target, parse_target};
-use crate::values::{parse_duration, parse_mode, parse_owner};
+use crate::values::{parse_duration, parse_mode, parse_owner, parse_user};
 
 const AFTER_HELP: &str = "\
 KEY names a queue: a key in decimal (3053, -1) or hex (0xbed), ftok:PATH:ID for the key
@@ -296,6 +296,11 @@ pub(crate) struct DumpArgs {
     /// Replace FILE if it exists
     #[arg(long)]
     pub(crate) force: bool,
+    /// Refuse a queue that a user other than this one, root or USER owns or
+    /// created, or that every user may write to (the ipcq library's check),
+    /// instead of acting on any queue
+    #[arg(long, value_name = "USER", value_parser = parse_user)]
+    pub(crate) trust: Option<u32>,
 }
 
 const RESTORE_AFTER_HELP: &str = "\
@@ -333,6 +338,11 @@ pub(crate) struct RestoreArgs {
     /// process's user); a daemon that drops privileges needs its queue to be its own
     #[arg(long, value_name = "USER[:GROUP]", value_parser = parse_owner)]
     pub(crate) owner: Option<Credentials>,
+    /// Refuse an existing queue that a user other than this one, root or USER
+    /// owns or created, or that every user may write to (the ipcq library's
+    /// check), instead of filling any queue
+    #[arg(long, value_name = "USER", value_parser = parse_user)]
+    pub(crate) trust: Option<u32>,
     /// Fail (exit status 3) instead of waiting when the queue is full
     #[arg(long)]
     pub(crate) nowait: bool,

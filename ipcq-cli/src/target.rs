@@ -143,12 +143,22 @@ impl Target {
     ///
     /// When there is no such queue, and for the private key, which names none.
     pub(crate) fn open(self) -> Outcome<MsgQueue> {
+        self.open_trusting(None)
+    }
+
+    /// Opens the existing queue; with `trust`, only if the ipcq library's
+    /// check passes with that uid trusted (see [`trusting`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open), and for a queue the check refuses.
+    pub(crate) fn open_trusting(self, trust: Option<u32>) -> Outcome<MsgQueue> {
         match self {
             Target::Key(key) if key.is_private() => Err(Failure::new(
                 "key 0 (IPC_PRIVATE) names no queue: reach a private queue by its id, as id:N",
             )),
-            Target::Key(key) => any_owner().open(key).map_err(Failure::from),
-            Target::Id(id) => any_owner().open_id(id).map_err(Failure::from),
+            Target::Key(key) => trusting(trust).open(key).map_err(Failure::from),
+            Target::Id(id) => trusting(trust).open_id(id).map_err(Failure::from),
         }
     }
 
@@ -162,6 +172,7 @@ impl Target {
         self,
         options: &OpenOptions,
         exclusive: bool,
+        trust: Option<u32>,
     ) -> Outcome<(MsgQueue, bool)> {
         let key = match self {
             Target::Key(key) => key,
@@ -171,30 +182,39 @@ impl Target {
                         "cannot create queue id {id}: the kernel picks ids; create by key"
                     )));
                 }
-                return Ok((self.open()?, false));
+                return Ok((self.open_trusting(trust)?, false));
             }
         };
         // Creating exclusively first tells whether the mode and capacity were applied.
         match options.clone().create_new(true).open(key) {
             Ok(queue) => Ok((queue, true)),
             Err(Error::AlreadyExists { .. }) if !exclusive => {
-                Ok((any_owner().open(key).map_err(Failure::from)?, false))
+                Ok((trusting(trust).open(key).map_err(Failure::from)?, false))
             }
             Err(err) => Err(err.into()),
         }
     }
 }
 
-/// Options that open an existing queue whoever owns it.
+/// Options that open an existing queue: by default whoever owns it.
 ///
 /// ipcq refuses by default to open a queue that another user controls, since
 /// its owner decides who may put messages in it. This tool acts on the queue
 /// its user names, as ipcs and ipcrm do; the kernel's own permission checks
 /// still apply, and bodies are printed escaped, so a foreign queue cannot drive
 /// the terminal.
-fn any_owner() -> OpenOptions {
+///
+/// With `trust` (`--trust USER`), the library's own check instead: a queue
+/// that a user other than this one, root or `trust` owns or created, or that
+/// every user may write to, is refused. Scripts that move messages on a
+/// daemon's behalf use it, so that they neither fill a queue a squatter
+/// controls nor carry that user's messages into the daemon's next queue.
+fn trusting(trust: Option<u32>) -> OpenOptions {
     let mut options = OpenOptions::new();
-    options.allow_foreign(true);
+    match trust {
+        Some(uid) => options.trust_owner(uid),
+        None => options.allow_foreign(true),
+    };
     options
 }
 

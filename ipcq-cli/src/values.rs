@@ -43,10 +43,30 @@ pub(crate) fn parse_owner(text: &str) -> Result<Credentials, String> {
     if user.is_none() && group.is_none() {
         return Err("give a user, a user:group or a :group, as chown takes them".into());
     }
-    Credentials::resolve(user, group).map_err(|e| match e {
+    Credentials::resolve(user, group).map_err(lookup_error)
+}
+
+/// Parses a user, a name or a number, into its uid.
+///
+/// # Errors
+///
+/// When no user has the name.
+pub(crate) fn parse_user(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(uid) => Ok(uid),
+        Err(_) => Credentials::resolve(Some(text), None)
+            .map(|c| c.uid)
+            .map_err(lookup_error),
+    }
+}
+
+/// Why a user or group could not be looked up, without the library's
+/// "cannot drop privileges" context, which is not what this is.
+fn lookup_error(error: Error) -> String {
+    match error {
         Error::NotFound { what, .. } => what,
         other => other.to_string(),
-    })
+    }
 }
 
 /// Parses a duration: a number and a unit (`500ms`, `2s`, `1.5s`, `1m`, `1h`);

@@ -363,3 +363,38 @@ fn restore_gives_the_queue_it_creates_to_the_owner_named() {
         "{err}"
     );
 }
+
+#[test]
+fn with_trust_dump_and_restore_refuse_a_queue_another_user_controls() {
+    // A queue that nobody (65534) created and owns, holding a message.
+    let key = TestKey::new();
+    let Some(created) = ipcq_as_nobody(&["create", &key.arg()]) else {
+        return;
+    };
+    assert!(created.status.success(), "{created:?}");
+    let sent = ipcq_as_nobody(&["send", &key.arg(), "--type", "9", "forged"]).unwrap();
+    assert!(sent.status.success(), "{sent:?}");
+    let dir = TempDir::new("trust");
+    let file = dir.arg("queue.dump");
+
+    // Root, on a daemon's behalf, trusting only itself: refused, nothing moved.
+    let err = ipcq(&["dump", &key.arg(), &file, "--trust", "root"]).fails(1);
+    assert!(
+        err.contains("refusing queue") && err.contains("uid 65534"),
+        "{err}"
+    );
+    assert!(!dir.path("queue.dump").exists());
+    assert_eq!(key.open().stat().unwrap().messages, 1);
+
+    // Trusting that user, the dump goes ahead; without --trust, any queue.
+    ipcq(&["dump", &key.arg(), &file, "--trust", "65534"]).ok();
+    let err = ipcq(&["restore", &file, &key.arg(), "--trust", "root"]).fails(1);
+    assert!(err.contains("refusing queue"), "{err}");
+    assert!(
+        dir.path("queue.dump").exists(),
+        "a refused restore keeps its file"
+    );
+    assert_eq!(key.open().stat().unwrap().messages, 0);
+    ipcq(&["restore", &file, &key.arg()]).ok();
+    assert_eq!(key.open().stat().unwrap().messages, 1);
+}

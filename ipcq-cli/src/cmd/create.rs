@@ -18,7 +18,10 @@ pub(crate) fn run(args: &CreateArgs) -> Outcome {
     if let Some(owner) = args.owner {
         options.uid(owner.uid).gid(owner.gid);
     }
-    let (queue, created) = args.key.key.create_or_open(&options, args.exclusive)?;
+    let (queue, created) = args
+        .key
+        .key
+        .create_or_open(&options, args.exclusive, None)?;
     let key = queue.key();
     let name = if key.is_private() {
         "private queue".to_owned()

@@ -18,7 +18,7 @@ use crate::signals::{self, Interrupts};
 
 /// Runs the three steps and reports what was moved.
 pub(crate) fn run(args: &DumpArgs) -> Outcome {
-    let queue = args.key.key.open()?;
+    let queue = args.key.key.open_trusting(args.trust)?;
     let stat = queue.stat()?;
     let interrupts = Interrupts::catch(None)?;
     let file = args.file.display();

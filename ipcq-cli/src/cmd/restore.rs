@@ -54,21 +54,25 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
     if let Some(owner) = args.owner {
         options.uid(owner.uid).gid(owner.gid);
     }
-    let (queue, created) = args.key.key.create_or_open(&options, false).map_err(|f| {
-        // Raising a capacity above msgmnb takes CAP_SYS_RESOURCE, which a dump
-        // from a queue an administrator enlarged may ask for without saying so.
-        let msgmnb = Limits::read().map_or(u64::MAX, |l| l.msgmnb as u64);
-        let hint = match capacity {
-            Some(c) if args.capacity.is_none() && c > msgmnb => format!(
-                " with the dump's capacity of {} (above kernel.msgmnb, {msgmnb}): \
+    let (queue, created) = args
+        .key
+        .key
+        .create_or_open(&options, false, args.trust)
+        .map_err(|f| {
+            // Raising a capacity above msgmnb takes CAP_SYS_RESOURCE, which a dump
+            // from a queue an administrator enlarged may ask for without saying so.
+            let msgmnb = Limits::read().map_or(u64::MAX, |l| l.msgmnb as u64);
+            let hint = match capacity {
+                Some(c) if args.capacity.is_none() && c > msgmnb => format!(
+                    " with the dump's capacity of {} (above kernel.msgmnb, {msgmnb}): \
                  pass --capacity for less",
-                counted(c, "byte")
-            ),
-            _ => String::new(),
-        };
-        f.context(format!("cannot restore into {}{hint}", args.key.key))
-            .followed_by(left)
-    })?;
+                    counted(c, "byte")
+                ),
+                _ => String::new(),
+            };
+            f.context(format!("cannot restore into {}{hint}", args.key.key))
+                .followed_by(left)
+        })?;
     let queue = queue.with_stop(stop);
 
     // Every message must fit, or none is sent: a half-restored queue is worse

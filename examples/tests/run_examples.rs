@@ -4,6 +4,7 @@
 //! they sit in `target/<profile>/examples/`, next to this test's `deps/`.
 
 use std::io::{BufRead, BufReader, Lines};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -541,7 +542,8 @@ impl InitRig {
     }
 
     /// Starts the listener, and returns the texts it logged once it logged
-    /// `last` (or stopped).
+    /// `last` (or stopped) and the queue was empty a moment later, so that a
+    /// message restored twice would be among them.
     fn start_and_receive(&self, last: &str) -> Vec<String> {
         self.init_ok("start");
         let log = self.dir.0.join("sys.log");
@@ -550,6 +552,11 @@ impl InitRig {
             std::fs::read_to_string(&log)
                 .is_ok_and(|l| l.contains(&wanted) || l.contains("stopped: "))
         });
+        std::thread::sleep(Duration::from_millis(200));
+        let queue = ipcq::OpenOptions::new()
+            .allow_foreign(true)
+            .open(self.key.0);
+        assert_eq!(queue.unwrap().stat().unwrap().messages, 0);
         let logged = std::fs::read_to_string(&log).unwrap();
         logged
             .lines()
@@ -563,7 +570,14 @@ impl InitRig {
 fn sys_init_script_keeps_queued_messages_across_a_reboot() {
     let rig = InitRig::new("sys-reboot", None);
     // Work queued while the listener is down...
-    rig.ipcq(&["create", &rig.key.arg()]);
+    rig.ipcq(&[
+        "create",
+        &rig.key.arg(),
+        "--mode",
+        "620",
+        "--capacity",
+        "3000",
+    ]);
     rig.send(&["one", "two", "three"]);
     // ...is moved into the dump by stop, and survives the loss of the queue
     // that a reboot brings...
@@ -574,13 +588,50 @@ fn sys_init_script_keeps_queued_messages_across_a_reboot() {
         0
     );
     rig.ipcq(&["rm", &rig.key.arg()]);
-    // ...and start puts it back for the listener, in order.
+    // ...and start puts it back for the listener, in order, into a queue
+    // with the mode and capacity it had.
     assert_eq!(rig.start_and_receive("three"), ["one", "two", "three"]);
     assert!(
         rig.dumps().is_empty(),
         "a successful restore removes the dump"
     );
+    let stat = MsgQueue::open(rig.key.0).unwrap().stat().unwrap();
+    assert_eq!((stat.mode, stat.capacity), (0o620, 3000));
     rig.init_ok("stop");
+}
+
+#[test]
+fn sys_init_script_moves_no_message_into_or_out_of_a_squatters_queue() {
+    if !is_root() {
+        eprintln!("skipped: squatting as another user needs root");
+        return;
+    }
+    let rig = InitRig::new("sys-squat", None);
+    rig.ipcq(&["create", &rig.key.arg()]);
+    rig.send(&["private"]);
+    rig.init_ok("stop");
+    rig.ipcq(&["rm", &rig.key.arg()]);
+    // Another user takes the key before the daemon starts, and writes to it.
+    let nobody = |args: &[&str]| {
+        let out = run(Command::new(&rig.cli).args(args).uid(65534).gid(65534));
+        assert!(out.status.success(), "ipcq {args:?}: {}", text(&out.stderr));
+    };
+    nobody(&["create", &rig.key.arg(), "--mode", "644"]);
+    nobody(&["send", &rig.key.arg(), "--type", "9", "forged"]);
+    // Start puts nothing into that queue: the dump stays for a later start.
+    let out = rig.init("start");
+    assert!(text(&out.stderr).contains("could not restore"), "{out:?}");
+    assert_eq!(rig.dumps(), ["queue.dump.000001"]);
+    let squatted = ipcq::OpenOptions::new()
+        .allow_foreign(true)
+        .open(rig.key.0)
+        .unwrap();
+    assert_eq!(squatted.stat().unwrap().messages, 1);
+    // Stop does not carry the squatter's message into a dump.
+    let out = rig.init("stop");
+    assert!(text(&out.stderr).contains("could not dump"), "{out:?}");
+    assert_eq!(rig.dumps(), ["queue.dump.000001"]);
+    assert_eq!(squatted.stat().unwrap().messages, 1);
 }
 
 #[test]

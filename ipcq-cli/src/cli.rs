@@ -306,11 +306,13 @@ pub(crate) struct DumpArgs {
 const RESTORE_AFTER_HELP: &str = "\
 The whole file is read and checked before anything is sent: a truncated or corrupt
 file is refused and left in place. Then the messages are sent in order. If that
-stops part-way (--nowait on a full queue, the queue removed, SIGINT or SIGTERM), the
-error says how many messages are on the queue and the command to send the rest with
---skip, so that a rerun sends none twice; the file is left in place. A crash leaves
-the file in place too; the number restored is then not printed, but the queue's new
-messages are the file's first ones (`ipcq peek KEY`, `ipcq show FILE`).";
+stops part-way (--nowait on a full queue, SIGINT or SIGTERM), the error says how many
+messages are on the queue, and the file is rewritten to hold only the others, so
+that the same command sends the rest and none twice (with --keep the file stays
+whole, and the error gives the command with --skip). If the queue was removed, the
+file stays whole. A crash leaves the file whole too; the number restored is then not
+printed, but the queue's new messages are the file's first ones (`ipcq peek KEY`,
+`ipcq show FILE`), to pass as --skip.";
 
 /// Send the messages of a dump file back to a queue, in their order.
 ///

@@ -202,22 +202,67 @@ fn a_restore_stopped_part_way_says_how_to_resume_without_duplicates() {
     let run = ipcq(&["restore", &file, &key.arg(), "--nowait"]);
     let err = run.fails(3);
     assert!(err.contains("messages 1 to 2 of the 5"), "{err}");
+    // The file now holds the three not sent: the same command resumes.
     assert!(
-        err.contains("--skip 2") && err.contains("left in place"),
+        err.trim_end().ends_with(&format!(
+            "{file} now holds the 3 messages not sent. To send them: ipcq restore {file} {:#010x}",
+            key.key().get()
+        )),
         "{err}"
     );
-    assert!(dir.path("partial.dump").exists());
+    assert_eq!(
+        ipcq(&["show", &file])
+            .ok()
+            .lines()
+            .filter(|l| l.starts_with("mtype"))
+            .count(),
+        3
+    );
     let mut got = drain(&small);
 
     // Resume as told, twice, making room in between.
-    let err = ipcq(&["restore", &file, &key.arg(), "--nowait", "--skip", "2"]).fails(3);
-    assert!(err.contains("--skip 4"), "{err}");
+    let err = ipcq(&["restore", &file, &key.arg(), "--nowait"]).fails(3);
+    assert!(err.contains("now holds the 1 message not sent"), "{err}");
     got.extend(drain(&small));
-    let out = ipcq(&["restore", &file, &key.arg(), "--nowait", "--skip", "4"]).ok();
+    let out = ipcq(&["restore", &file, &key.arg(), "--nowait"]).ok();
     assert!(out.starts_with("restored 1 message "), "{out}");
     got.extend(drain(&small));
     assert_eq!(got, messages, "every message once, in order");
     assert!(!dir.path("partial.dump").exists());
+
+    // With --keep the file stays whole, and --skip resumes.
+    let (key, small, dir, file) = dumped_then_small_queue("partial-keep", "keep.dump", &messages);
+    let err = ipcq(&["restore", &file, &key.arg(), "--nowait", "--keep"]).fails(3);
+    assert!(
+        err.contains("left in place") && err.contains("--skip 2"),
+        "{err}"
+    );
+    let mut got = drain(&small);
+    let err = ipcq(&[
+        "restore",
+        &file,
+        &key.arg(),
+        "--nowait",
+        "--keep",
+        "--skip",
+        "2",
+    ])
+    .fails(3);
+    assert!(err.contains("--skip 4"), "{err}");
+    got.extend(drain(&small));
+    ipcq(&[
+        "restore",
+        &file,
+        &key.arg(),
+        "--nowait",
+        "--keep",
+        "--skip",
+        "4",
+    ])
+    .ok();
+    got.extend(drain(&small));
+    assert_eq!(got, messages, "every message once, in order");
+    assert!(dir.path("keep.dump").exists());
 }
 
 #[test]
@@ -262,9 +307,19 @@ fn sigint_wakes_a_restore_waiting_for_room_and_it_says_how_to_resume() {
         stderr.starts_with("ipcq: restore stopped: stopped by SIGINT"),
         "{stderr}"
     );
-    assert!(stderr.contains("--skip 1"), "{stderr}");
-    assert!(dir.path("wait.dump").exists());
+    assert!(
+        stderr.contains("now holds the 2 messages not sent"),
+        "{stderr}"
+    );
     assert_eq!(drain(&small), messages[..1]);
+    // The rest, and only the rest, goes in on the next runs (one at a time:
+    // the queue holds one).
+    ipcq(&["restore", &file, &key.arg(), "--nowait"]).fails(3);
+    let mut got = drain(&small);
+    ipcq(&["restore", &file, &key.arg(), "--nowait"]).ok();
+    got.extend(drain(&small));
+    assert_eq!(got, messages[1..]);
+    assert!(!dir.path("wait.dump").exists());
 }
 
 #[test]

@@ -7,6 +7,7 @@ use ipcq::{Error, Limits, MsgQueue, OpenOptions, StopHandle};
 use super::show::read_dump;
 use super::{report_done, settings_given};
 use crate::cli::RestoreArgs;
+use crate::dumpfile::{self, Dump};
 use crate::durable;
 use crate::failure::{EXIT_INTERRUPTED, Failure, Outcome, exit_code};
 use crate::format::{counted, listed};
@@ -117,7 +118,7 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
                 (Stopped::Error(Error::Stopped { .. }), Some(signal)) => Stopped::Signal(signal),
                 (stopped, _) => stopped,
             };
-            return Err(partial(args, &queue, total, skip, sent, &stopped));
+            return Err(partial(args, &queue, &dump, skip, sent, &stopped));
         }
     }
 
@@ -170,15 +171,19 @@ enum Stopped {
 }
 
 /// The report of a restore that stopped part-way: how many messages are on
-/// the queue, and the command that sends the rest without duplicating any.
+/// the queue, and how to send the rest without duplicating any. Unless
+/// --keep, FILE is rewritten (durably) to hold only the messages not sent,
+/// so that the same command sends the rest; if that fails, or with --keep,
+/// the report gives the command with --skip.
 fn partial(
     args: &RestoreArgs,
     queue: &MsgQueue,
-    total: usize,
+    dump: &Dump,
     skip: usize,
     sent: usize,
     stopped: &Stopped,
 ) -> Failure {
+    let total = dump.messages.len();
     let path = args.file.display();
     let (code, why) = match stopped {
         Stopped::Signal(signal) => (
@@ -222,6 +227,17 @@ fn partial(
         ". Nothing can be sent to it from this process; run the restore as a user that may \
          write to the queue"
             .to_owned()
+    } else if sent > 0 && !args.keep && keep_unsent(&args.file, dump, sent) {
+        let left = counted((total - sent) as u64, "message");
+        return Failure::with_code(
+            code,
+            format!(
+                "restore stopped: {why}; {done}; {path} now holds the {left} not sent. \
+                 To send them: ipcq restore {} {}",
+                shell_word(&args.file),
+                rerun_key(args.key.key, queue)
+            ),
+        );
     } else {
         format!(
             ". To send the rest: ipcq restore {} {} --skip {sent}",
@@ -233,6 +249,13 @@ fn partial(
         code,
         format!("restore stopped: {why}; {done}; {path} was left in place{rerun}"),
     )
+}
+
+/// Rewrites `path` to hold the messages of `dump` from `sent` on, durably;
+/// whether it did.
+fn keep_unsent(path: &Path, dump: &Dump, sent: usize) -> bool {
+    let rest = dumpfile::encode(&dump.header, &dump.messages[sent..]);
+    durable::write_file(path, &rest, true).is_ok()
 }
 
 /// The queue for messages: its key, or its id for a private one.

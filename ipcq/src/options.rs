@@ -167,7 +167,8 @@ impl OpenOptions {
     /// asked for; [`Error::InvalidArgument`] for a private key without
     /// creation; [`Error::AlreadyExists`] for `create_new` on a taken key;
     /// [`Error::Untrusted`] for an existing queue that a user other than this
-    /// process's or root owns, or that every user may write to, unless
+    /// process's, root or the [trusted](Self::trust_owner) one owns or
+    /// created, or that every user may write to, unless
     /// [`allow_foreign`](Self::allow_foreign);
     /// [`Error::PermissionDenied`] when the queue's mode shuts this process out or
     /// the owner cannot be given away; [`Error::LimitReached`] when the host has

@@ -241,10 +241,11 @@ fn failure_report(error: &Error) -> String {
         Error::Os { op, errno, detail } => {
             op_tag(*op).map(|tag| format!("os {tag} {} {detail}", *errno as i32))
         }
-        Error::Io { op, path, source } => op_tag(*op).map(|tag| {
-            let errno = source.raw_os_error().unwrap_or(0);
-            format!("io {tag} {errno} {}", path.display())
-        }),
+        // An I/O error without an errno (a short write, say) has nothing
+        // to rebuild it from: it crosses as text.
+        Error::Io { op, path, source } => op_tag(*op)
+            .zip(source.raw_os_error())
+            .map(|(tag, errno)| format!("io {tag} {errno} {}", path.display())),
         Error::PermissionDenied {
             op,
             errno,
@@ -379,6 +380,14 @@ mod tests {
                 std::mem::discriminant(&error)
             );
         }
+        // An I/O error without an errno does not come back with errno 0.
+        let short = Error::Io {
+            op: Op::PidFile,
+            path: "/run/d.pid".into(),
+            source: std::io::ErrorKind::WriteZero.into(),
+        };
+        let parsed = parse_failure(&failure_report(&short)).expect("a report");
+        assert!(!parsed.to_string().contains("os error 0"), "{parsed}");
         // Anything else keeps its errno and its text.
         let other = Error::invalid(Op::Daemonize, "odd");
         let parsed = parse_failure(&failure_report(&other)).expect("a report");

@@ -29,18 +29,25 @@ fn fill(queue: &MsgQueue, messages: &[(i64, Vec<u8>)]) {
 }
 
 /// `messages` dumped from a queue into `file` in a new directory, and the
-/// queue replaced by one of the same key with room for only 100 bytes.
-fn dumped_then_small_queue(
-    dir: &str,
-    file: &str,
-    messages: &[(i64, Vec<u8>)],
-) -> (TestKey, MsgQueue, TempDir, String) {
+/// queue removed, as a reboot would.
+fn dumped(dir: &str, file: &str, messages: &[(i64, Vec<u8>)]) -> (TestKey, TempDir, String) {
     let (key, queue) = TestKey::with_queue(|_| {});
     fill(&queue, messages);
     let dir = TempDir::new(dir);
     let file = dir.arg(file);
     ipcq(&["dump", &key.arg(), &file]).ok();
     queue.remove().unwrap();
+    (key, dir, file)
+}
+
+/// As [`dumped`], and the queue replaced by one of the same key with room
+/// for only 100 bytes.
+fn dumped_then_small_queue(
+    dir: &str,
+    file: &str,
+    messages: &[(i64, Vec<u8>)],
+) -> (TestKey, MsgQueue, TempDir, String) {
+    let (key, dir, file) = dumped(dir, file, messages);
     let small = ipcq::OpenOptions::new()
         .create_new(true)
         .capacity(100)
@@ -238,28 +245,21 @@ fn a_restore_stopped_part_way_says_how_to_resume_without_duplicates() {
         "{err}"
     );
     let mut got = drain(&small);
-    let err = ipcq(&[
-        "restore",
-        &file,
-        &key.arg(),
-        "--nowait",
-        "--keep",
-        "--skip",
-        "2",
-    ])
-    .fails(3);
+    let resume = |skip| {
+        ipcq(&[
+            "restore",
+            &file,
+            &key.arg(),
+            "--nowait",
+            "--keep",
+            "--skip",
+            skip,
+        ])
+    };
+    let err = resume("2").fails(3);
     assert!(err.contains("--skip 4"), "{err}");
     got.extend(drain(&small));
-    ipcq(&[
-        "restore",
-        &file,
-        &key.arg(),
-        "--nowait",
-        "--keep",
-        "--skip",
-        "4",
-    ])
-    .ok();
+    resume("4").ok();
     got.extend(drain(&small));
     assert_eq!(got, messages, "every message once, in order");
     assert!(dir.path("keep.dump").exists());
@@ -386,12 +386,7 @@ fn a_missing_dump_file_is_not_said_to_be_left_in_place() {
 fn restore_gives_the_queue_it_creates_to_the_owner_named() {
     // The init script's case: root restores at boot, and the daemon, which
     // runs as another user, must be able to read the queue it did not create.
-    let (key, queue) = TestKey::with_queue(|_| {});
-    fill(&queue, &mixed()[..2]);
-    let dir = TempDir::new("owner");
-    let file = dir.arg("queue.dump");
-    ipcq(&["dump", &key.arg(), &file]).ok();
-    queue.remove().unwrap();
+    let (key, _dir, file) = dumped("owner", "queue.dump", &mixed()[..2]);
 
     let out = ipcq(&["restore", &file, &key.arg(), "--owner", "65534:65534"]).ok();
     assert!(out.contains("owner 65534:65534"), "{out}");

@@ -306,11 +306,12 @@ pub(crate) struct DumpArgs {
 const RESTORE_AFTER_HELP: &str = "\
 The whole file is read and checked before anything is sent: a truncated or corrupt
 file is refused and left in place. Then the messages are sent in order. If that
-stops part-way (--nowait on a full queue, SIGINT or SIGTERM), the error says how many
-messages are on the queue, and the file is rewritten to hold only the others, so
-that the same command sends the rest and none twice (with --keep the file stays
-whole, and the error gives the command with --skip). If the queue was removed, the
-file stays whole. A crash leaves the file whole too; the number restored is then not
+stops part-way (--nowait on a full queue, an error, SIGINT or SIGTERM), the error
+says how many messages are on the queue, and the file is rewritten to hold only the
+others, so that the same command sends the rest and none twice (with --keep, or for
+a file that is not a regular one, the file stays whole, and the error gives the
+command with --skip). If the queue was removed, or the file changed meanwhile, the
+file is left as it is. A crash leaves the file whole too; the number restored is then not
 printed, but the queue's new messages are the file's first ones (`ipcq peek KEY`,
 `ipcq show FILE`), to pass as --skip.";
 

@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// What a failed durable write left behind.
@@ -100,6 +100,108 @@ pub(crate) fn write_file_unless(
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Which file a path named when it was read: enough to tell, later, that the
+/// path still names that file, unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Identity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+impl Identity {
+    /// The regular file at `path` (not followed through a symbolic link), if
+    /// it is one.
+    pub(crate) fn of(path: &Path) -> Option<Identity> {
+        let meta = fs::symlink_metadata(path).ok()?;
+        meta.file_type().is_file().then(|| Identity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            mode: meta.mode() & 0o7777,
+            uid: meta.uid(),
+            gid: meta.gid(),
+        })
+    }
+
+    /// Whether `path` still names this file, unchanged.
+    pub(crate) fn still_at(&self, path: &Path) -> bool {
+        Identity::of(path).as_ref() == Some(self)
+    }
+}
+
+/// How [`replace_same`] went.
+pub(crate) enum Replaced {
+    /// `path` holds the new contents, durably.
+    Done,
+    /// `path` holds the new contents, but its directory could not be synced:
+    /// a power cut may bring back the old file.
+    NotSynced(WriteError),
+    /// `path` no longer names the file `identity` describes (replaced,
+    /// removed, changed): it was left alone.
+    Changed,
+    /// Nothing was changed: a step before the rename failed.
+    Failed(WriteError),
+}
+
+/// Replaces the file at `path` with `bytes` as [`write_file`] does, but only
+/// if `path` still names the file `identity` describes, and keeping its mode
+/// and (as far as this process may) its owner.
+pub(crate) fn replace_same(path: &Path, identity: &Identity, bytes: &[u8]) -> Replaced {
+    if !identity.still_at(path) {
+        return Replaced::Changed;
+    }
+    let temp = temp_path(path);
+    let fail = |step: String| move |source| WriteError { step, source };
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)
+            .map_err(fail(format!("create {}", temp.display())))?;
+        // Another owner is kept only by a process that may give files away;
+        // the mode is kept in any case, once the owner is settled.
+        let _ = std::os::unix::fs::fchown(&file, Some(identity.uid), Some(identity.gid));
+        file.set_permissions(fs::Permissions::from_mode(identity.mode))
+            .map_err(fail(format!("set the mode of {}", temp.display())))?;
+        file.write_all(bytes)
+            .map_err(fail(format!("write {}", temp.display())))?;
+        file.sync_all()
+            .map_err(fail(format!("flush {} to disk (fsync)", temp.display())))?;
+        // Checked again as late as possible: a file put at `path` meanwhile
+        // is not overwritten (a window of one rename remains).
+        if !identity.still_at(path) {
+            return Ok(false);
+        }
+        fs::rename(&temp, path).map_err(fail(format!(
+            "rename {} to {}",
+            temp.display(),
+            path.display()
+        )))?;
+        Ok(true)
+    })();
+    match written {
+        Ok(true) => match sync_dir(parent_dir(path)) {
+            Ok(()) => Replaced::Done,
+            Err(e) => Replaced::NotSynced(e),
+        },
+        Ok(false) => {
+            let _ = fs::remove_file(&temp);
+            Replaced::Changed
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Replaced::Failed(e)
+        }
+    }
 }
 
 /// Gives the file at `temp` the name `path`, failing if `path` exists.

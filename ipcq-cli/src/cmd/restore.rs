@@ -8,7 +8,7 @@ use super::show::read_dump;
 use super::{report_done, settings_given};
 use crate::cli::RestoreArgs;
 use crate::dumpfile::{self, Dump};
-use crate::durable;
+use crate::durable::{self, Identity, Replaced};
 use crate::failure::{EXIT_INTERRUPTED, Failure, Outcome, exit_code};
 use crate::format::{counted, listed};
 use crate::signals::{self, Interrupts};
@@ -18,6 +18,9 @@ use crate::target::Target;
 pub(crate) fn run(args: &RestoreArgs) -> Outcome {
     let path = args.file.display();
     let left = "; it was left in place and nothing was sent";
+    // Which file FILE is, taken before it is read: only that very file is
+    // later rewritten or removed.
+    let identity = Identity::of(&args.file);
     let dump = read_dump(&args.file).map_err(|f| {
         let f = f.context("cannot restore");
         // A file that is not there was not left anywhere.
@@ -118,7 +121,15 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
                 (Stopped::Error(Error::Stopped { .. }), Some(signal)) => Stopped::Signal(signal),
                 (stopped, _) => stopped,
             };
-            return Err(partial(args, &queue, &dump, skip, sent, &stopped));
+            return Err(partial(
+                args,
+                &queue,
+                &dump,
+                identity.as_ref(),
+                skip,
+                sent,
+                &stopped,
+            ));
         }
     }
 
@@ -154,6 +165,11 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
     }
     if args.keep {
         line += &format!("; {path} was kept");
+    } else if !identity.as_ref().is_some_and(|i| i.still_at(&args.file)) {
+        line += &format!(
+            "; {path} was not removed: it is not the file this run read (changed, replaced or \
+             not a regular file)"
+        );
     } else if let Err(e) = durable::remove_file(&args.file) {
         return Err(Failure::new(format!(
             "{line}, but {e}: remove it, or a rerun would send its messages again"
@@ -179,6 +195,7 @@ fn partial(
     args: &RestoreArgs,
     queue: &MsgQueue,
     dump: &Dump,
+    identity: Option<&Identity>,
     skip: usize,
     sent: usize,
     stopped: &Stopped,
@@ -212,10 +229,10 @@ fn partial(
             "this run sent {by_this_run}, so {first} of the {total} in {path} {are} on {target}"
         )
     };
-    let rerun = if removed {
+    let tail = if removed {
         format!(
-            ". The queue is gone, and the messages sent to it with it; {path} still holds them \
-             all: rerun without --skip to restore them into a new queue"
+            "; {path} was left in place. The queue is gone, and the messages sent to it with \
+             it: restore {path} again, without --skip, into a new queue"
         )
     } else if sent == skip
         && matches!(
@@ -224,38 +241,57 @@ fn partial(
         )
     {
         // Nothing went through: the same command would fail the same way.
-        ". Nothing can be sent to it from this process; run the restore as a user that may \
-         write to the queue"
-            .to_owned()
-    } else if sent > 0 && !args.keep && keep_unsent(&args.file, dump, sent) {
-        let left = counted((total - sent) as u64, "message");
-        return Failure::with_code(
-            code,
-            format!(
-                "restore stopped: {why}; {done}; {path} now holds the {left} not sent. \
-                 To send them: ipcq restore {} {}",
-                shell_word(&args.file),
-                rerun_key(args.key.key, queue)
-            ),
-        );
-    } else {
         format!(
-            ". To send the rest: ipcq restore {} {} --skip {sent}",
-            shell_word(&args.file),
-            rerun_key(args.key.key, queue)
+            "; {path} was left in place. Nothing can be sent to it from this process; run the \
+             restore as a user that may write to the queue"
         )
+    } else {
+        resume(args, queue, dump, identity, sent)
     };
-    Failure::with_code(
-        code,
-        format!("restore stopped: {why}; {done}; {path} was left in place{rerun}"),
-    )
+    Failure::with_code(code, format!("restore stopped: {why}; {done}{tail}"))
 }
 
-/// Rewrites `path` to hold the messages of `dump` from `sent` on, durably;
-/// whether it did.
-fn keep_unsent(path: &Path, dump: &Dump, sent: usize) -> bool {
+/// After a restore that stopped with `sent` of the file's messages on the
+/// queue: FILE rewritten to hold only the others (unless --keep, or it is not
+/// the file this run read), and the command that sends them.
+fn resume(
+    args: &RestoreArgs,
+    queue: &MsgQueue,
+    dump: &Dump,
+    identity: Option<&Identity>,
+    sent: usize,
+) -> String {
+    let path = args.file.display();
+    let again = format!(
+        "ipcq restore {} {}",
+        shell_word(&args.file),
+        rerun_key(args.key.key, queue)
+    );
+    let with_skip = format!("To send the rest: {again} --skip {sent}");
+    if sent == 0 {
+        return format!("; {path} was left in place. To send them: {again}");
+    }
+    if args.keep {
+        return format!("; {path} was kept whole (--keep). {with_skip}");
+    }
+    let Some(identity) = identity else {
+        return format!("; {path} is not a regular file, so it was left as it is. {with_skip}");
+    };
     let rest = dumpfile::encode(&dump.header, &dump.messages[sent..]);
-    durable::write_file(path, &rest, true).is_ok()
+    let left = counted((dump.messages.len() - sent) as u64, "message");
+    match durable::replace_same(&args.file, identity, &rest) {
+        Replaced::Done => format!("; {path} now holds the {left} not sent. To send them: {again}"),
+        Replaced::NotSynced(e) => format!(
+            "; {path} now holds the {left} not sent, but {e}, so a power cut may bring back \
+             the whole file. To send them: {again}"
+        ),
+        Replaced::Changed => format!(
+            "; {path} changed since this run read it, so it was left as it is (what this run \
+             sent were the first {} of the file it read)",
+            counted(sent as u64, "message")
+        ),
+        Replaced::Failed(e) => format!("; {path} was left in place ({e}). {with_skip}"),
+    }
 }
 
 /// The queue for messages: its key, or its id for a private one.

@@ -157,8 +157,8 @@ impl Target {
             Target::Key(key) if key.is_private() => Err(Failure::new(
                 "key 0 (IPC_PRIVATE) names no queue: reach a private queue by its id, as id:N",
             )),
-            Target::Key(key) => trusting(trust).open(key).map_err(Failure::from),
-            Target::Id(id) => trusting(trust).open_id(id).map_err(Failure::from),
+            Target::Key(key) => trusting(trust).open(key).map_err(refused),
+            Target::Id(id) => trusting(trust).open_id(id).map_err(refused),
         }
     }
 
@@ -189,10 +189,25 @@ impl Target {
         match options.clone().create_new(true).open(key) {
             Ok(queue) => Ok((queue, true)),
             Err(Error::AlreadyExists { .. }) if !exclusive => {
-                Ok((trusting(trust).open(key).map_err(Failure::from)?, false))
+                Ok((trusting(trust).open(key).map_err(refused)?, false))
             }
             Err(err) => Err(err.into()),
         }
+    }
+}
+
+/// The failure for an open: a queue refused under `--trust` is explained in
+/// the command's terms rather than the library's.
+fn refused(error: Error) -> Failure {
+    match error {
+        Error::Untrusted { key, reason, .. } => {
+            let why = reason.split("; ").next().unwrap_or(&reason);
+            Failure::new(format!(
+                "refusing queue {key} under --trust: {why}; pass --trust for that user if you \
+                 trust them, or leave --trust out to act on any queue"
+            ))
+        }
+        other => other.into(),
     }
 }
 

@@ -241,7 +241,7 @@ fn a_restore_stopped_part_way_says_how_to_resume_without_duplicates() {
     let (key, small, dir, file) = dumped_then_small_queue("partial-keep", "keep.dump", &messages);
     let err = ipcq(&["restore", &file, &key.arg(), "--nowait", "--keep"]).fails(3);
     assert!(
-        err.contains("left in place") && err.contains("--skip 2"),
+        err.contains("kept whole (--keep)") && err.contains("--skip 2"),
         "{err}"
     );
     let mut got = drain(&small);
@@ -439,7 +439,10 @@ fn with_trust_dump_and_restore_refuse_a_queue_another_user_controls() {
     // Trusting that user, the dump goes ahead; without --trust, any queue.
     ipcq(&["dump", &key.arg(), &file, "--trust", "65534"]).ok();
     let err = ipcq(&["restore", &file, &key.arg(), "--trust", "root"]).fails(1);
-    assert!(err.contains("refusing queue"), "{err}");
+    assert!(
+        err.contains("refusing queue") && err.contains("pass --trust for that user"),
+        "{err}"
+    );
     assert!(
         dir.path("queue.dump").exists(),
         "a refused restore keeps its file"
@@ -447,4 +450,54 @@ fn with_trust_dump_and_restore_refuse_a_queue_another_user_controls() {
     assert_eq!(key.open().stat().unwrap().messages, 0);
     ipcq(&["restore", &file, &key.arg()]).ok();
     assert_eq!(key.open().stat().unwrap().messages, 1);
+}
+
+#[test]
+fn a_partial_restore_rewrites_only_the_file_it_read_and_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let messages: Vec<(i64, Vec<u8>)> = (1..=3).map(|i| (i, vec![i as u8; 60])).collect();
+
+    // The file's mode survives the rewrite.
+    let (key, small, dir, file) = dumped_then_small_queue("rewrite-mode", "q.dump", &messages);
+    let path = dir.path("q.dump");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = ipcq(&["restore", &file, &key.arg(), "--nowait"]).fails(3);
+    assert!(err.contains("now holds the 2 messages not sent"), "{err}");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    drain(&small);
+
+    // A symbolic link is not replaced by a file, and its target stays whole.
+    let (key, small, dir, _file) = dumped_then_small_queue("rewrite-link", "real.dump", &messages);
+    let link = dir.path("link.dump");
+    std::os::unix::fs::symlink(dir.path("real.dump"), &link).unwrap();
+    let err = ipcq(&["restore", link.to_str().unwrap(), &key.arg(), "--nowait"]).fails(3);
+    assert!(
+        err.contains("is not a regular file") && err.contains("--skip 1"),
+        "{err}"
+    );
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(drain(&small), messages[..1]);
+    let whole = ipcq(&["show", dir.arg("real.dump").as_str()]).ok();
+    assert_eq!(whole.lines().filter(|l| l.starts_with("mtype")).count(), 3);
+
+    // A file replaced while the restore waited is left as the other writer
+    // made it.
+    let (key, small, _dir, file) = dumped_then_small_queue("rewrite-replaced", "q.dump", &messages);
+    let child = spawn_ipcq(&["restore", &file, &key.arg()]);
+    wait_until("the restore waits for room", || {
+        small.stat().unwrap().messages >= 1
+    });
+    let (other_key, other) = TestKey::with_queue(|_| {});
+    other.send(7, b"someone else's").unwrap();
+    ipcq(&["dump", &other_key.arg(), &file, "--force"]).ok();
+    let out = interrupt(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("changed since this run read it"),
+        "{stderr}"
+    );
+    let shown = ipcq(&["show", &file]).ok();
+    assert!(shown.contains("someone else's"), "{shown}");
+    drain(&small);
 }

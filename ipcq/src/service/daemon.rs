@@ -241,11 +241,15 @@ fn failure_report(error: &Error) -> String {
         Error::Os { op, errno, detail } => {
             op_tag(*op).map(|tag| format!("os {tag} {} {detail}", *errno as i32))
         }
-        // An I/O error without an errno (a short write, say) has nothing
-        // to rebuild it from: it crosses as text.
-        Error::Io { op, path, source } => op_tag(*op)
-            .zip(source.raw_os_error())
-            .map(|(tag, errno)| format!("io {tag} {errno} {}", path.display())),
+        // An I/O error without an errno (a short write, say) crosses as its
+        // text, after the path and its length.
+        Error::Io { op, path, source } => op_tag(*op).map(|tag| {
+            let path = path.display().to_string();
+            match source.raw_os_error() {
+                Some(errno) => format!("io {tag} {errno} {path}"),
+                None => format!("io-text {tag} {} {path}{source}", path.len()),
+            }
+        }),
         Error::PermissionDenied {
             op,
             errno,
@@ -272,6 +276,16 @@ fn parse_failure(report: &str) -> Option<Error> {
     }
     let (op, rest) = rest.split_once(' ')?;
     let op = op_from_tag(op)?;
+    if kind == "io-text" {
+        let (len, rest) = rest.split_once(' ')?;
+        let len: usize = len.parse().ok()?;
+        let (path, text) = (rest.get(..len)?, rest.get(len..)?);
+        return Some(Error::Io {
+            op,
+            path: path.into(),
+            source: std::io::Error::other(text.to_owned()),
+        });
+    }
     let (errno, text) = rest.split_once(' ').unwrap_or((rest, ""));
     let errno: i32 = errno.parse().ok()?;
     Some(match kind {
@@ -387,7 +401,8 @@ mod tests {
             source: std::io::ErrorKind::WriteZero.into(),
         };
         let parsed = parse_failure(&failure_report(&short)).expect("a report");
-        assert!(!parsed.to_string().contains("os error 0"), "{parsed}");
+        assert_eq!(parsed.to_string(), short.to_string());
+        assert_eq!((parsed.op(), parsed.errno()), (Op::PidFile, None));
         // Anything else keeps its errno and its text.
         let other = Error::invalid(Op::Daemonize, "odd");
         let parsed = parse_failure(&failure_report(&other)).expect("a report");

@@ -69,17 +69,7 @@ pub(crate) fn write_file_unless(
     let temp = temp_path(path);
     let fail = |step: String| move |source| WriteError { step, source };
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-            .map_err(fail(format!("create {}", temp.display())))?;
-        file.write_all(bytes)
-            .map_err(fail(format!("write {}", temp.display())))?;
-        file.sync_all()
-            .map_err(fail(format!("flush {} to disk (fsync)", temp.display())))?;
-        drop(file);
+        write_temp(&temp, bytes, |_| Ok(()))?;
         if stop() {
             return Ok(false);
         }
@@ -161,21 +151,13 @@ pub(crate) fn replace_same(path: &Path, identity: &Identity, bytes: &[u8]) -> Re
     let temp = temp_path(path);
     let fail = |step: String| move |source| WriteError { step, source };
     let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-            .map_err(fail(format!("create {}", temp.display())))?;
-        // Another owner is kept only by a process that may give files away;
-        // the mode is kept in any case, once the owner is settled.
-        let _ = std::os::unix::fs::fchown(&file, Some(identity.uid), Some(identity.gid));
-        file.set_permissions(fs::Permissions::from_mode(identity.mode))
-            .map_err(fail(format!("set the mode of {}", temp.display())))?;
-        file.write_all(bytes)
-            .map_err(fail(format!("write {}", temp.display())))?;
-        file.sync_all()
-            .map_err(fail(format!("flush {} to disk (fsync)", temp.display())))?;
+        write_temp(&temp, bytes, |file| {
+            // Another owner is kept only by a process that may give files
+            // away; the mode is kept in any case, once the owner is settled.
+            let _ = std::os::unix::fs::fchown(file, Some(identity.uid), Some(identity.gid));
+            file.set_permissions(fs::Permissions::from_mode(identity.mode))
+                .map_err(fail(format!("set the mode of {}", temp.display())))
+        })?;
         // Checked again as late as possible: a file put at `path` meanwhile
         // is not overwritten (a window of one rename remains).
         if !identity.still_at(path) {
@@ -202,6 +184,27 @@ pub(crate) fn replace_same(path: &Path, identity: &Identity, bytes: &[u8]) -> Re
             Replaced::Failed(e)
         }
     }
+}
+
+/// Creates `temp` (mode 0600, and then as `prepare` sets it up), writes
+/// `bytes` to it and flushes it to disk.
+fn write_temp(
+    temp: &Path,
+    bytes: &[u8],
+    prepare: impl FnOnce(&File) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
+    let fail = |step: String| move |source| WriteError { step, source };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(temp)
+        .map_err(fail(format!("create {}", temp.display())))?;
+    prepare(&file)?;
+    file.write_all(bytes)
+        .map_err(fail(format!("write {}", temp.display())))?;
+    file.sync_all()
+        .map_err(fail(format!("flush {} to disk (fsync)", temp.display())))
 }
 
 /// Gives the file at `temp` the name `path`, failing if `path` exists.

@@ -285,81 +285,75 @@ pub(crate) fn msgrcv(
 /// failure. A library preloaded to wrap libc's `msgsnd` (`LD_PRELOAD`) does
 /// not see these calls; seccomp filters and `strace` see the same syscalls.
 mod raw {
-    #[cfg(all(
-        target_pointer_width = "64",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64",
-            target_arch = "loongarch64"
-        )
-    ))]
-    mod imp {
-        use libc::{c_int, c_long, c_void, size_t, ssize_t};
+    cfg_if::cfg_if! {
+        if #[cfg(all(
+            target_pointer_width = "64",
+            any(
+                target_arch = "x86_64",
+                target_arch = "aarch64",
+                target_arch = "riscv64",
+                target_arch = "loongarch64"
+            )
+        ))] {
+            mod imp {
+                use libc::{c_int, c_long, c_void, size_t, ssize_t};
 
-        /// # Safety
-        ///
-        /// As `libc::msgsnd`: `ptr` is valid for reads of a long and `len` bytes.
-        #[inline]
-        pub(crate) unsafe fn msgsnd(
-            id: c_int,
-            ptr: *const c_void,
-            len: size_t,
-            flags: c_int,
-        ) -> c_int {
-            // SAFETY: the caller upholds msgsnd's contract; every argument is
-            // passed as the full register the kernel reads.
-            let res = unsafe {
-                libc::syscall(
-                    libc::SYS_msgsnd,
-                    c_long::from(id),
-                    ptr,
-                    len,
-                    c_long::from(flags),
-                )
-            };
-            // 0 or -1.
-            res as c_int
+                /// # Safety
+                ///
+                /// As `libc::msgsnd`: `ptr` is valid for reads of a long and `len` bytes.
+                #[inline]
+                pub(crate) unsafe fn msgsnd(
+                    id: c_int,
+                    ptr: *const c_void,
+                    len: size_t,
+                    flags: c_int,
+                ) -> c_int {
+                    // SAFETY: the caller upholds msgsnd's contract; every argument is
+                    // passed as the full register the kernel reads.
+                    let res = unsafe {
+                        libc::syscall(
+                            libc::SYS_msgsnd,
+                            c_long::from(id),
+                            ptr,
+                            len,
+                            c_long::from(flags),
+                        )
+                    };
+                    // 0 or -1.
+                    res as c_int
+                }
+
+                /// # Safety
+                ///
+                /// As `libc::msgrcv`: `ptr` is valid for writes of a long and `max` bytes.
+                #[inline]
+                pub(crate) unsafe fn msgrcv(
+                    id: c_int,
+                    ptr: *mut c_void,
+                    max: size_t,
+                    msgtyp: c_long,
+                    flags: c_int,
+                ) -> ssize_t {
+                    // SAFETY: as in `msgsnd`.
+                    let res = unsafe {
+                        libc::syscall(
+                            libc::SYS_msgrcv,
+                            c_long::from(id),
+                            ptr,
+                            max,
+                            msgtyp,
+                            c_long::from(flags),
+                        )
+                    };
+                    // The text's length (at most `max`) or -1.
+                    res as ssize_t
+                }
+            }
+        } else {
+            mod imp {
+                pub(crate) use libc::{msgrcv, msgsnd};
+            }
         }
-
-        /// # Safety
-        ///
-        /// As `libc::msgrcv`: `ptr` is valid for writes of a long and `max` bytes.
-        #[inline]
-        pub(crate) unsafe fn msgrcv(
-            id: c_int,
-            ptr: *mut c_void,
-            max: size_t,
-            msgtyp: c_long,
-            flags: c_int,
-        ) -> ssize_t {
-            // SAFETY: as in `msgsnd`.
-            let res = unsafe {
-                libc::syscall(
-                    libc::SYS_msgrcv,
-                    c_long::from(id),
-                    ptr,
-                    max,
-                    msgtyp,
-                    c_long::from(flags),
-                )
-            };
-            // The text's length (at most `max`) or -1.
-            res as ssize_t
-        }
-    }
-
-    #[cfg(not(all(
-        target_pointer_width = "64",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64",
-            target_arch = "loongarch64"
-        )
-    )))]
-    mod imp {
-        pub(crate) use libc::{msgrcv, msgsnd};
     }
 
     pub(crate) use imp::{msgrcv, msgsnd};

@@ -331,14 +331,7 @@ impl MsgQueue {
         if size > self.send_limit.load(Ordering::Relaxed) {
             self.check_fits(size)?;
         }
-        // A stopped handle refuses every send that may wait, even one that
-        // would not have to.
-        if !matches!(wait, Wait::No) && self.stop.as_ref().is_some_and(StopHandle::is_stopped) {
-            return Err(Error::Stopped {
-                op: Op::Send,
-                errno: Errno::EINTR,
-            });
-        }
+        self.refuse_if_stopped(Op::Send, wait)?;
         loop {
             match sys::msgsnd(self.id.0, msg, libc::IPC_NOWAIT) {
                 Ok(()) => return Ok(true),
@@ -798,6 +791,22 @@ impl MsgQueue {
         }
     }
 
+    /// Whether a stop was requested on this handle's stop handle.
+    #[inline(always)]
+    fn stop_requested(&self) -> bool {
+        self.stop.as_ref().is_some_and(StopHandle::is_stopped)
+    }
+
+    /// Refuses a call that may wait once a stop was requested, even one that
+    /// would not have had to wait; a call that does not wait goes on.
+    #[inline(always)]
+    fn refuse_if_stopped(&self, op: Op, wait: Wait) -> Result<()> {
+        if !matches!(wait, Wait::No) && self.stop_requested() {
+            return Err(stopped(op));
+        }
+        Ok(())
+    }
+
     /// Runs a send or receive call as `wait` allows, retrying after signals.
     #[inline]
     fn run<T>(
@@ -814,16 +823,9 @@ impl MsgQueue {
                 Err(errno) => return Outcome::Failed(errno),
             }
         };
-        let stopped = || self.stop.as_ref().is_some_and(StopHandle::is_stopped);
-        let stopped_error = || Error::Stopped {
-            op,
-            errno: Errno::EINTR,
-        };
+        self.refuse_if_stopped(op, wait)?;
         let deadline = match wait {
             Wait::No => return Ok(nowait(&mut call)),
-            // A call that may wait returns at once once stopped, even if it
-            // would not have had to wait.
-            _ if stopped() => return Err(stopped_error()),
             Wait::Forever => None,
             Wait::Until(deadline) => Some(deadline),
         };
@@ -840,8 +842,8 @@ impl MsgQueue {
         let _alarm = deadline.map(|d| DeadlineAlarm::arm(op, d)).transpose()?;
         let _blocked = self.stop.as_ref().map(|s| s.enter(op)).transpose()?;
         loop {
-            if stopped() {
-                return Err(stopped_error());
+            if self.stop_requested() {
+                return Err(stopped(op));
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(Outcome::Empty);
@@ -875,6 +877,14 @@ enum Outcome<T> {
     Empty,
     /// It failed with this errno.
     Failed(Errno),
+}
+
+/// A call ended, or refused, because a stop was requested.
+fn stopped(op: Op) -> Error {
+    Error::Stopped {
+        op,
+        errno: Errno::EINTR,
+    }
 }
 
 /// A send of `size` text bytes refused before the syscall: over `limit`.

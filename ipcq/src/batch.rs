@@ -237,11 +237,11 @@ impl fmt::Debug for BatchError {
 
 impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plural = if self.sent == 1 { "" } else { "s" };
         write!(
             f,
-            "{} (after sending {} message{plural})",
-            self.error, self.sent
+            "{} (after sending {})",
+            self.error,
+            counted(self.sent, "message")
         )
     }
 }

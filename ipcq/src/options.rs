@@ -116,8 +116,9 @@ impl OpenOptions {
     /// owns or created it can change who may write (the creator keeps that
     /// right after giving the queue to another owner). So by default an
     /// existing queue is opened only if this process's user or root owns and
-    /// created it, and its mode does not let every user write. Opt in for a queue whose owner you trust: a
-    /// daemon's queue that the daemon's own user created, say.
+    /// created it, and its mode does not let every user write. Opt in for a
+    /// queue whose owner you trust: a daemon's queue that the daemon's own
+    /// user created, say.
     pub fn allow_foreign(&mut self, allow: bool) -> &mut Self {
         self.allow_foreign = allow;
         self

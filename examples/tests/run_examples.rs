@@ -124,8 +124,14 @@ fn read_pid(path: &Path) -> i32 {
         .unwrap()
 }
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
+/// True, after saying why the test is skipped, when this process is not
+/// root: `why` needs root.
+fn skip_unless_root(why: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return false;
+    }
+    eprintln!("skipped: {why} needs root");
+    true
 }
 
 #[test]
@@ -364,8 +370,7 @@ fn start_sys_as_nobody(key: &TestKey, option: &str, path: &Path) -> Output {
 
 #[test]
 fn sys_daemon_drops_privileges_to_the_user_and_group_given() {
-    if !is_root() {
-        eprintln!("skipped: dropping privileges needs root");
+    if skip_unless_root("dropping privileges") {
         return;
     }
     let key = TestKey::new();
@@ -602,8 +607,7 @@ fn sys_init_script_keeps_queued_messages_across_a_reboot() {
 
 #[test]
 fn sys_init_script_moves_no_message_into_or_out_of_a_squatters_queue() {
-    if !is_root() {
-        eprintln!("skipped: squatting as another user needs root");
+    if skip_unless_root("squatting as another user") {
         return;
     }
     let rig = InitRig::new("sys-squat", None);
@@ -636,8 +640,7 @@ fn sys_init_script_moves_no_message_into_or_out_of_a_squatters_queue() {
 
 #[test]
 fn sys_init_script_restores_the_queue_for_the_daemons_user() {
-    if !is_root() {
-        eprintln!("skipped: running the daemon as another user needs root");
+    if skip_unless_root("running the daemon as another user") {
         return;
     }
     let rig = InitRig::new("sys-reboot-user", Some("65534"));
@@ -655,8 +658,7 @@ fn sys_init_script_restores_the_queue_for_the_daemons_user() {
 
 #[test]
 fn sys_daemon_logs_the_error_that_stops_it() {
-    if !is_root() {
-        eprintln!("skipped: running the daemon as another user needs root");
+    if skip_unless_root("running the daemon as another user") {
         return;
     }
     // A queue of root's that the listener, as 65534, may not read.

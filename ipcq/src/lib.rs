@@ -57,6 +57,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod bincode_encoder;
 mod buffer;
 mod capped;
 mod codec;

@@ -3,13 +3,15 @@
 //!
 //! [`Bincode`](crate::Bincode) decodes with bincode itself but encodes here.
 //! The bytes are the same as bincode's `serde::encode_*` functions write with
-//! `config::standard()` (a test compares the two on generated values of every
-//! kind serde has); what differs is the work per value. bincode reaches its
-//! writer through an encoder, a per-type `Encode` impl and an out-of-line
-//! varint function for every integer and length; here every write inlines
-//! into the caller, which makes a send of a small typed message about 60
-//! instructions shorter (`docs/BENCHMARKS.md`), on the path whose length sets
-//! the pace of a stream.
+//! `config::standard()` (tests compare the two on generated values of every
+//! shape of serde's data model, and on varint boundaries); what differs is
+//! the work per value. bincode reaches its writer through an encoder, a
+//! per-type `Encode` impl and an out-of-line varint function for every
+//! integer and length; here a value's writes inline into the caller, all but
+//! integers of more than one byte, which makes a send of a small typed
+//! message about 115 instructions shorter (176 down to 61, in
+//! `docs/BENCHMARKS.md`), on the path whose length sets the pace of a
+//! stream.
 //!
 //! The format (bincode's `docs/spec.md`, standard configuration):
 //! - `u8`, `i8` and `bool` are one byte;
@@ -29,6 +31,8 @@ use std::io;
 use serde::Serialize;
 use serde::ser;
 
+use crate::error::counted;
+
 /// Writes `value` in bincode 2's standard encoding to `out`.
 #[inline(always)]
 pub(crate) fn encode<T, W>(value: &T, out: W) -> Result<(), EncodeFailure>
@@ -36,14 +40,15 @@ where
     T: Serialize + ?Sized,
     W: io::Write,
 {
-    let mut encoder = Encoder { out, written: 0 };
-    value.serialize(&mut encoder)
+    let mut serializer = Serializer { out, written: 0 };
+    value.serialize(&mut serializer)
 }
 
 /// Why a value could not be encoded.
 #[derive(Debug)]
 pub(crate) enum EncodeFailure {
-    /// The output failed after `written` bytes.
+    /// The output failed after `written` bytes, the bytes of the writes that
+    /// completed (a failing write may have taken part of its bytes).
     Write { written: usize, source: io::Error },
     /// A sequence or map that does not know its length: bincode writes the
     /// length first.
@@ -56,7 +61,8 @@ impl fmt::Display for EncodeFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EncodeFailure::Write { written, source } => {
-                write!(f, "writing the body failed after {written} bytes: {source}")
+                let written = counted(*written, "byte");
+                write!(f, "writing the body failed after {written}: {source}")
             }
             EncodeFailure::UnknownLength(what) => write!(
                 f,
@@ -84,19 +90,21 @@ impl ser::Error for EncodeFailure {
 }
 
 /// The serializer: the output, and how much of it is written, for errors.
-struct Encoder<W> {
+struct Serializer<W> {
     out: W,
     written: usize,
 }
 
-/// Varint markers: the byte before a value that does not fit in one byte.
+/// The largest integer a varint writes as one byte.
 const MAX_ONE_BYTE: u8 = 250;
+// The byte before a varint that does not fit in one byte, by the width of
+// the little-endian integer that follows it.
 const U16_MARKER: u8 = 251;
 const U32_MARKER: u8 = 252;
 const U64_MARKER: u8 = 253;
 const U128_MARKER: u8 = 254;
 
-impl<W: io::Write> Encoder<W> {
+impl<W: io::Write> Serializer<W> {
     #[inline(always)]
     fn put(&mut self, bytes: &[u8]) -> Result<(), EncodeFailure> {
         match self.out.write_all(bytes) {
@@ -123,18 +131,19 @@ impl<W: io::Write> Encoder<W> {
         self.put(bytes)
     }
 
-    /// Any unsigned integer but `u8` and `u128`.
+    /// Any unsigned integer but `u8` and `u128`: one byte inline, more out
+    /// of line.
     #[inline(always)]
-    fn varint(&mut self, v: u64) -> Result<(), EncodeFailure> {
+    fn put_varint(&mut self, v: u64) -> Result<(), EncodeFailure> {
         if v <= u64::from(MAX_ONE_BYTE) {
             self.put(&[v as u8])
         } else {
-            self.varint_long(v)
+            self.put_long_varint(v)
         }
     }
 
     #[inline(never)]
-    fn varint_long(&mut self, v: u64) -> Result<(), EncodeFailure> {
+    fn put_long_varint(&mut self, v: u64) -> Result<(), EncodeFailure> {
         if let Ok(v) = u16::try_from(v) {
             self.put_marked(U16_MARKER, &v.to_le_bytes())
         } else if let Ok(v) = u32::try_from(v) {
@@ -144,23 +153,23 @@ impl<W: io::Write> Encoder<W> {
         }
     }
 
-    fn varint_u128(&mut self, v: u128) -> Result<(), EncodeFailure> {
+    fn put_varint_u128(&mut self, v: u128) -> Result<(), EncodeFailure> {
         match u64::try_from(v) {
-            Ok(v) => self.varint(v),
+            Ok(v) => self.put_varint(v),
             Err(_) => self.put_marked(U128_MARKER, &v.to_le_bytes()),
         }
     }
 
     /// A length, as bincode writes it: a `u64` varint.
     #[inline(always)]
-    fn len(&mut self, len: usize) -> Result<(), EncodeFailure> {
-        self.varint(len as u64)
+    fn put_len(&mut self, len: usize) -> Result<(), EncodeFailure> {
+        self.put_varint(len as u64)
     }
 
     /// An enum variant's index.
     #[inline(always)]
-    fn variant(&mut self, index: u32) -> Result<(), EncodeFailure> {
-        self.varint(u64::from(index))
+    fn put_variant(&mut self, index: u32) -> Result<(), EncodeFailure> {
+        self.put_varint(u64::from(index))
     }
 }
 
@@ -174,7 +183,7 @@ fn zigzag128(v: i128) -> u128 {
     ((v << 1) ^ (v >> 127)) as u128
 }
 
-impl<W: io::Write> ser::Serializer for &mut Encoder<W> {
+impl<W: io::Write> ser::Serializer for &mut Serializer<W> {
     type Ok = ();
     type Error = EncodeFailure;
     type SerializeSeq = Self;
@@ -192,26 +201,26 @@ impl<W: io::Write> ser::Serializer for &mut Encoder<W> {
 
     #[inline]
     fn serialize_i8(self, v: i8) -> Result<(), EncodeFailure> {
-        self.put(&v.to_le_bytes())
+        self.put(&[v as u8])
     }
 
     #[inline]
     fn serialize_i16(self, v: i16) -> Result<(), EncodeFailure> {
-        self.varint(zigzag(v.into()))
+        self.put_varint(zigzag(v.into()))
     }
 
     #[inline]
     fn serialize_i32(self, v: i32) -> Result<(), EncodeFailure> {
-        self.varint(zigzag(v.into()))
+        self.put_varint(zigzag(v.into()))
     }
 
     #[inline]
     fn serialize_i64(self, v: i64) -> Result<(), EncodeFailure> {
-        self.varint(zigzag(v))
+        self.put_varint(zigzag(v))
     }
 
     fn serialize_i128(self, v: i128) -> Result<(), EncodeFailure> {
-        self.varint_u128(zigzag128(v))
+        self.put_varint_u128(zigzag128(v))
     }
 
     #[inline]
@@ -221,21 +230,21 @@ impl<W: io::Write> ser::Serializer for &mut Encoder<W> {
 
     #[inline]
     fn serialize_u16(self, v: u16) -> Result<(), EncodeFailure> {
-        self.varint(v.into())
+        self.put_varint(v.into())
     }
 
     #[inline]
     fn serialize_u32(self, v: u32) -> Result<(), EncodeFailure> {
-        self.varint(v.into())
+        self.put_varint(v.into())
     }
 
     #[inline]
     fn serialize_u64(self, v: u64) -> Result<(), EncodeFailure> {
-        self.varint(v)
+        self.put_varint(v)
     }
 
     fn serialize_u128(self, v: u128) -> Result<(), EncodeFailure> {
-        self.varint_u128(v)
+        self.put_varint_u128(v)
     }
 
     #[inline]
@@ -260,7 +269,7 @@ impl<W: io::Write> ser::Serializer for &mut Encoder<W> {
 
     #[inline]
     fn serialize_bytes(self, v: &[u8]) -> Result<(), EncodeFailure> {
-        self.len(v.len())?;
+        self.put_len(v.len())?;
         self.put(v)
     }
 
@@ -292,7 +301,7 @@ impl<W: io::Write> ser::Serializer for &mut Encoder<W> {
         index: u32,
         _variant: &'static str,
     ) -> Result<(), EncodeFailure> {
-        self.variant(index)
+        self.put_variant(index)
     }
 
     #[inline]
@@ -312,13 +321,13 @@ impl<W: io::Write> ser::Serializer for &mut Encoder<W> {
         _variant: &'static str,
         value: &T,
     ) -> Result<(), EncodeFailure> {
-        self.variant(index)?;
+        self.put_variant(index)?;
         value.serialize(self)
     }
 
     #[inline]
     fn serialize_seq(self, len: Option<usize>) -> Result<Self, EncodeFailure> {
-        self.len(len.ok_or(EncodeFailure::UnknownLength("sequence"))?)?;
+        self.put_len(len.ok_or(EncodeFailure::UnknownLength("sequence"))?)?;
         Ok(self)
     }
 
@@ -344,13 +353,13 @@ impl<W: io::Write> ser::Serializer for &mut Encoder<W> {
         _variant: &'static str,
         _len: usize,
     ) -> Result<Self, EncodeFailure> {
-        self.variant(index)?;
+        self.put_variant(index)?;
         Ok(self)
     }
 
     #[inline]
     fn serialize_map(self, len: Option<usize>) -> Result<Self, EncodeFailure> {
-        self.len(len.ok_or(EncodeFailure::UnknownLength("map"))?)?;
+        self.put_len(len.ok_or(EncodeFailure::UnknownLength("map"))?)?;
         Ok(self)
     }
 
@@ -367,7 +376,7 @@ impl<W: io::Write> ser::Serializer for &mut Encoder<W> {
         _variant: &'static str,
         _len: usize,
     ) -> Result<Self, EncodeFailure> {
-        self.variant(index)?;
+        self.put_variant(index)?;
         Ok(self)
     }
 
@@ -380,7 +389,7 @@ impl<W: io::Write> ser::Serializer for &mut Encoder<W> {
 /// between them and nothing at the end.
 macro_rules! compound {
     ($($trait:ident :: $method:ident ($($key:ty)?)),* $(,)?) => {$(
-        impl<W: io::Write> ser::$trait for &mut Encoder<W> {
+        impl<W: io::Write> ser::$trait for &mut Serializer<W> {
             type Ok = ();
             type Error = EncodeFailure;
 
@@ -410,7 +419,7 @@ compound! {
     SerializeStructVariant::serialize_field(&'static str),
 }
 
-impl<W: io::Write> ser::SerializeMap for &mut Encoder<W> {
+impl<W: io::Write> ser::SerializeMap for &mut Serializer<W> {
     type Ok = ();
     type Error = EncodeFailure;
 
@@ -434,10 +443,10 @@ impl<W: io::Write> ser::SerializeMap for &mut Encoder<W> {
 mod tests {
     use std::collections::BTreeMap;
     use std::net::{IpAddr, SocketAddr};
-    use std::time::Duration;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use proptest::prelude::*;
-    use serde::{Deserialize, Serialize, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::*;
 
@@ -460,7 +469,20 @@ mod tests {
         map: BTreeMap<String, u64>,
         variants: Vec<Variant>,
         addrs: (IpAddr, SocketAddr),
-        duration: Duration,
+        times: (Duration, SystemTime),
+        #[serde(serialize_with = "shown", deserialize_with = "parsed")]
+        shown: u64,
+    }
+
+    /// Through `collect_str`, as types that serialize their `Display` do.
+    fn shown<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(n)
+    }
+
+    fn parsed<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 
     #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -494,17 +516,23 @@ mod tests {
         }
     }
 
-    /// Integers near every varint boundary (and their negatives, through the
-    /// casts), as well as anywhere in the range.
+    /// Integers anywhere in the range, and near every varint boundary: as
+    /// they are (for the unsigned types), and halved with either sign (which
+    /// zigzag puts back on the boundaries, for the signed types).
     fn int() -> impl Strategy<Value = u128> {
-        let edges = [250u128, 251, 1 << 16, 1 << 32, 1 << 64];
+        let edges = [251u128, 1 << 16, 1 << 32, 1 << 64];
+        let near = move |halved: bool, negated: bool| {
+            (0..edges.len(), -3i64..=3).prop_map(move |(i, d)| {
+                let edge = if halved { edges[i] / 2 } else { edges[i] };
+                let v = edge.wrapping_add_signed(d.into());
+                if negated { v.wrapping_neg() } else { v }
+            })
+        };
         prop_oneof![
             0..600u128,
-            (0..edges.len(), -3i64..3)
-                .prop_map(move |(i, d)| edges[i].wrapping_add_signed(d.into())),
-            (0..edges.len(), -3i64..3).prop_map(move |(i, d)| (2 * edges[i])
-                .wrapping_add_signed(d.into())
-                .wrapping_neg()),
+            near(false, false),
+            near(true, false),
+            near(true, true),
             any::<u128>(),
             any::<u64>().prop_map(u128::from),
         ]
@@ -529,6 +557,7 @@ mod tests {
             prop::collection::btree_map(".{0,4}", any::<u64>(), 0..8),
             prop::collection::vec(variant, 0..6),
             (any::<IpAddr>(), any::<SocketAddr>(), any::<Duration>()),
+            (any::<u64>(), any::<u64>()),
         )
             .prop_map(
                 |(
@@ -541,6 +570,7 @@ mod tests {
                     map,
                     variants,
                     (ip, socket, duration),
+                    (since_epoch, shown),
                 )| Everything {
                     flags: (flag, byte, small),
                     unsigned: (
@@ -568,18 +598,19 @@ mod tests {
                     map,
                     variants,
                     addrs: (ip, socket),
-                    duration,
+                    times: (duration, UNIX_EPOCH + Duration::from_nanos(since_epoch)),
+                    shown,
                 },
             )
     }
 
-    fn ours<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeFailure> {
+    fn our_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeFailure> {
         let mut out = Vec::new();
         encode(value, &mut out)?;
         Ok(out)
     }
 
-    fn bincodes<T: Serialize>(value: &T) -> Vec<u8> {
+    fn bincode_bytes<T: Serialize>(value: &T) -> Vec<u8> {
         bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap()
     }
 
@@ -588,68 +619,178 @@ mod tests {
 
         #[test]
         fn writes_the_bytes_bincode_writes(value in everything()) {
-            let bytes = ours(&value).unwrap();
-            prop_assert_eq!(&bytes, &bincodes(&value));
+            let bytes = our_bytes(&value).unwrap();
+            prop_assert_eq!(&bytes, &bincode_bytes(&value));
             // And bincode reads them back as the same value (compared by
             // encoding, as NaN is not equal to itself).
             let (back, read): (Everything, usize) =
                 bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
             prop_assert_eq!(read, bytes.len());
-            prop_assert_eq!(ours(&back).unwrap(), bytes);
+            prop_assert_eq!(our_bytes(&back).unwrap(), bytes);
         }
 
         #[test]
         fn integers_match_at_every_width(v in int()) {
-            prop_assert_eq!(ours(&(v as u16)).unwrap(), bincodes(&(v as u16)));
-            prop_assert_eq!(ours(&(v as i16)).unwrap(), bincodes(&(v as i16)));
-            prop_assert_eq!(ours(&(v as u32)).unwrap(), bincodes(&(v as u32)));
-            prop_assert_eq!(ours(&(v as i32)).unwrap(), bincodes(&(v as i32)));
-            prop_assert_eq!(ours(&(v as u64)).unwrap(), bincodes(&(v as u64)));
-            prop_assert_eq!(ours(&(v as i64)).unwrap(), bincodes(&(v as i64)));
-            prop_assert_eq!(ours(&v).unwrap(), bincodes(&v));
-            prop_assert_eq!(ours(&(v as i128)).unwrap(), bincodes(&(v as i128)));
+            prop_assert_eq!(our_bytes(&(v as u16)).unwrap(), bincode_bytes(&(v as u16)));
+            prop_assert_eq!(our_bytes(&(v as i16)).unwrap(), bincode_bytes(&(v as i16)));
+            prop_assert_eq!(our_bytes(&(v as u32)).unwrap(), bincode_bytes(&(v as u32)));
+            prop_assert_eq!(our_bytes(&(v as i32)).unwrap(), bincode_bytes(&(v as i32)));
+            prop_assert_eq!(our_bytes(&(v as u64)).unwrap(), bincode_bytes(&(v as u64)));
+            prop_assert_eq!(our_bytes(&(v as i64)).unwrap(), bincode_bytes(&(v as i64)));
+            prop_assert_eq!(our_bytes(&v).unwrap(), bincode_bytes(&v));
+            prop_assert_eq!(our_bytes(&(v as i128)).unwrap(), bincode_bytes(&(v as i128)));
         }
     }
 
     #[test]
     fn varints_by_hand() {
         // From bincode's specification: the marker, then little-endian bytes.
-        assert_eq!(ours(&250u64).unwrap(), [250]);
-        assert_eq!(ours(&251u64).unwrap(), [251, 251, 0]);
-        assert_eq!(ours(&65_536u32).unwrap(), [252, 0, 0, 1, 0]);
-        assert_eq!(ours(&(1u64 << 32)).unwrap(), [253, 0, 0, 0, 0, 1, 0, 0, 0]);
-        assert_eq!(ours(&-1i32).unwrap(), [1]);
-        assert_eq!(ours(&i16::MIN).unwrap(), [251, 0xff, 0xff]);
+        assert_eq!(our_bytes(&250u64).unwrap(), [250]);
+        assert_eq!(our_bytes(&251u64).unwrap(), [251, 251, 0]);
+        assert_eq!(our_bytes(&65_536u32).unwrap(), [252, 0, 0, 1, 0]);
+        assert_eq!(
+            our_bytes(&(1u64 << 32)).unwrap(),
+            [253, 0, 0, 0, 0, 1, 0, 0, 0]
+        );
+        assert_eq!(our_bytes(&-1i32).unwrap(), [1]);
+        assert_eq!(our_bytes(&i16::MIN).unwrap(), [251, 0xff, 0xff]);
         let mut long = vec![254];
         long.extend_from_slice(&(1u128 << 64).to_le_bytes());
-        assert_eq!(ours(&(1u128 << 64)).unwrap(), long);
-        assert_eq!(ours("hé").unwrap(), [3, b'h', 0xc3, 0xa9]);
+        assert_eq!(our_bytes(&(1u128 << 64)).unwrap(), long);
+        assert_eq!(our_bytes("hé").unwrap(), [3, b'h', 0xc3, 0xa9]);
     }
 
-    /// A sequence that does not say how long it is.
-    struct Unsized;
+    /// A sequence, or a map, that does not say how long it is.
+    enum Unsized {
+        Seq,
+        Map,
+    }
 
     impl Serialize for Unsized {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeSeq;
-            let mut seq = s.serialize_seq(None)?;
-            seq.serialize_element(&1u8)?;
-            seq.end()
+            use serde::ser::{SerializeMap, SerializeSeq};
+            match self {
+                Unsized::Seq => {
+                    let mut seq = s.serialize_seq(None)?;
+                    seq.serialize_element(&1u8)?;
+                    seq.end()
+                }
+                Unsized::Map => {
+                    let mut map = s.serialize_map(None)?;
+                    map.serialize_entry(&1u8, &2u8)?;
+                    map.end()
+                }
+            }
         }
     }
 
     #[test]
-    fn a_sequence_without_a_length_is_refused_as_bincode_refuses_it() {
-        let err = ours(&Unsized).unwrap_err();
-        assert!(matches!(err, EncodeFailure::UnknownLength("sequence")));
-        assert!(
-            err.to_string().contains("bincode writes the length first"),
-            "{err}"
-        );
-        assert!(
-            bincode::serde::encode_to_vec(Unsized, bincode::config::standard()).is_err(),
-            "bincode refuses it too"
-        );
+    fn a_collection_without_a_length_is_refused_as_bincode_refuses_it() {
+        for (value, what) in [(Unsized::Seq, "sequence"), (Unsized::Map, "map")] {
+            let err = our_bytes(&value).unwrap_err();
+            assert!(matches!(err, EncodeFailure::UnknownLength(w) if w == what));
+            assert!(
+                err.to_string().contains("bincode writes the length first"),
+                "{err}"
+            );
+            assert!(
+                bincode::serde::encode_to_vec(value, bincode::config::standard()).is_err(),
+                "bincode refuses the {what} too"
+            );
+        }
+    }
+
+    /// An enum variant of any index, in each of serde's four variant shapes.
+    struct Indexed {
+        index: u32,
+        shape: u8,
+    }
+
+    impl Serialize for Indexed {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::{SerializeStructVariant, SerializeTupleVariant};
+            let (name, index, variant) = ("E", self.index, "V");
+            match self.shape {
+                0 => s.serialize_unit_variant(name, index, variant),
+                1 => s.serialize_newtype_variant(name, index, variant, &300u16),
+                2 => {
+                    let mut t = s.serialize_tuple_variant(name, index, variant, 2)?;
+                    t.serialize_field(&-1i8)?;
+                    t.serialize_field("x")?;
+                    t.end()
+                }
+                _ => {
+                    let mut t = s.serialize_struct_variant(name, index, variant, 1)?;
+                    t.serialize_field("a", &Some(7u64))?;
+                    t.end()
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn variant_indices_match_at_every_width(
+            index in prop_oneof![
+                prop::sample::select(vec![0, 250, 251, 65_535, 65_536, u32::MAX]),
+                any::<u32>(),
+            ],
+            shape in 0u8..4,
+        ) {
+            let value = Indexed { index, shape };
+            prop_assert_eq!(our_bytes(&value).unwrap(), bincode_bytes(&value));
+        }
+    }
+
+    #[test]
+    fn lengths_past_a_one_byte_varint_match() {
+        for len in [250, 251, 65_535, 65_536, 70_000] {
+            let text = "a".repeat(len);
+            assert_eq!(our_bytes(&text).unwrap(), bincode_bytes(&text));
+            let seq = vec![1u16; len];
+            assert_eq!(our_bytes(&seq).unwrap(), bincode_bytes(&seq));
+        }
+    }
+
+    /// serde's other enum representations and flattening, which serialize
+    /// through structs and maps (bincode cannot decode them: they need
+    /// `deserialize_any`, but a sender can encode them).
+    #[test]
+    fn tagged_untagged_and_flattened_shapes_match() {
+        #[derive(Serialize)]
+        #[serde(tag = "t")]
+        enum Internal {
+            A { n: u32 },
+        }
+        #[derive(Serialize)]
+        #[serde(tag = "t", content = "c")]
+        enum Adjacent {
+            A(i64),
+        }
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Untagged {
+            A(String),
+        }
+        #[derive(Serialize)]
+        struct Flat {
+            a: u8,
+            #[serde(flatten)]
+            rest: BTreeMap<String, u8>,
+        }
+        fn same<T: Serialize>(value: &T) {
+            let theirs = bincode::serde::encode_to_vec(value, bincode::config::standard());
+            match (our_bytes(value), theirs) {
+                (Ok(ours), Ok(theirs)) => assert_eq!(ours, theirs),
+                (Err(_), Err(_)) => {}
+                (ours, theirs) => panic!("ipcq: {ours:?}, bincode: {theirs:?}"),
+            }
+        }
+        same(&Internal::A { n: 300 });
+        same(&Adjacent::A(-300));
+        same(&Untagged::A("x".into()));
+        let rest = BTreeMap::from([("b".to_string(), 2)]);
+        same(&Flat { a: 1, rest });
     }
 
     /// A value whose `Serialize` fails.
@@ -663,7 +804,7 @@ mod tests {
 
     #[test]
     fn a_serialize_error_keeps_its_text() {
-        let err = ours(&(1u8, Refuses)).unwrap_err();
+        let err = our_bytes(&(1u8, Refuses)).unwrap_err();
         assert!(matches!(&err, EncodeFailure::Custom(text) if text == "the lock is poisoned"));
         assert_eq!(err.to_string(), "the lock is poisoned");
     }

@@ -200,8 +200,8 @@ where
 ///
 /// Encoding writes the bytes `bincode::serde::encode_to_vec(value,
 /// bincode::config::standard())` writes, through a serializer of ipcq's own
-/// that inlines into the send (a test compares the two on generated values of
-/// every serde type); decoding is bincode's.
+/// that inlines into the send (tests compare the two on generated values of
+/// every shape of serde's data model); decoding is bincode's.
 ///
 /// bincode is pinned to 2.0: 3.0.0 is a placeholder release that does not
 /// compile, and the project is no longer maintained (RUSTSEC-2025-0141), which

@@ -237,7 +237,54 @@ fn decode_capped<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecE
     let budget = Cell::new(bytes.len());
     let seed = Capped::new(PhantomData::<T>, bytes.len(), &budget);
     bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
-        .map_err(CodecError::new)
+        .map_err(decode_failure)
+}
+
+/// bincode's decode error as a sentence: bincode prints its errors in their
+/// `Debug` form (`UnexpectedEnd { additional: 3 }`).
+#[cold]
+#[inline(never)]
+fn decode_failure(error: bincode::error::DecodeError) -> CodecError {
+    use bincode::error::{DecodeError as E, IntegerType};
+    use bincode::serde::DecodeError as Serde;
+
+    let int = |t: IntegerType| match t {
+        IntegerType::Reserved => "the reserved marker 255".to_string(),
+        t => format!("{t:?}").to_lowercase(),
+    };
+    CodecError(match error {
+        E::UnexpectedEnd { additional } => format!(
+            "the body ends {} short of the value",
+            counted(additional, "byte")
+        ),
+        E::InvalidIntegerType { expected, found } => format!(
+            "a varint that must hold a {} holds {}",
+            int(expected),
+            match found {
+                IntegerType::Reserved => int(found),
+                found => format!("a {}", int(found)),
+            }
+        ),
+        E::UnexpectedVariant {
+            type_name, found, ..
+        } => format!("{type_name} has no variant {found}"),
+        E::Utf8 { inner } => format!("a string is not UTF-8: {inner}"),
+        E::InvalidCharEncoding(bytes) => {
+            format!("a char is not a UTF-8 character: bytes {bytes:02x?}")
+        }
+        E::InvalidBooleanValue(v) => format!("a bool is {v}, not 0 or 1"),
+        E::OutsideUsizeRange(v) => format!("a length of {v} does not fit in a usize"),
+        E::Other(text) => text.to_string(),
+        E::OtherString(text) => text,
+        E::Serde(Serde::AnyNotSupported | Serde::IgnoredAnyNotSupported) => {
+            "a field's type asks what the next value is (deserialize_any), which \
+             bincode, a format without type tags, cannot say: untagged and internally \
+             tagged enums, flattened fields and skipped unknown fields need a \
+             self-describing codec"
+                .to_string()
+        }
+        other => other.to_string(),
+    })
 }
 
 impl Codec for Bincode {
@@ -323,7 +370,57 @@ mod tests {
         // claim is checked against the body before anything is allocated
         // (tests/tests/preallocation.rs measures that, for byte buffers too).
         let err = Bincode::decode::<String>(&claims_a_mebibyte()).unwrap_err();
-        assert!(err.to_string().contains("UnexpectedEnd"), "{err}");
+        // 5 bytes of prefix, 64 of the claimed 1 MiB.
+        assert_eq!(
+            err.to_string(),
+            format!("the body ends {} bytes short of the value", (1 << 20) - 64)
+        );
+    }
+
+    #[test]
+    fn decode_errors_are_sentences() {
+        #[derive(serde::Deserialize, Debug)]
+        enum Two {
+            _A,
+            _B,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(untagged)]
+        enum Untagged {
+            _N(#[allow(dead_code)] u8),
+        }
+        fn reason<T: DeserializeOwned + std::fmt::Debug>(bytes: &[u8]) -> String {
+            Bincode::decode::<T>(bytes).unwrap_err().to_string()
+        }
+        assert_eq!(
+            reason::<u32>(&[]),
+            "the body ends 1 byte short of the value"
+        );
+        assert_eq!(
+            reason::<u16>(&[252, 0, 0, 1, 0]),
+            "a varint that must hold a u16 holds a u32"
+        );
+        assert_eq!(
+            reason::<u64>(&[255]),
+            "a varint that must hold a u64 holds the reserved marker 255"
+        );
+        assert!(reason::<String>(&[1, 0xff]).starts_with("a string is not UTF-8: "));
+        assert_eq!(
+            reason::<char>(&[0xff]),
+            "a char is not a UTF-8 character: bytes [ff, 00, 00, 00]"
+        );
+        assert_eq!(reason::<bool>(&[2]), "a bool is 2, not 0 or 1");
+        assert_eq!(reason::<Option<u8>>(&[2]), "Option<T> has no variant 2");
+        // serde's own words, through bincode.
+        assert_eq!(
+            reason::<Two>(&[5]),
+            "invalid value: integer `5`, expected variant index 0 <= i < 2"
+        );
+        assert!(reason::<Untagged>(&[1]).contains("self-describing codec"));
+        assert_eq!(
+            reason::<u8>(&[1, 2, 3]),
+            "2 bytes left over after the value"
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn measure<C: Codec, T: DeserializeOwned>(body: &[u8]) -> (usize, usize) {
     let measured = (LARGEST.load(Ordering::SeqCst), TOTAL.load(Ordering::SeqCst));
     let error = result.err().expect("a lying body is refused").to_string();
     // bincode's and postcard's words for a body that ran out.
-    let short = ["UnexpectedEnd", "Hit the end of buffer"];
+    let short = ["short of the value", "Hit the end of buffer"];
     assert!(
         short.iter().any(|s| error.contains(s)),
         "{}: {error}",

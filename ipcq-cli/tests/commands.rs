@@ -285,8 +285,25 @@ fn send_refuses_a_body_larger_than_the_queue_takes() {
     let (key, queue) = TestKey::with_queue(|o| {
         o.capacity(100);
     });
+    // From a stream, read no further than one byte past the limit.
     let err = ipcq_with_input(&["send", &key.arg(), "-t", "1"], &[b'x'; 101]).fails(1);
-    assert!(err.contains("more than 100 bytes"), "{err}");
+    assert!(
+        err.contains("the message is more than 100 bytes, the most"),
+        "{err}"
+    );
+    // From a file or the argument, whose size is known.
+    let dir = TempDir::new("send-large");
+    std::fs::write(dir.path("body"), [b'x'; 150]).unwrap();
+    let err = ipcq(&["send", &key.arg(), "-t", "1", "--file", &dir.arg("body")]).fails(1);
+    assert!(
+        err.contains("the message is 150 bytes, more than the 100"),
+        "{err}"
+    );
+    let err = ipcq(&["send", &key.arg(), "-t", "1", &"y".repeat(120)]).fails(1);
+    assert!(
+        err.contains("the message is 120 bytes, more than the 100"),
+        "{err}"
+    );
     assert_eq!(queue.stat().unwrap().messages, 0);
 }
 

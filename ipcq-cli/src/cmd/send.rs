@@ -14,11 +14,17 @@ use crate::signals::{self, Interrupts};
 pub(crate) fn run(args: &SendArgs) -> Outcome {
     let queue = args.key.key.open()?;
     let limit = queue.max_message_size();
-    let body = body(args, limit)?;
+    let Body { body, size } = body(args, limit)?;
     if body.len() > limit {
+        // A stream read only as far as one byte past the limit is "more
+        // than" it; a text or a regular file has a known size.
+        let size = match size {
+            Some(size) => format!("{size} bytes, more than the {limit}"),
+            None => format!("more than {limit} bytes, the most"),
+        };
         return Err(Failure::new(format!(
-            "cannot send: the message is more than {limit} bytes, the most {} takes \
-             (the lesser of kernel.msgmax and the queue's capacity); nothing was sent",
+            "cannot send: the message is {size} {} takes (the lesser of kernel.msgmax and \
+             the queue's capacity); nothing was sent",
             args.key.key
         )));
     }
@@ -71,20 +77,36 @@ pub(crate) fn run(args: &SendArgs) -> Outcome {
     }
 }
 
+/// A message body as read, and its whole size where that is known.
+struct Body {
+    body: Vec<u8>,
+    /// The size of the TEXT argument or of a regular file; `None` for a
+    /// stream, which is read no further than one byte past the limit.
+    size: Option<u64>,
+}
+
 /// The message body: the TEXT argument's bytes, the file's, or stdin's. Reads
 /// at most one byte past `limit`, enough to tell that a body is too large
 /// without taking in an endless stream.
-fn body(args: &SendArgs, limit: usize) -> Outcome<Vec<u8>> {
+fn body(args: &SendArgs, limit: usize) -> Outcome<Body> {
     if let Some(text) = &args.text {
-        return Ok(text.as_bytes().to_vec());
+        let body = text.as_bytes().to_vec();
+        let size = Some(body.len() as u64);
+        return Ok(Body { body, size });
     }
     let most = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     let mut body = Vec::new();
     if let Some(path) = &args.file {
-        File::open(path)
-            .and_then(|f| f.take(most).read_to_end(&mut body))
-            .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
-        return Ok(body);
+        let cannot =
+            |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", path.display()));
+        let file = File::open(path).map_err(cannot)?;
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        file.take(most).read_to_end(&mut body).map_err(cannot)?;
+        return Ok(Body { body, size });
     }
     let stdin = std::io::stdin().lock();
     if stdin.is_terminal() {
@@ -94,5 +116,5 @@ fn body(args: &SendArgs, limit: usize) -> Outcome<Vec<u8>> {
         .take(most)
         .read_to_end(&mut body)
         .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
-    Ok(body)
+    Ok(Body { body, size: None })
 }

@@ -248,41 +248,51 @@ fn decode_failure(error: bincode::error::DecodeError) -> CodecError {
     use bincode::error::{DecodeError as E, IntegerType};
     use bincode::serde::DecodeError as Serde;
 
-    let int = |t: IntegerType| match t {
-        IntegerType::Reserved => "the reserved marker 255".to_string(),
-        t => format!("{t:?}").to_lowercase(),
-    };
     CodecError(match error {
+        // `additional` is what the read under way lacks, not the value.
         E::UnexpectedEnd { additional } => format!(
-            "the body ends {} short of the value",
+            "the body ends before the value does (at least {} more)",
             counted(additional, "byte")
         ),
-        E::InvalidIntegerType { expected, found } => format!(
-            "a varint that must hold a {} holds {}",
-            int(expected),
-            match found {
-                IntegerType::Reserved => int(found),
-                found => format!("a {}", int(found)),
+        // Not the expected type: bincode's fast path for 64-bit integers
+        // names a 32-bit one.
+        E::InvalidIntegerType { found, .. } => match found {
+            IntegerType::Reserved => {
+                "a varint starts with 255, a marker no integer uses".to_string()
             }
-        ),
+            found => {
+                let bits = match found {
+                    IntegerType::U8 | IntegerType::I8 => "8",
+                    IntegerType::U16 | IntegerType::I16 => "16",
+                    IntegerType::U32 | IntegerType::I32 => "32",
+                    IntegerType::U128 | IntegerType::I128 => "128",
+                    _ => "64",
+                };
+                format!(
+                    "a varint's marker announces a {bits}-bit integer, wider than the field \
+                     it is read into"
+                )
+            }
+        },
         E::UnexpectedVariant {
             type_name, found, ..
         } => format!("{type_name} has no variant {found}"),
         E::Utf8 { inner } => format!("a string is not UTF-8: {inner}"),
-        E::InvalidCharEncoding(bytes) => {
-            format!("a char is not a UTF-8 character: bytes {bytes:02x?}")
+        // The bytes after the first are bincode's buffer, not all read.
+        E::InvalidCharEncoding([first, ..]) => {
+            format!("a char is not a UTF-8 character (it starts with byte {first:#04x})")
         }
         E::InvalidBooleanValue(v) => format!("a bool is {v}, not 0 or 1"),
         E::OutsideUsizeRange(v) => format!("a length of {v} does not fit in a usize"),
         E::Other(text) => text.to_string(),
         E::OtherString(text) => text,
-        E::Serde(Serde::AnyNotSupported | Serde::IgnoredAnyNotSupported) => {
-            "a field's type asks what the next value is (deserialize_any), which \
-             bincode, a format without type tags, cannot say: untagged and internally \
-             tagged enums, flattened fields and skipped unknown fields need a \
-             self-describing codec"
-                .to_string()
-        }
+        E::Serde(
+            Serde::AnyNotSupported | Serde::IgnoredAnyNotSupported | Serde::IdentifierNotSupported,
+        ) => "a field's type needs to ask what the next value is, or what a field is \
+              called, which bincode, a format without type tags or field names, cannot \
+              say: untagged, internally and adjacently tagged enums, flattened fields and \
+              skipped unknown fields need a self-describing codec"
+            .to_string(),
         other => other.to_string(),
     })
 }
@@ -373,7 +383,10 @@ mod tests {
         // 5 bytes of prefix, 64 of the claimed 1 MiB.
         assert_eq!(
             err.to_string(),
-            format!("the body ends {} bytes short of the value", (1 << 20) - 64)
+            format!(
+                "the body ends before the value does (at least {} bytes more)",
+                (1 << 20) - 64
+            )
         );
     }
 
@@ -394,20 +407,30 @@ mod tests {
         }
         assert_eq!(
             reason::<u32>(&[]),
-            "the body ends 1 byte short of the value"
+            "the body ends before the value does (at least 1 byte more)"
         );
-        assert_eq!(
-            reason::<u16>(&[252, 0, 0, 1, 0]),
-            "a varint that must hold a u16 holds a u32"
+        // A string claiming 5 bytes with 1 there: bincode reports the read.
+        let said = reason::<String>(&[5, b'a']);
+        assert!(
+            said.starts_with("the body ends before the value does"),
+            "{said}"
         );
-        assert_eq!(
-            reason::<u64>(&[255]),
-            "a varint that must hold a u64 holds the reserved marker 255"
-        );
+        let wide = "a varint's marker announces a 32-bit integer, wider than the field it is \
+                    read into";
+        assert_eq!(reason::<u16>(&[252, 0, 0, 1, 0]), wide);
+        assert_eq!(reason::<i16>(&[252, 0, 0, 1, 0]), wide);
+        // 64-bit fields with 9 bytes or more left take bincode's fast path,
+        // which names another expected type; the sentence does not use it.
+        let wider = wide.replace("32-bit", "128-bit");
+        assert_eq!(reason::<u64>(&[254; 17]), wider);
+        assert_eq!(reason::<i64>(&[254; 17]), wider);
+        let reserved = "a varint starts with 255, a marker no integer uses";
+        assert_eq!(reason::<u64>(&[255]), reserved);
+        assert_eq!(reason::<u64>(&[255; 9]), reserved);
         assert!(reason::<String>(&[1, 0xff]).starts_with("a string is not UTF-8: "));
         assert_eq!(
             reason::<char>(&[0xff]),
-            "a char is not a UTF-8 character: bytes [ff, 00, 00, 00]"
+            "a char is not a UTF-8 character (it starts with byte 0xff)"
         );
         assert_eq!(reason::<bool>(&[2]), "a bool is 2, not 0 or 1");
         assert_eq!(reason::<Option<u8>>(&[2]), "Option<T> has no variant 2");
@@ -416,7 +439,23 @@ mod tests {
             reason::<Two>(&[5]),
             "invalid value: integer `5`, expected variant index 0 <= i < 2"
         );
-        assert!(reason::<Untagged>(&[1]).contains("self-describing codec"));
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(tag = "t", content = "c")]
+        enum Adjacent {
+            _A,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct Flat {
+            #[serde(flatten)]
+            _rest: std::collections::BTreeMap<String, u8>,
+        }
+        for said in [
+            reason::<Untagged>(&[1]),
+            reason::<Adjacent>(&[1]),
+            reason::<Flat>(&[1]),
+        ] {
+            assert!(said.ends_with("need a self-describing codec"), "{said}");
+        }
         assert_eq!(
             reason::<u8>(&[1, 2, 3]),
             "2 bytes left over after the value"

@@ -120,7 +120,7 @@ fn a_length_prefix_beyond_the_body_is_refused_and_the_message_returned() {
     let e = decode_error(q.recv());
     assert!(
         matches!(e.reason(), DecodeReason::Body { variant: "File", error }
-            if error.to_string().contains("short of the value")),
+            if error.to_string().contains("the body ends before the value does")),
         "{e}"
     );
     assert_eq!((e.mtype(), e.bytes()), (sent.mtype, &lie[..]));

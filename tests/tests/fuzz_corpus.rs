@@ -126,7 +126,7 @@ fn lying_length_prefixes_stay_within_the_bound() {
         // Refused: the body ends before what the prefix claims.
         assert!(
             matches!(&decoded.result, Err(DecodeReason::Body { error, .. })
-                if error.to_string().contains("short of the value")),
+                if error.to_string().contains("the body ends before the value does")),
             "{name}: {:?}",
             decoded.result
         );

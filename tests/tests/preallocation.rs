@@ -81,7 +81,10 @@ fn measure<C: Codec, T: DeserializeOwned>(body: &[u8]) -> (usize, usize) {
     let measured = (LARGEST.load(Ordering::SeqCst), TOTAL.load(Ordering::SeqCst));
     let error = result.err().expect("a lying body is refused").to_string();
     // bincode's and postcard's words for a body that ran out.
-    let short = ["short of the value", "Hit the end of buffer"];
+    let short = [
+        "the body ends before the value does",
+        "Hit the end of buffer",
+    ];
     assert!(
         short.iter().any(|s| error.contains(s)),
         "{}: {error}",

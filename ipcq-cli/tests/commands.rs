@@ -296,14 +296,30 @@ fn send_refuses_a_body_larger_than_the_queue_takes() {
     std::fs::write(dir.path("body"), [b'x'; 150]).unwrap();
     let err = ipcq(&["send", &key.arg(), "-t", "1", "--file", &dir.arg("body")]).fails(1);
     assert!(
-        err.contains("the message is 150 bytes, more than the 100"),
+        err.contains("the message is 150 bytes, more than the 100 bytes"),
         "{err}"
     );
     let err = ipcq(&["send", &key.arg(), "-t", "1", &"y".repeat(120)]).fails(1);
     assert!(
-        err.contains("the message is 120 bytes, more than the 100"),
+        err.contains("the message is 120 bytes, more than the 100 bytes"),
         "{err}"
     );
+    // A file on standard input, 10 of its bytes read before.
+    let mut file = std::fs::File::open(dir.path("body")).unwrap();
+    std::io::Read::read_exact(&mut file, &mut [0; 10]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
+        .args(["send", &key.arg(), "-t", "1"])
+        .stdin(file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the message is 140 bytes, more than the 100 bytes"),
+        "{err}"
+    );
+    // A file whose size says nothing: the body is only "more than".
+    let err = ipcq(&["send", &key.arg(), "-t", "1", "--file", "/proc/self/maps"]).fails(1);
+    assert!(err.contains("the message is more than 100 bytes"), "{err}");
     assert_eq!(queue.stat().unwrap().messages, 0);
 }
 

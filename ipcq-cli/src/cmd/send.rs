@@ -1,7 +1,8 @@
 //! `ipcq send KEY --type N [TEXT | --file F]`: send one message.
 
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Seek};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 
 use ipcq::StopHandle;
@@ -19,7 +20,7 @@ pub(crate) fn run(args: &SendArgs) -> Outcome {
         // A stream read only as far as one byte past the limit is "more
         // than" it; a text or a regular file has a known size.
         let size = match size {
-            Some(size) => format!("{size} bytes, more than the {limit}"),
+            Some(size) => format!("{size} bytes, more than the {limit} bytes"),
             None => format!("more than {limit} bytes, the most"),
         };
         return Err(Failure::new(format!(
@@ -80,9 +81,21 @@ pub(crate) fn run(args: &SendArgs) -> Outcome {
 /// A message body as read, and its whole size where that is known.
 struct Body {
     body: Vec<u8>,
-    /// The size of the TEXT argument or of a regular file; `None` for a
-    /// stream, which is read no further than one byte past the limit.
+    /// The size of the TEXT argument, or of a regular file (given or on
+    /// standard input) that is at least as large as what was read from it;
+    /// `None` for a stream, which is read no further than one byte past the
+    /// limit, and for files whose size says nothing (`/proc`).
     size: Option<u64>,
+}
+
+/// What the regular file `file` holds from `start` to its end, where the
+/// `read` bytes just taken from it began: all of it for a file opened here,
+/// the rest of it for one on standard input that was partly read before.
+/// `None` if it is not a regular file, or holds less than was read from it.
+fn file_size(file: &File, start: u64, read: usize) -> Option<u64> {
+    let meta = file.metadata().ok()?;
+    let size = meta.len().checked_sub(start)?;
+    (meta.is_file() && size >= read as u64).then_some(size)
 }
 
 /// The message body: the TEXT argument's bytes, the file's, or stdin's. Reads
@@ -99,15 +112,24 @@ fn body(args: &SendArgs, limit: usize) -> Outcome<Body> {
     if let Some(path) = &args.file {
         let cannot =
             |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", path.display()));
-        let file = File::open(path).map_err(cannot)?;
-        let size = file
-            .metadata()
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len());
-        file.take(most).read_to_end(&mut body).map_err(cannot)?;
+        let mut file = File::open(path).map_err(cannot)?;
+        (&mut file)
+            .take(most)
+            .read_to_end(&mut body)
+            .map_err(cannot)?;
+        let size = file_size(&file, 0, body.len());
         return Ok(Body { body, size });
     }
+    // A file redirected to standard input has a size too, from where it
+    // stands now (standard input reads ahead into its buffer).
+    let redirected = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .map(File::from);
+    let start = redirected
+        .as_ref()
+        .and_then(|mut f| f.stream_position().ok());
     let stdin = std::io::stdin().lock();
     if stdin.is_terminal() {
         eprintln!("ipcq: reading the message body from the terminal; end it with Ctrl-D");
@@ -116,5 +138,8 @@ fn body(args: &SendArgs, limit: usize) -> Outcome<Body> {
         .take(most)
         .read_to_end(&mut body)
         .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
-    Ok(Body { body, size: None })
+    let size = redirected
+        .zip(start)
+        .and_then(|(file, start)| file_size(&file, start, body.len()));
+    Ok(Body { body, size })
 }

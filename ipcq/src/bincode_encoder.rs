@@ -74,14 +74,9 @@ impl fmt::Display for EncodeFailure {
     }
 }
 
-impl std::error::Error for EncodeFailure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            EncodeFailure::Write { source, .. } => Some(source),
-            EncodeFailure::UnknownLength(_) | EncodeFailure::Custom(_) => None,
-        }
-    }
-}
+/// No `source`: the text carries the output's error, as the failure reaches
+/// callers as text ([`CodecError`](crate::CodecError)).
+impl std::error::Error for EncodeFailure {}
 
 impl ser::Error for EncodeFailure {
     fn custom<T: fmt::Display>(msg: T) -> Self {

@@ -66,7 +66,7 @@ impl StopHandle {
     ///
     /// Returns once each of those threads has left its blocking call, or
     /// after 5 seconds of waking them, with a warning logged, if one has not:
-    /// a thread that blocks [`WAKE_SIGNAL`](crate::WAKE_SIGNAL) cannot be
+    /// a thread that blocks [`WAKE_SIGNAL`] cannot be
     /// woken.
     ///
     /// It takes a lock and may sleep, so it is not for a signal handler: to

@@ -580,7 +580,67 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         H: ?Sized,
         M: Dispatch<H>,
     {
-        self.serve_fn(|msg| msg.dispatch(handler))
+        self.serve_by(Selector::Any, handler)
+    }
+
+    /// Runs a worker loop, as [`serve`](Self::serve) does, over the messages
+    /// `selector` picks: one variant ([`Selector::kind`]), the most urgent
+    /// first ([`Selector::up_to`]), or all but one ([`Selector::except`]).
+    /// Other messages stay on the queue for other receivers, as the
+    /// listeners of the original PHP class listened for one message type.
+    ///
+    /// # Errors
+    ///
+    /// As [`serve`](Self::serve).
+    ///
+    /// # Examples
+    ///
+    /// A worker for jobs only, which leaves the log lines to another:
+    ///
+    /// ```
+    /// use ipcq::{Key, QueueMessage, Selector, TypedQueue};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    /// enum Cmd {
+    ///     Job(u64),
+    ///     Log(String),
+    /// }
+    ///
+    /// struct Jobs<'q> {
+    ///     done: Vec<u64>,
+    ///     queue: &'q TypedQueue<Cmd>,
+    /// }
+    ///
+    /// impl CmdHandler for Jobs<'_> {
+    ///     fn job(&mut self, id: u64) {
+    ///         self.done.push(id);
+    ///         if id == 2 {
+    ///             self.queue.stop_handle().unwrap().stop(); // ends serve_by()
+    ///         }
+    ///     }
+    ///     fn log(&mut self, _: String) {
+    ///         unreachable!("this worker takes jobs only");
+    ///     }
+    /// }
+    ///
+    /// let q = TypedQueue::<Cmd>::create(Key::private())?.with_stop(ipcq::StopHandle::new());
+    /// q.send(Cmd::Log("started".into()))?;
+    /// q.send(Cmd::Job(1))?;
+    /// q.send(Cmd::Job(2))?;
+    /// let mut jobs = Jobs { done: vec![], queue: &q };
+    /// q.serve_by(Selector::kind(CmdKind::Job), &mut jobs)?;
+    /// assert_eq!(jobs.done, [1, 2]);
+    /// assert_eq!(q.try_recv()?, Some(Cmd::Log("started".into())));
+    /// q.remove()?;
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn serve_by<H>(&self, selector: Selector, handler: &mut H) -> Result<()>
+    where
+        H: ?Sized,
+        M: Dispatch<H>,
+    {
+        self.serve_fn_by(selector, |msg| msg.dispatch(handler))
     }
 
     /// Runs a worker loop with a closure for every message, as [`serve`](Self::serve) does.
@@ -588,9 +648,19 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// # Errors
     ///
     /// As [`serve`](Self::serve).
-    pub fn serve_fn(&self, mut handle: impl FnMut(M)) -> Result<()> {
+    pub fn serve_fn(&self, handle: impl FnMut(M)) -> Result<()> {
+        self.serve_fn_by(Selector::Any, handle)
+    }
+
+    /// Runs a worker loop with a closure for every message `selector` picks,
+    /// as [`serve_by`](Self::serve_by) does.
+    ///
+    /// # Errors
+    ///
+    /// As [`serve`](Self::serve).
+    pub fn serve_fn_by(&self, selector: Selector, mut handle: impl FnMut(M)) -> Result<()> {
         loop {
-            match self.recv() {
+            match self.recv_by(selector) {
                 Ok(msg) => handle(msg),
                 Err(e) if e.is_removed() || e.is_stopped() => return Ok(()),
                 Err(e) => return Err(e),

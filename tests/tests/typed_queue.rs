@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ipcq::{Error, Limits, Selector, StopHandle, TypedQueue};
-use tests::messages::{Work, WorkKind};
+use tests::messages::{Work, WorkHandler, WorkKind};
 use tests::{TestQueue, job, peer, run_ok};
 
 fn typed(q: &TestQueue) -> TypedQueue<Work> {
@@ -261,6 +261,64 @@ fn serve_handles_every_received_message_then_returns_on_stop() {
     // Every message taken off the queue was handled.
     assert_eq!(handled.load(Ordering::SeqCst), 200);
     assert_eq!(raw.stat().unwrap().messages, 0);
+}
+
+#[test]
+fn serve_by_takes_what_its_selector_picks_and_leaves_the_rest() {
+    let raw = TestQueue::new();
+    let stop = StopHandle::new();
+    let q = typed(&raw).with_stop(stop.clone());
+    // Log(3) "first", Job(2) 1, Urgent(1) 7, Stop(10), Job(2) 2, Urgent(1) 8
+    run_ok(peer!("send-mix", raw.key_arg()));
+
+    // Jobs and urgent work, most urgent first; the log line and Stop stay.
+    let mut handled = Vec::new();
+    q.serve_fn_by(Selector::up_to(WorkKind::Job), |msg| {
+        handled.push(msg);
+        if handled.len() == 4 {
+            stop.stop();
+        }
+    })
+    .unwrap();
+    assert_eq!(handled, [Work::Urgent(7), Work::Urgent(8), job(1), job(2)]);
+    let rest = typed(&raw);
+    assert_eq!(rest.try_recv().unwrap(), Some(Work::Log("first".into())));
+    assert_eq!(rest.try_recv().unwrap(), Some(Work::Stop));
+
+    // A worker for one variant waits for it, while other messages pass by.
+    struct Urgent(Vec<u32>);
+    impl WorkHandler for Urgent {
+        fn urgent(&mut self, n: u32) {
+            self.0.push(n);
+        }
+        fn job(&mut self, id: u64, _: String) {
+            panic!("job {id} reached a worker for urgent work");
+        }
+        fn log(&mut self, _: String) {
+            panic!("a log line reached a worker for urgent work");
+        }
+        fn stop(&mut self) {
+            panic!("Stop reached a worker for urgent work");
+        }
+    }
+    let q = typed(&raw);
+    std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            let mut urgent = Urgent(Vec::new());
+            q.serve_by(Selector::kind(WorkKind::Urgent), &mut urgent)
+                .map(|()| urgent.0)
+        });
+        q.send(job(3)).unwrap();
+        q.send(Work::Urgent(9)).unwrap();
+        q.send(Work::Stop).unwrap();
+        while raw.stat().unwrap().messages > 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(q.try_recv().unwrap(), Some(job(3)));
+        assert_eq!(q.try_recv().unwrap(), Some(Work::Stop));
+        q.remove().unwrap();
+        assert_eq!(worker.join().unwrap().unwrap(), [9]);
+    });
 }
 
 #[test]

@@ -318,6 +318,18 @@ fn sys_daemon_starts_listens_refuses_a_second_start_and_stops_on_sigterm() {
         logged.contains("skipped: cannot decode a message of mtype 9 (2 bytes)"),
         "{logged}"
     );
+    // A message of another type is not the listener's: it stays queued.
+    raw.send(5, b"for someone else").unwrap();
+    let out = run(example("sys").args(["--key", &key.arg(), "--message", "after type 5"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_until("the daemon took the message after type 5", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: after type 5"))
+    });
+    let other = raw.try_recv(ipcq::Selector::Any).unwrap().unwrap();
+    assert_eq!(
+        (other.mtype, &other.body[..]),
+        (5, &b"for someone else"[..])
+    );
 
     let second = start();
     assert!(!second.status.success());

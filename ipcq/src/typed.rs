@@ -586,8 +586,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// Runs a worker loop, as [`serve`](Self::serve) does, over the messages
     /// `selector` picks: one variant ([`Selector::kind`]), the most urgent
     /// first ([`Selector::up_to`]), or all but one ([`Selector::except`]).
-    /// Other messages stay on the queue for other receivers, as the
-    /// listeners of the original PHP class listened for one message type.
+    /// Other messages stay on the queue for other receivers.
     ///
     /// # Errors
     ///

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use clap::{ArgGroup, Parser};
 use ipcq::service::{Daemon, Signals};
-use ipcq::{Key, OpenOptions, QueueMessage, Selector, StopHandle, TypedQueue};
+use ipcq::{Key, OpenOptions, QueueMessage, StopHandle, TypedQueue};
 use serde::{Deserialize, Serialize};
 
 /// What travels on the queue: plain text, so that any program can send it.
@@ -144,14 +144,13 @@ fn serve(key: Key) -> ipcq::Result<()> {
         q.id(),
         std::process::id()
     );
-    // Like the original's listener, this one takes messages of type 9 only:
-    // others stay on the queue for whoever reads them. serve_fn_by hands back
-    // a type 9 message that is not text (any user who may write to the queue
-    // can send one): log it and serve on, rather than let one stray message
-    // stop the listener.
-    let text = Selector::kind(SysMsgKind::Text);
+    // serve_fn hands back a message that is not a SysMsg (any user who may
+    // write to the queue can send one): log it and serve on, rather than let
+    // one stray message stop the listener. It takes every type, not type 9
+    // alone: nothing else reads this queue, and messages of other types left
+    // on it would fill it, so that sends and the init script's restore wait.
     loop {
-        match q.serve_fn_by(text, |SysMsg::Text(text)| log::info!("received: {text}")) {
+        match q.serve_fn(|SysMsg::Text(text)| log::info!("received: {text}")) {
             Err(ipcq::Error::Decode(e)) => log::warn!("skipped: {e}"),
             done => return done,
         }

@@ -28,7 +28,9 @@ use crate::wire::Body;
 /// ([`recv`](Self::recv)) a receiver can take one variant
 /// ([`recv_kind`](Self::recv_kind)), the most urgent first
 /// ([`recv_priority`](Self::recv_priority)) or all but one
-/// ([`recv_except`](Self::recv_except)). `C` is the [`Codec`] of the bodies.
+/// ([`recv_except`](Self::recv_except)); worker loops hand each message to
+/// a handler ([`serve`](Self::serve)), or each message a [`Selector`] picks
+/// ([`serve_by`](Self::serve_by)). `C` is the [`Codec`] of the bodies.
 ///
 /// Sending encodes straight into a message built on the stack (bodies over
 /// 8 KiB go on in a per-thread buffer), and receiving decodes from a
@@ -528,13 +530,15 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     }
 
     /// Runs a worker loop: receives each message and hands it to the handler
-    /// method for its variant.
+    /// method for its variant. [`serve_by`](Self::serve_by) serves only what a
+    /// [`Selector`] picks.
     ///
-    /// Returns `Ok(())` when the queue is removed or a stop is requested through
-    /// the queue's [`StopHandle`]. A message that has been received is always
-    /// handled before the loop returns, messages buffered from a batch included. Any other error ends the loop and is
-    /// returned; for a [`Error::Decode`] the undecodable message is in the error
-    /// and the loop can simply be called again.
+    /// Returns `Ok(())` when the queue is removed or a stop is requested
+    /// through the queue's [`StopHandle`]. A message that has been received
+    /// is always handled before the loop returns, messages buffered from a
+    /// batch included. Any other error ends the loop and is returned; for a
+    /// [`Error::Decode`] the undecodable message is in the error and the loop
+    /// can simply be called again.
     ///
     /// # Errors
     ///
@@ -586,7 +590,11 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// Runs a worker loop, as [`serve`](Self::serve) does, over the messages
     /// `selector` picks: one variant ([`Selector::kind`]), the most urgent
     /// first ([`Selector::up_to`]), or all but one ([`Selector::except`]).
-    /// Other messages stay on the queue for other receivers.
+    /// Other messages stay on the kernel queue for other receivers. Messages
+    /// of a batch this handle received (see [Batches](Self#batches)) that
+    /// the selector does not pick stay in its buffer ([`pending`](Self::pending))
+    /// for a later receive through it or a clone; those it picks are handled
+    /// before the loop returns.
     ///
     /// # Errors
     ///

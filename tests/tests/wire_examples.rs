@@ -1,0 +1,166 @@
+//! The examples in other languages of docs/WIRE.md (section 9), run as they
+//! are printed, against a `TypedQueue` of the document's `Cmd`: the Python
+//! ones with `sysv_ipc`, the C one with `cc`. Each example is taken from the
+//! document itself, so an example that goes wrong fails here.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use ipcq::{QueueMessage, TypedQueue};
+use serde::{Deserialize, Serialize};
+use tests::{ScratchDir, TestQueue};
+
+/// The message enum of docs/WIRE.md.
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+enum Cmd {
+    Reload,
+    #[ipcq(mtype = 10)]
+    Job {
+        id: u64,
+        path: String,
+    },
+    Shutdown,
+    #[ipcq(text)]
+    Note(String),
+    #[ipcq(text)]
+    Count(i64),
+    #[ipcq(bytes)]
+    Blob(Vec<u8>),
+}
+
+const WIRE: &str = include_str!("../../docs/WIRE.md");
+
+/// The Python that `.ci/run` installs `python3-sysv-ipc` for.
+const PYTHON: &str = "/usr/bin/python3";
+
+/// The first `lang` code block after the heading `heading` of WIRE.md.
+fn block(heading: &str, lang: &str) -> String {
+    let start = WIRE
+        .find(heading)
+        .unwrap_or_else(|| panic!("docs/WIRE.md has no heading {heading:?}"));
+    let rest = &WIRE[start..];
+    let open = format!("```{lang}\n");
+    let from = rest.find(&open).expect("a code block") + open.len();
+    let len = rest[from..].find("```").expect("the block's end");
+    rest[from..from + len].to_string()
+}
+
+/// A Python example with its key, set once as `KEY = 0x1234`, replaced by
+/// the test queue's.
+fn with_key(code: &str, queue: &TestQueue) -> String {
+    let example = "KEY = 0x1234";
+    assert_eq!(code.matches(example).count(), 1, "{code}");
+    code.replace(example, &format!("KEY = {}", queue.key_arg()))
+}
+
+/// Runs `script` with [`PYTHON`]; its standard output.
+fn python(script: &str) -> String {
+    let mut child = Command::new(PYTHON)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {PYTHON} ({e}): .ci/run installs python3-sysv-ipc for this test")
+        });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n---\n{script}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_python_examples_send_typed_messages_and_decode_one_from_rust() {
+    let raw = TestQueue::new();
+    let q: TypedQueue<Cmd> = raw.typed();
+    // Older than anything the script sends, so that its receive of mtype 10
+    // takes this one. An id past one varint byte, a path past ASCII.
+    let sent = Cmd::Job {
+        id: 70_000,
+        path: "/srv/in/é".into(),
+    };
+    q.send(&sent).unwrap();
+
+    let sending = block("### Python (`sysv_ipc`): sending typed messages", "python");
+    let decoding = block("### Python: decoding a typed variant", "python");
+    let script = format!(
+        "{}\n{decoding}\nprint(job_id, path)\n",
+        with_key(&sending, &raw)
+    );
+    assert_eq!(python(&script), "70000 /srv/in/é\n");
+
+    // What the script sent, as ipcq decodes it.
+    assert_eq!(
+        q.try_recv().unwrap(),
+        Some(Cmd::Job {
+            id: 7,
+            path: "a".into()
+        })
+    );
+    assert_eq!(q.try_recv().unwrap(), Some(Cmd::Reload));
+    assert_eq!(q.try_recv().unwrap(), Some(Cmd::Count(-42)));
+    assert_eq!(q.try_recv().unwrap(), None);
+}
+
+#[test]
+fn the_python_example_receives_text_variants_from_rust() {
+    let raw = TestQueue::new();
+    let q: TypedQueue<Cmd> = raw.typed();
+    q.send(Cmd::Count(-42)).unwrap();
+    q.send(Cmd::Note("héllo".into())).unwrap();
+
+    let receiving = block("### Python: receiving a text variant", "python");
+    let script = format!("{}\nprint(note, count)\n", with_key(&receiving, &raw));
+    assert_eq!(python(&script), "héllo -42\n");
+    assert_eq!(raw.stat().unwrap().messages, 0);
+}
+
+#[test]
+fn the_c_example_sends_a_job() {
+    let dir = ScratchDir::new(env!("CARGO_TARGET_TMPDIR"), "wire-c");
+    let source = dir.path().join("send_job.c");
+    let binary = dir.path().join("send_job");
+    let program = format!(
+        "{}\n#include <stdlib.h>\n\nint main(int argc, char **argv) {{\n    \
+         (void)argc;\n    return send_job(atoi(argv[1]), 70000, \"/srv/in/\\xc3\\xa9\") == 0 ? 0 : 1;\n}}\n",
+        block("### C", "c")
+    );
+    std::fs::write(&source, &program).unwrap();
+    let output = Command::new("cc")
+        .args(["-std=c11", "-D_DEFAULT_SOURCE", "-Wall", "-Werror", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cc ({e}): .ci/run installs gcc for this test"));
+    assert!(
+        output.status.success(),
+        "cc failed: {}\n---\n{program}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let raw = TestQueue::new();
+    let q: TypedQueue<Cmd> = raw.typed();
+    let status = Command::new(&binary)
+        .arg(raw.id().get().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the C example exited with {status}");
+    assert_eq!(
+        q.recv_timeout(Duration::from_secs(5)).unwrap(),
+        Some(Cmd::Job {
+            id: 70_000,
+            path: "/srv/in/é".into()
+        })
+    );
+}

@@ -1,6 +1,6 @@
 //! The examples in other languages of docs/WIRE.md (section 9), run as they
 //! are printed, against a `TypedQueue` of the document's `Cmd`: the Python
-//! ones with `sysv_ipc`, the C one with `cc`. Each example is taken from the
+//! ones with `sysv_ipc`, the PHP one with `sysvmsg`, the C one with `cc`. Each example is taken from the
 //! document itself, so an example that goes wrong fails here.
 
 use std::io::Write;
@@ -124,6 +124,42 @@ fn the_python_example_receives_text_variants_from_rust() {
     let script = format!("{}\nprint(note, count)\n", with_key(&receiving, &raw));
     assert_eq!(python(&script), "héllo -42\n");
     assert_eq!(raw.stat().unwrap().messages, 0);
+}
+
+#[test]
+fn the_php_example_sends_text_variants_and_receives_one() {
+    let raw = TestQueue::new();
+    let q: TypedQueue<Cmd> = raw.typed();
+    let example = block("### PHP (`sysvmsg`)", "php");
+    let at = "msg_get_queue(0x1234, 0600)";
+    assert_eq!(example.matches(at).count(), 1, "{example}");
+    // The example receives the note it sent; print it to see that it did.
+    let script = format!(
+        "{}echo $note;\n",
+        example.replace(at, &format!("msg_get_queue({}, 0600)", raw.key_arg()))
+    );
+    let mut child = Command::new("php")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run php ({e}): .ci/run installs php-cli for this test"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "php failed:\n{}\n---\n{script}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "héllo");
+    // What it left on the queue, as ipcq decodes it.
+    assert_eq!(q.try_recv().unwrap(), Some(Cmd::Count(-42)));
+    assert_eq!(q.try_recv().unwrap(), None);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! second codec, and a way to start that peer.
 
 pub mod codecs;
+pub mod foreign;
 pub mod messages;
 
 use std::ops::Deref;

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ipcq::QueueMessage;
+use tests::foreign::compile_c;
 use tests::{ScratchDir, TestQueue};
 
 /// `struct reading` below: 4 + 4 + 8 + 8 bytes, no padding on x86-64 or
@@ -60,20 +61,7 @@ int main(int argc, char **argv) {
 /// Compiles [`PROGRAM`] into a directory of its own; the path of the binary.
 fn compile() -> (ScratchDir, PathBuf) {
     let dir = ScratchDir::new(env!("CARGO_TARGET_TMPDIR"), "c-records");
-    let source = dir.path().join("records.c");
-    let binary = dir.path().join("records");
-    std::fs::write(&source, PROGRAM).unwrap();
-    let output = Command::new("cc")
-        .args(["-std=c11", "-D_DEFAULT_SOURCE", "-Wall", "-Werror", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run cc ({e}): .ci/run installs gcc for this test"));
-    assert!(
-        output.status.success(),
-        "cc failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let binary = compile_c(&dir, "records", PROGRAM);
     (dir, binary)
 }
 

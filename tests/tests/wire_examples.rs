@@ -3,12 +3,12 @@
 //! ones with `sysv_ipc`, the PHP one with `sysvmsg`, the C one with `cc`. Each example is taken from the
 //! document itself, so an example that goes wrong fails here.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use ipcq::{QueueMessage, TypedQueue};
 use serde::{Deserialize, Serialize};
+use tests::foreign::{compile_c, run_script};
 use tests::{ScratchDir, TestQueue};
 
 /// The message enum of docs/WIRE.md.
@@ -56,28 +56,7 @@ fn with_key(code: &str, queue: &TestQueue) -> String {
 
 /// Runs `script` with [`PYTHON`]; its standard output.
 fn python(script: &str) -> String {
-    let mut child = Command::new(PYTHON)
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {PYTHON} ({e}): .ci/run installs python3-sysv-ipc for this test")
-        });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "python failed:\n{}\n---\n{script}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    run_script(PYTHON, &["-"], "python3-sysv-ipc", script)
 }
 
 #[test]
@@ -138,25 +117,7 @@ fn the_php_example_sends_text_variants_and_receives_one() {
         "{}echo $note;\n",
         example.replace(at, &format!("msg_get_queue({}, 0600)", raw.key_arg()))
     );
-    let mut child = Command::new("php")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run php ({e}): .ci/run installs php-cli for this test"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "php failed:\n{}\n---\n{script}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "héllo");
+    assert_eq!(run_script("php", &[], "php-cli", &script), "héllo");
     // What it left on the queue, as ipcq decodes it.
     assert_eq!(q.try_recv().unwrap(), Some(Cmd::Count(-42)));
     assert_eq!(q.try_recv().unwrap(), None);
@@ -165,25 +126,12 @@ fn the_php_example_sends_text_variants_and_receives_one() {
 #[test]
 fn the_c_example_sends_a_job() {
     let dir = ScratchDir::new(env!("CARGO_TARGET_TMPDIR"), "wire-c");
-    let source = dir.path().join("send_job.c");
-    let binary = dir.path().join("send_job");
     let program = format!(
         "{}\n#include <stdlib.h>\n\nint main(int argc, char **argv) {{\n    \
          (void)argc;\n    return send_job(atoi(argv[1]), 70000, \"/srv/in/\\xc3\\xa9\") == 0 ? 0 : 1;\n}}\n",
         block("### C", "c")
     );
-    std::fs::write(&source, &program).unwrap();
-    let output = Command::new("cc")
-        .args(["-std=c11", "-D_DEFAULT_SOURCE", "-Wall", "-Werror", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run cc ({e}): .ci/run installs gcc for this test"));
-    assert!(
-        output.status.success(),
-        "cc failed: {}\n---\n{program}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let binary = compile_c(&dir, "send_job", &program);
 
     let raw = TestQueue::new();
     let q: TypedQueue<Cmd> = raw.typed();

@@ -66,3 +66,25 @@ impl<'de> Deserialize<'de> for ByteBuf {
         deserializer.deserialize_byte_buf(Visitor)
     }
 }
+
+/// The message enum of docs/WIRE.md, whose examples and worked bytes the
+/// tests check.
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+pub enum Cmd {
+    /// mtype 1.
+    Reload,
+    /// mtype 10.
+    #[ipcq(mtype = 10)]
+    Job { id: u64, path: String },
+    /// mtype 11.
+    Shutdown,
+    /// mtype 12.
+    #[ipcq(text)]
+    Note(String),
+    /// mtype 13.
+    #[ipcq(text)]
+    Count(i64),
+    /// mtype 14.
+    #[ipcq(bytes)]
+    Blob(Vec<u8>),
+}

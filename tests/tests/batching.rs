@@ -402,15 +402,7 @@ fn a_failed_batch_says_how_many_messages_were_sent() {
 /// The worked example of docs/WIRE.md section 11, byte for byte.
 #[test]
 fn the_documented_batch_bytes() {
-    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
-    enum Cmd {
-        Reload,
-        #[ipcq(mtype = 10)]
-        Job {
-            id: u64,
-            path: String,
-        },
-    }
+    use tests::messages::Cmd;
     let raw = TestQueue::new();
     let q = TypedQueue::<Cmd>::from_queue((*raw).clone());
     let jobs = [

@@ -6,28 +6,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ipcq::{QueueMessage, TypedQueue};
-use serde::{Deserialize, Serialize};
+use ipcq::TypedQueue;
 use tests::foreign::{compile_c, run_script};
+use tests::messages::Cmd;
 use tests::{ScratchDir, TestQueue};
-
-/// The message enum of docs/WIRE.md.
-#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
-enum Cmd {
-    Reload,
-    #[ipcq(mtype = 10)]
-    Job {
-        id: u64,
-        path: String,
-    },
-    Shutdown,
-    #[ipcq(text)]
-    Note(String),
-    #[ipcq(text)]
-    Count(i64),
-    #[ipcq(bytes)]
-    Blob(Vec<u8>),
-}
 
 const WIRE: &str = include_str!("../../docs/WIRE.md");
 

@@ -299,21 +299,23 @@ fn sys_daemon_starts_listens_refuses_a_second_start_and_stops_on_sigterm() {
         std::process::id().to_string()
     );
 
-    let out = run(example("sys").args(["--key", &key.arg(), "--message", "hello daemon"]));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    wait_until("the daemon logged the message", || {
-        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: hello daemon"))
-    });
+    // Sends `message` with `sys --message` and waits for the daemon to log
+    // it; the log so far.
+    let sent_and_logged = |message: &str| {
+        let out = run(example("sys").args(["--key", &key.arg(), "--message", message]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let received = format!("received: {message}");
+        wait_until(&format!("the daemon logged {message:?}"), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.contains(&received))
+        });
+        std::fs::read_to_string(&log).unwrap()
+    };
+    sent_and_logged("hello daemon");
     // A stray message (not UTF-8 text) is logged and skipped; the listener
     // goes on.
     let raw = ipcq::OpenOptions::new().open(key.0).unwrap();
     raw.send(9, &[0xff, 0xfe]).unwrap();
-    let out = run(example("sys").args(["--key", &key.arg(), "--message", "still here"]));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    wait_until("the daemon went on after a stray message", || {
-        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: still here"))
-    });
-    let logged = std::fs::read_to_string(&log).unwrap();
+    let logged = sent_and_logged("still here");
     assert!(
         logged.contains("skipped: cannot decode a message of mtype 9 (2 bytes)"),
         "{logged}"
@@ -321,12 +323,7 @@ fn sys_daemon_starts_listens_refuses_a_second_start_and_stops_on_sigterm() {
     // A message of another type is taken off and logged too: nothing else
     // reads this queue, and left there it would fill it.
     raw.send(5, b"for nobody").unwrap();
-    let out = run(example("sys").args(["--key", &key.arg(), "--message", "after type 5"]));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    wait_until("the daemon went on after a message of type 5", || {
-        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("received: after type 5"))
-    });
-    let logged = std::fs::read_to_string(&log).unwrap();
+    let logged = sent_and_logged("after type 5");
     assert!(
         logged.contains("skipped: cannot decode a message of mtype 5"),
         "{logged}"

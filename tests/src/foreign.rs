@@ -2,9 +2,11 @@
 //! with `cc`, and scripts run by an interpreter. `.ci/run` installs what they
 //! need; a missing tool fails the test with a message that says so.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::ScratchDir;
 
@@ -30,8 +32,9 @@ pub fn compile_c(dir: &ScratchDir, name: &str, program: &str) -> PathBuf {
 
 /// Runs `script` on the standard input of `interpreter` (`args` before it),
 /// which `.ci/run` installs as `package`; its standard output. Fails if the
-/// script fails or writes anything on standard error (PHP's warnings go
-/// there).
+/// script fails, writes anything on standard error (PHP's warnings go
+/// there), or runs longer than [`SCRIPT_TIME_LIMIT`] (a script waiting in a
+/// receive for a message that never comes), which it then kills.
 pub fn run_script(interpreter: &str, args: &[&str], package: &str, script: &str) -> String {
     let mut child = Command::new(interpreter)
         .args(args)
@@ -48,12 +51,38 @@ pub fn run_script(interpreter: &str, args: &[&str], package: &str, script: &str)
         .unwrap()
         .write_all(script.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let deadline = Instant::now() + SCRIPT_TIME_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{interpreter} still ran after {SCRIPT_TIME_LIMIT:?}; killed it\n---\n{script}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
     assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "{interpreter} failed ({}):\n{}\n---\n{script}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        status.success() && stderr.is_empty(),
+        "{interpreter} failed ({status}):\n{}\n---\n{script}",
+        String::from_utf8_lossy(&stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(stdout).unwrap()
+}
+
+/// How long [`run_script`] lets a script run.
+pub const SCRIPT_TIME_LIMIT: Duration = Duration::from_secs(20);
+
+/// Reads `pipe` to its end on a thread of its own, so that a child writing
+/// more than a pipe holds cannot stall.
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        pipe.read_to_end(&mut bytes).unwrap();
+        bytes
+    })
 }

@@ -1,10 +1,10 @@
 //! The examples in other languages of docs/WIRE.md (section 9), run as they
-//! are printed, against a `TypedQueue` of the document's `Cmd`: the Python
-//! ones with `sysv_ipc`, the PHP one with `sysvmsg`, the C one with `cc`. Each example is taken from the
-//! document itself, so an example that goes wrong fails here.
+//! are printed (and then some more calls of their functions), against a
+//! `TypedQueue` of the document's `Cmd`: the Python ones with `sysv_ipc`, the
+//! PHP one with `sysvmsg`, the C one with `cc`. Each example is taken from
+//! the document itself, so an example that goes wrong fails here.
 
 use std::process::Command;
-use std::time::Duration;
 
 use ipcq::TypedQueue;
 use tests::foreign::{compile_c, run_script};
@@ -16,16 +16,22 @@ const WIRE: &str = include_str!("../../docs/WIRE.md");
 /// The Python that `.ci/run` installs `python3-sysv-ipc` for.
 const PYTHON: &str = "/usr/bin/python3";
 
-/// The first `lang` code block after the heading `heading` of WIRE.md.
+/// The one `lang` code block under the heading line `heading` of WIRE.md,
+/// before the next heading.
 fn block(heading: &str, lang: &str) -> String {
+    let line = format!("\n{heading}\n");
     let start = WIRE
-        .find(heading)
-        .unwrap_or_else(|| panic!("docs/WIRE.md has no heading {heading:?}"));
-    let rest = &WIRE[start..];
+        .find(&line)
+        .unwrap_or_else(|| panic!("docs/WIRE.md has no heading {heading:?}"))
+        + line.len();
+    let section = &WIRE[start..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let section = &section[..section.find("\n### ").unwrap_or(section.len())];
     let open = format!("```{lang}\n");
-    let from = rest.find(&open).expect("a code block") + open.len();
-    let len = rest[from..].find("```").expect("the block's end");
-    rest[from..from + len].to_string()
+    assert_eq!(section.matches(&open).count(), 1, "{heading}: {section}");
+    let from = section.find(&open).unwrap() + open.len();
+    let len = section[from..].find("```").expect("the block's end");
+    section[from..from + len].to_string()
 }
 
 /// A Python example with its key, set once as `KEY = 0x1234`, replaced by
@@ -55,8 +61,10 @@ fn the_python_examples_send_typed_messages_and_decode_one_from_rust() {
 
     let sending = block("### Python (`sysv_ipc`): sending typed messages", "python");
     let decoding = block("### Python: decoding a typed variant", "python");
+    // Then the example's `job` at each varint width.
     let script = format!(
-        "{}\n{decoding}\nprint(job_id, path)\n",
+        "{}\n{decoding}\nprint(job_id, path)\n\
+         for n in (250, 251, 70_000, 2**32, 2**64 - 1):\n    q.send(job(n, 'é'), type=10)\n",
         with_key(&sending, &raw)
     );
     assert_eq!(python(&script), "70000 /srv/in/é\n");
@@ -71,6 +79,10 @@ fn the_python_examples_send_typed_messages_and_decode_one_from_rust() {
     );
     assert_eq!(q.try_recv().unwrap(), Some(Cmd::Reload));
     assert_eq!(q.try_recv().unwrap(), Some(Cmd::Count(-42)));
+    for id in [250, 251, 70_000, 1 << 32, u64::MAX] {
+        let path = "é".into();
+        assert_eq!(q.try_recv().unwrap(), Some(Cmd::Job { id, path }));
+    }
     assert_eq!(q.try_recv().unwrap(), None);
 }
 
@@ -88,31 +100,44 @@ fn the_python_example_receives_text_variants_from_rust() {
 }
 
 #[test]
-fn the_php_example_sends_text_variants_and_receives_one() {
+fn the_php_example_sends_text_variants_and_receives_one_from_rust() {
     let raw = TestQueue::new();
     let q: TypedQueue<Cmd> = raw.typed();
+    // Older than the example's own note, so that its receive takes this one.
+    q.send(Cmd::Note("from rust, ☃".into())).unwrap();
     let example = block("### PHP (`sysvmsg`)", "php");
     let at = "msg_get_queue(0x1234, 0600)";
     assert_eq!(example.matches(at).count(), 1, "{example}");
-    // The example receives the note it sent; print it to see that it did.
     let script = format!(
         "{}echo $note;\n",
         example.replace(at, &format!("msg_get_queue({}, 0600)", raw.key_arg()))
     );
-    assert_eq!(run_script("php", &[], "php-cli", &script), "héllo");
-    // What it left on the queue, as ipcq decodes it.
+    assert_eq!(run_script("php", &[], "php-cli", &script), "from rust, ☃");
+    // What it sent, as ipcq decodes it.
     assert_eq!(q.try_recv().unwrap(), Some(Cmd::Count(-42)));
+    assert_eq!(q.try_recv().unwrap(), Some(Cmd::Note("héllo".into())));
     assert_eq!(q.try_recv().unwrap(), None);
 }
 
+/// Sends the example's `send_job` at each varint width.
+const C_MAIN: &str = r#"
+#include <stdlib.h>
+
+int main(int argc, char **argv) {
+    (void)argc;
+    int qid = atoi(argv[1]);
+    const uint64_t ids[] = {7, 250, 251, 70000, (uint64_t)1 << 32, UINT64_MAX};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        if (send_job(qid, ids[i], "/srv/in/\xc3\xa9") != 0) return 1;
+    }
+    return 0;
+}
+"#;
+
 #[test]
-fn the_c_example_sends_a_job() {
+fn the_c_example_sends_jobs() {
     let dir = ScratchDir::new(env!("CARGO_TARGET_TMPDIR"), "wire-c");
-    let program = format!(
-        "{}\n#include <stdlib.h>\n\nint main(int argc, char **argv) {{\n    \
-         (void)argc;\n    return send_job(atoi(argv[1]), 70000, \"/srv/in/\\xc3\\xa9\") == 0 ? 0 : 1;\n}}\n",
-        block("### C", "c")
-    );
+    let program = format!("{}{C_MAIN}", block("### C", "c"));
     let binary = compile_c(&dir, "send_job", &program);
 
     let raw = TestQueue::new();
@@ -122,11 +147,9 @@ fn the_c_example_sends_a_job() {
         .status()
         .unwrap();
     assert!(status.success(), "the C example exited with {status}");
-    assert_eq!(
-        q.recv_timeout(Duration::from_secs(5)).unwrap(),
-        Some(Cmd::Job {
-            id: 70_000,
-            path: "/srv/in/é".into()
-        })
-    );
+    for id in [7, 250, 251, 70_000, 1 << 32, u64::MAX] {
+        let path = "/srv/in/é".into();
+        assert_eq!(q.try_recv().unwrap(), Some(Cmd::Job { id, path }));
+    }
+    assert_eq!(q.try_recv().unwrap(), None);
 }

@@ -15,6 +15,13 @@ pub(crate) struct WriteError {
     pub(crate) source: io::Error,
 }
 
+impl WriteError {
+    /// The error of a failed `step`, for `map_err`.
+    fn at(step: String) -> impl FnOnce(io::Error) -> WriteError {
+        move |source| WriteError { step, source }
+    }
+}
+
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "cannot {}: {}", self.step, self.source)
@@ -67,18 +74,13 @@ pub(crate) fn write_file_unless(
     stop: impl FnOnce() -> bool,
 ) -> Result<bool, WriteError> {
     let temp = temp_path(path);
-    let fail = |step: String| move |source| WriteError { step, source };
     let result = (|| {
         write_temp(&temp, bytes, |_| Ok(()))?;
         if stop() {
             return Ok(false);
         }
         if replace {
-            fs::rename(&temp, path).map_err(fail(format!(
-                "rename {} to {}",
-                temp.display(),
-                path.display()
-            )))?;
+            rename(&temp, path)?;
         } else {
             link_new(&temp, path)?;
             // The data is in place under its own name; the temporary name can go.
@@ -149,25 +151,23 @@ pub(crate) fn replace_same(path: &Path, identity: &Identity, bytes: &[u8]) -> Re
         return Replaced::Changed;
     }
     let temp = temp_path(path);
-    let fail = |step: String| move |source| WriteError { step, source };
     let written = (|| {
         write_temp(&temp, bytes, |file| {
             // Another owner is kept only by a process that may give files
             // away; the mode is kept in any case, once the owner is settled.
             let _ = std::os::unix::fs::fchown(file, Some(identity.uid), Some(identity.gid));
             file.set_permissions(fs::Permissions::from_mode(identity.mode))
-                .map_err(fail(format!("set the mode of {}", temp.display())))
+                .map_err(WriteError::at(format!(
+                    "set the mode of {}",
+                    temp.display()
+                )))
         })?;
         // Checked again as late as possible: a file put at `path` meanwhile
         // is not overwritten (a window of one rename remains).
         if !identity.still_at(path) {
             return Ok(false);
         }
-        fs::rename(&temp, path).map_err(fail(format!(
-            "rename {} to {}",
-            temp.display(),
-            path.display()
-        )))?;
+        rename(&temp, path)?;
         Ok(true)
     })();
     match written {
@@ -193,18 +193,28 @@ fn write_temp(
     bytes: &[u8],
     prepare: impl FnOnce(&File) -> Result<(), WriteError>,
 ) -> Result<(), WriteError> {
-    let fail = |step: String| move |source| WriteError { step, source };
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(temp)
-        .map_err(fail(format!("create {}", temp.display())))?;
+        .map_err(WriteError::at(format!("create {}", temp.display())))?;
     prepare(&file)?;
     file.write_all(bytes)
-        .map_err(fail(format!("write {}", temp.display())))?;
-    file.sync_all()
-        .map_err(fail(format!("flush {} to disk (fsync)", temp.display())))
+        .map_err(WriteError::at(format!("write {}", temp.display())))?;
+    file.sync_all().map_err(WriteError::at(format!(
+        "flush {} to disk (fsync)",
+        temp.display()
+    )))
+}
+
+/// Gives the file at `temp` the name `path`, replacing any file there.
+fn rename(temp: &Path, path: &Path) -> Result<(), WriteError> {
+    fs::rename(temp, path).map_err(WriteError::at(format!(
+        "rename {} to {}",
+        temp.display(),
+        path.display()
+    )))
 }
 
 /// Gives the file at `temp` the name `path`, failing if `path` exists.
@@ -238,10 +248,7 @@ fn link_new(temp: &Path, path: &Path) -> Result<(), WriteError> {
 ///
 /// When the file cannot be removed or the directory not synced.
 pub(crate) fn remove_file(path: &Path) -> Result<(), WriteError> {
-    fs::remove_file(path).map_err(|source| WriteError {
-        step: format!("remove {}", path.display()),
-        source,
-    })?;
+    fs::remove_file(path).map_err(WriteError::at(format!("remove {}", path.display())))?;
     sync_dir(parent_dir(path))
 }
 
@@ -249,10 +256,10 @@ pub(crate) fn remove_file(path: &Path) -> Result<(), WriteError> {
 fn sync_dir(dir: &Path) -> Result<(), WriteError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|source| WriteError {
-            step: format!("flush directory {} to disk (fsync)", dir.display()),
-            source,
-        })
+        .map_err(WriteError::at(format!(
+            "flush directory {} to disk (fsync)",
+            dir.display()
+        )))
 }
 
 #[cfg(test)]

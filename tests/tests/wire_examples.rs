@@ -34,12 +34,11 @@ fn block(heading: &str, lang: &str) -> String {
     section[from..from + len].to_string()
 }
 
-/// A Python example with its key, set once as `KEY = 0x1234`, replaced by
-/// the test queue's.
-fn with_key(code: &str, queue: &TestQueue) -> String {
-    let example = "KEY = 0x1234";
-    assert_eq!(code.matches(example).count(), 1, "{code}");
-    code.replace(example, &format!("KEY = {}", queue.key_arg()))
+/// An example with its key, 0x1234 in the text `at` (which appears once),
+/// replaced by the test queue's.
+fn with_key(code: &str, at: &str, queue: &TestQueue) -> String {
+    assert_eq!(code.matches(at).count(), 1, "{at:?} in {code}");
+    code.replace(at, &at.replace("0x1234", &queue.key_arg()))
 }
 
 /// Runs `script` with [`PYTHON`]; its standard output.
@@ -65,7 +64,7 @@ fn the_python_examples_send_typed_messages_and_decode_one_from_rust() {
     let script = format!(
         "{}\n{decoding}\nprint(job_id, path)\n\
          for n in (250, 251, 70_000, 2**32, 2**64 - 1):\n    q.send(job(n, 'é'), type=10)\n",
-        with_key(&sending, &raw)
+        with_key(&sending, "KEY = 0x1234", &raw)
     );
     assert_eq!(python(&script), "70000 /srv/in/é\n");
 
@@ -94,7 +93,10 @@ fn the_python_example_receives_text_variants_from_rust() {
     q.send(Cmd::Note("héllo".into())).unwrap();
 
     let receiving = block("### Python: receiving a text variant", "python");
-    let script = format!("{}\nprint(note, count)\n", with_key(&receiving, &raw));
+    let script = format!(
+        "{}\nprint(note, count)\n",
+        with_key(&receiving, "KEY = 0x1234", &raw)
+    );
     assert_eq!(python(&script), "héllo -42\n");
     assert_eq!(raw.stat().unwrap().messages, 0);
 }
@@ -106,11 +108,9 @@ fn the_php_example_sends_text_variants_and_receives_one_from_rust() {
     // Older than the example's own note, so that its receive takes this one.
     q.send(Cmd::Note("from rust, ☃".into())).unwrap();
     let example = block("### PHP (`sysvmsg`)", "php");
-    let at = "msg_get_queue(0x1234, 0600)";
-    assert_eq!(example.matches(at).count(), 1, "{example}");
     let script = format!(
         "{}echo $note;\n",
-        example.replace(at, &format!("msg_get_queue({}, 0600)", raw.key_arg()))
+        with_key(&example, "msg_get_queue(0x1234, 0600)", &raw)
     );
     assert_eq!(run_script("php", &[], "php-cli", &script), "from rust, ☃");
     // What it sent, as ipcq decodes it.

@@ -13,9 +13,7 @@ use crate::error::{Error, Op, Result};
 use crate::key::{Key, QueueId};
 use crate::message::{DecodeError, Dispatch, QueueMessage};
 use crate::options::OpenOptions;
-use crate::queue::{
-    MsgQueue, Wait, put_back_recv_buf, put_back_send_buf, take_recv_buf, timed_out,
-};
+use crate::queue::{LentRecvBuf, MsgQueue, Wait, put_back_send_buf, timed_out};
 use crate::selector::{Selector, check_mtype};
 use crate::stat::QueueStat;
 use crate::stop::StopHandle;
@@ -417,13 +415,10 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         if let Some(buffered) = self.recv_pending(selector) {
             return buffered;
         }
-        let mut buf = take_recv_buf();
-        let received = self
-            .queue
-            .recv_buf(selector, &mut buf, None, Wait::Forever)
-            .and_then(|_| self.decode_received(buf.mtype(), buf.text()));
-        put_back_recv_buf(buf);
-        received
+        let mut lent = LentRecvBuf::take();
+        let buf = lent.buf();
+        self.queue.recv_buf(selector, buf, None, Wait::Forever)?;
+        self.decode_received(buf.mtype(), buf.text())
     }
 
     /// Receives the message `selector` picks if one is waiting now.
@@ -456,19 +451,17 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
 
     /// Receives from the kernel queue, unpacking a batch.
     ///
-    /// Inlined, with the thread's receive buffer taken out and put back
-    /// rather than lent to a closure: a blocking receive then makes its
-    /// syscall in the caller's own frame (see [`MsgQueue::send_msg`]).
+    /// Inlined, with the thread's receive buffer lent by a [`LentRecvBuf`]
+    /// rather than to a closure: a blocking receive then makes its syscall in
+    /// the caller's own frame (see [`MsgQueue::send_msg`]).
     #[inline(always)]
     pub(crate) fn recv_queue(&self, selector: Selector, wait: Wait) -> Result<Option<M>> {
-        let mut buf = take_recv_buf();
-        let received = match self.queue.recv_buf(selector, &mut buf, None, wait) {
-            Ok(true) => self.decode_received(buf.mtype(), buf.text()).map(Some),
-            Ok(false) => Ok(None),
-            Err(e) => Err(e),
-        };
-        put_back_recv_buf(buf);
-        received
+        let mut lent = LentRecvBuf::take();
+        let buf = lent.buf();
+        if !self.queue.recv_buf(selector, buf, None, wait)? {
+            return Ok(None);
+        }
+        self.decode_received(buf.mtype(), buf.text()).map(Some)
     }
 
     /// The message received with `mtype` and `text`: one message, or the

@@ -90,6 +90,16 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
     });
     let doc =
         format!("Which variant of [`{name}`] a message is: one value per variant, with its mtype.");
+    // The trait impls, Display and From repeat the matches rather than call
+    // `#kind::mtype`: a variant named `mtype` or `name` would win that path.
+    let mtype_match = quote!(match self { #( #kind::#idents => #mtypes, )* });
+    let name_match = quote!(match self { #( #kind::#idents => #names, )* });
+    let from_mtype_match = quote! {
+        match mtype {
+            #( #mtypes => ::core::option::Option::Some(#kind::#idents), )*
+            _ => ::core::option::Option::None,
+        }
+    };
     quote! {
         #[doc = #doc]
         #(#lints)*
@@ -99,27 +109,26 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
         }
 
         #[automatically_derived]
+        // The trait impl has its own copies, which generic code uses; these
+        // are for const contexts, and may go unused.
+        #[allow(dead_code)]
         impl #kind {
             /// Every kind, in declaration order.
-            #[allow(dead_code)] // the trait's ALL is the one generic code uses
             #vis const ALL: &'static [#kind] = &[ #( #kind::#idents ),* ];
 
             /// The mtype the variant is sent with.
             #vis const fn mtype(self) -> i64 {
-                match self { #( #kind::#idents => #mtypes, )* }
+                #mtype_match
             }
 
             /// The variant's name as declared.
             #vis const fn name(self) -> &'static str {
-                match self { #( #kind::#idents => #names, )* }
+                #name_match
             }
 
             /// The kind sent with `mtype`, if any.
             #vis const fn from_mtype(mtype: i64) -> ::core::option::Option<Self> {
-                match mtype {
-                    #( #mtypes => ::core::option::Option::Some(#kind::#idents), )*
-                    _ => ::core::option::Option::None,
-                }
+                #from_mtype_match
             }
         }
 
@@ -127,7 +136,10 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
         #[automatically_derived]
         impl ::core::cmp::Ord for #kind {
             fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {
-                ::core::cmp::Ord::cmp(&self.mtype(), &other.mtype())
+                ::core::cmp::Ord::cmp(
+                    &#krate::MessageKind::mtype(*self),
+                    &#krate::MessageKind::mtype(*other),
+                )
             }
         }
 
@@ -141,21 +153,21 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
         #[automatically_derived]
         impl #krate::MessageKind for #kind {
             const ALL: &'static [Self] = &[ #( #kind::#idents ),* ];
-            fn mtype(self) -> i64 { #kind::mtype(self) }
-            fn name(self) -> &'static str { #kind::name(self) }
-            fn from_mtype(mtype: i64) -> ::core::option::Option<Self> { #kind::from_mtype(mtype) }
+            fn mtype(self) -> i64 { #mtype_match }
+            fn name(self) -> &'static str { #name_match }
+            fn from_mtype(mtype: i64) -> ::core::option::Option<Self> { #from_mtype_match }
         }
 
         #[automatically_derived]
         impl ::core::fmt::Display for #kind {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.write_str(#kind::name(*self))
+                f.write_str(#krate::MessageKind::name(*self))
             }
         }
 
         #[automatically_derived]
         impl ::core::convert::From<#kind> for i64 {
-            fn from(kind: #kind) -> i64 { #kind::mtype(kind) }
+            fn from(kind: #kind) -> i64 { #krate::MessageKind::mtype(kind) }
         }
     }
 }
@@ -230,7 +242,10 @@ fn replace_self(tokens: TokenStream, name: &syn::Ident) -> TokenStream {
         .into_iter()
         .map(|token| match token {
             TokenTree::Ident(ident) if ident == "Self" => {
-                TokenTree::Ident(Ident::new(&name.to_string(), ident.span()))
+                // A clone keeps a raw name's `r#`, which `Ident::new` refuses.
+                let mut name = name.clone();
+                name.set_span(ident.span());
+                TokenTree::Ident(name)
             }
             TokenTree::Group(group) => {
                 let mut replaced =
@@ -248,6 +263,10 @@ fn impls(input: &Enum<'_>) -> TokenStream {
     let name = input.ident;
     let kind = kind_ident(name);
     let handler = handler_ident(name);
+    // The body parameter, named at the call site: the arms below are spanned
+    // at the fields, which may come from a `macro_rules!` whose hygiene would
+    // hide a local named there.
+    let body = Ident::new("__ipcq_body", Span::call_site());
 
     let kind_arms = input.variants.iter().map(|v| {
         let ident = v.ident;
@@ -266,25 +285,25 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         let mtype = mtype(v);
         let span = fields_span(v);
         let krate = input.krate_at(span);
-        let body = match v.encoding {
+        let write = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
                 quote_spanned! {span=>
                     #krate::__private::encode_fields::<__C, _>(
-                        __ipcq_body, #variant, #mtype,
+                        #body, #variant, #mtype,
                         const { #krate::__private::fingerprint(#signature) },
                         &( #(#names,)* ),
                     )
                 }
             }
             Encoding::Text => quote_spanned! {span=>
-                #krate::__private::encode_text(__ipcq_body, #variant, #mtype, #(#names)*)
+                #krate::__private::encode_text(#body, #variant, #mtype, #(#names)*)
             },
             Encoding::Bytes => quote_spanned! {span=>
-                #krate::__private::encode_bytes(__ipcq_body, #(#names)*)
+                #krate::__private::encode_bytes(#body, #(#names)*)
             },
         };
-        quote!(#pat => #body,)
+        quote!(#pat => #write,)
     });
 
     let decode_arms = input.variants.iter().map(|v| {
@@ -302,15 +321,15 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                     let ( #(#names,)* ): ( #(#types,)* ) = #krate::__private::decode_fields::<__C, _>(
                         #variant,
                         const { #krate::__private::fingerprint(#signature) },
-                        __ipcq_body,
+                        #body,
                     )?;
                 }
             }
             Encoding::Text => quote_spanned! {span=>
-                let #(#names)* = #krate::__private::decode_text(#variant, __ipcq_body)?;
+                let #(#names)* = #krate::__private::decode_text(#variant, #body)?;
             },
             Encoding::Bytes => quote_spanned! {span=>
-                let #(#names)* = #krate::__private::decode_bytes(#variant, __ipcq_body)?;
+                let #(#names)* = #krate::__private::decode_bytes(#variant, #body)?;
             },
         };
         quote! {
@@ -340,7 +359,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
             #[inline]
             fn encode_body<__C: #krate::Codec>(
                 &self,
-                __ipcq_body: &mut #krate::__private::Body<'_>,
+                #body: &mut #krate::__private::Body<'_>,
             ) -> ::core::result::Result<(), #krate::EncodeError> {
                 match self { #(#encode_arms)* }
             }
@@ -348,7 +367,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
             #[inline]
             fn decode_body<__C: #krate::Codec>(
                 __ipcq_mtype: i64,
-                __ipcq_body: &[u8],
+                #body: &[u8],
             ) -> ::core::result::Result<Self, #krate::DecodeReason> {
                 match __ipcq_mtype {
                     #(#decode_arms)*

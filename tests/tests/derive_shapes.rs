@@ -328,6 +328,43 @@ mod awkward {
     pub(crate) enum Raw {
         Job { r#type: u8 },
     }
+
+    /// An enum named with a raw identifier, whose field says `Self`.
+    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    pub(crate) enum r#Loop {
+        Once(u8),
+        Again(Option<Box<Self>>),
+    }
+
+    /// Variants named like the Kind's own functions, which a path such as
+    /// `FieldKind::mtype` then names.
+    #[allow(non_camel_case_types)]
+    #[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+    pub(crate) enum Field {
+        id,
+        #[ipcq(mtype = 9)]
+        name,
+        mtype(u8),
+        from_mtype,
+    }
+
+    /// An enum written by a `macro_rules!`: the variants' tokens carry the
+    /// macro's hygiene.
+    macro_rules! messages {
+        ($(#[$meta:meta])* $vis:vis enum $name:ident) => {
+            $(#[$meta])*
+            $vis enum $name {
+                Ping,
+                Job { id: u64, path: String },
+                #[ipcq(text)]
+                Note(String),
+                #[ipcq(bytes)]
+                Blob(Vec<u8>),
+            }
+        };
+    }
+
+    messages!(#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)] pub(crate) enum FromMacro);
 }
 
 /// No prelude: everything the derive writes must be spelled out in full.
@@ -414,4 +451,62 @@ fn a_derive_in_a_module_without_prelude_works() {
         r#"[Typed("t"), Text(42), Bytes([97, 98, 99, 100])]"#
     );
     let _ = awkward::Legacy::Job_Done;
+}
+
+#[test]
+fn an_enum_written_by_a_macro_travels() {
+    use awkward::FromMacro;
+    let raw = TestQueue::new();
+    let q = raw.typed::<FromMacro>();
+    let sent = [
+        FromMacro::Ping,
+        FromMacro::Job {
+            id: 7,
+            path: "/srv/job".into(),
+        },
+        FromMacro::Note("made by a macro".into()),
+        FromMacro::Blob(vec![0, 255]),
+    ];
+    for msg in &sent {
+        q.send(msg).unwrap();
+    }
+    let got: Vec<FromMacro> = q.try_iter().map(Result::unwrap).collect();
+    assert_eq!(got, sent);
+}
+
+#[test]
+fn a_raw_enum_name_with_self_in_a_field_travels() {
+    use awkward::r#Loop;
+    let raw = TestQueue::new();
+    let q = raw.typed::<r#Loop>();
+    let msg = r#Loop::Again(Some(Box::new(r#Loop::Once(3))));
+    q.send(&msg).unwrap();
+    assert_eq!(q.recv().unwrap(), msg);
+}
+
+#[test]
+fn variants_named_like_kind_functions_keep_their_mtypes_and_names() {
+    use awkward::{Field, FieldKind};
+    let expected = [
+        (FieldKind::id, 1, "id"),
+        (FieldKind::name, 9, "name"),
+        (FieldKind::mtype, 10, "mtype"),
+        (FieldKind::from_mtype, 11, "from_mtype"),
+    ];
+    assert_eq!(<FieldKind as MessageKind>::ALL.len(), expected.len());
+    for (kind, mtype, name) in expected {
+        assert_eq!(MessageKind::mtype(kind), mtype);
+        assert_eq!(kind.mtype(), mtype);
+        assert_eq!(i64::from(kind), mtype);
+        assert_eq!(MessageKind::name(kind), name);
+        assert_eq!(kind.to_string(), name);
+        assert_eq!(<FieldKind as MessageKind>::from_mtype(mtype), Some(kind));
+    }
+    assert!(FieldKind::id < FieldKind::from_mtype);
+    let raw = TestQueue::new();
+    let q = raw.typed::<Field>();
+    q.send(Field::mtype(5)).unwrap();
+    q.send(Field::name).unwrap();
+    assert_eq!(q.recv_kind(FieldKind::name).unwrap(), Field::name);
+    assert_eq!(q.recv().unwrap(), Field::mtype(5));
 }

@@ -6,11 +6,16 @@
 //! and the like reserve `size_hint::cautious(access.size_hint())` elements
 //! before reading any: up to 1 MiB of elements, whatever a length prefix
 //! claims, and a hash table rounds that up further. [`Capped`] wraps a
-//! deserializer so that every `SeqAccess` and `MapAccess` it hands out, at
-//! any depth, reports at most `cap` elements. With `cap` set to the length of
-//! the body in bytes, a lying prefix can make a collection reserve no more
-//! elements than the body has bytes: as many as an honest body of 1-byte
-//! elements would fill.
+//! deserializer so that the size hints of every `SeqAccess` and `MapAccess`
+//! it hands out, at any depth, are drawn from one reservation per decode:
+//! each hint is at most what is left of it, and is taken out of it. With the
+//! reservation set to the length of the body in bytes, lying prefixes can
+//! make the collections of one decode, nested ones and open ones together,
+//! reserve no more elements than the body has bytes: as many as an honest
+//! body of 1-byte elements would fill, whose hints all stay exact. (Capping
+//! each hint on its own would not do: a type that contains itself nests a
+//! collection in a collection, and each open one would keep its reservation
+//! while the next one is read.)
 //!
 //! Elements that take no byte of body (`()`, unit structs, structs whose
 //! fields are all skipped) would let a prefix claiming 2^60 of them loop for
@@ -52,14 +57,31 @@ use serde::de::{
 /// and struct), well within a spawned thread's default 2 MiB.
 pub(crate) const MAX_DEPTH: usize = 128;
 
-/// A deserializer, visitor, seed or access whose collections report at most
-/// `cap` elements in their size hints.
+/// What one decode may still reserve and yield, shared by every wrapper of
+/// the decode.
+pub(crate) struct Limits {
+    /// Elements the size hints of its collections may still add up to.
+    pub(crate) reserve: Cell<usize>,
+    /// Sequence elements and map entries it may still yield.
+    pub(crate) items: Cell<usize>,
+}
+
+impl Limits {
+    /// The limits of a decode from a body of `len` bytes: `len` elements
+    /// reserved and `len` items yielded.
+    pub(crate) fn of_body(len: usize) -> Self {
+        Limits {
+            reserve: Cell::new(len),
+            items: Cell::new(len),
+        }
+    }
+}
+
+/// A deserializer, visitor, seed or access whose collections draw their size
+/// hints from, and count their items against, the [`Limits`] of one decode.
 pub(crate) struct Capped<'b, T> {
     inner: T,
-    cap: usize,
-    /// Elements and entries the whole decode may still yield, shared by every
-    /// wrapper of one decode.
-    budget: &'b Cell<usize>,
+    limits: &'b Limits,
     /// How many values this one is inside. It is handed down, never back
     /// up: values side by side are at the same depth, and nothing needs
     /// doing after a nested value is decoded.
@@ -71,15 +93,13 @@ pub(crate) struct Capped<'b, T> {
 }
 
 impl<'b, T> Capped<'b, T> {
-    /// Wraps `inner`, capping the size hints it hands out at `cap`, the
-    /// sequence elements and map entries of the whole decode at what `budget`
-    /// holds (both are the body's length in bytes), and the nesting of its
-    /// values at [`MAX_DEPTH`].
-    pub(crate) fn new(inner: T, cap: usize, budget: &'b Cell<usize>) -> Self {
+    /// Wraps `inner`, drawing the size hints it hands out from `limits`,
+    /// counting the sequence elements and map entries of the whole decode
+    /// against them, and capping the nesting of its values at [`MAX_DEPTH`].
+    pub(crate) fn new(inner: T, limits: &'b Limits) -> Self {
         Capped {
             inner,
-            cap,
-            budget,
+            limits,
             depth: 0,
             counted: false,
         }
@@ -89,8 +109,7 @@ impl<'b, T> Capped<'b, T> {
     fn wrap<U>(&self, inner: U) -> Capped<'b, U> {
         Capped {
             inner,
-            cap: self.cap,
-            budget: self.budget,
+            limits: self.limits,
             depth: self.depth,
             counted: false,
         }
@@ -147,18 +166,26 @@ impl<'b, T> Capped<'b, T> {
         if !self.counted || remaining == Some(0) {
             return Ok(());
         }
-        match self.budget.get().checked_sub(1) {
+        match self.limits.items.get().checked_sub(1) {
             Some(left) => {
-                self.budget.set(left);
+                self.limits.items.set(left);
                 Ok(())
             }
             None => Err(too_many()),
         }
     }
 
+    /// `hint`, cut to what is left of the decode's reservation and taken out
+    /// of it. serde's collections ask once, before reading; a visitor that
+    /// asks again only gets smaller hints, which are advice, not limits.
     #[inline]
     fn hint(&self, hint: Option<usize>) -> Option<usize> {
-        hint.map(|n| n.min(self.cap))
+        hint.map(|n| {
+            let left = self.limits.reserve.get();
+            let n = n.min(left);
+            self.limits.reserve.set(left - n);
+            n
+        })
     }
 }
 
@@ -238,15 +265,21 @@ impl<'b, 'de, D: Deserializer<'de>> Deserializer<'de> for Capped<'b, D> {
     /// copy of it: the deserializer then checks the length against the body
     /// before anything is allocated, and the visitor gets the `String` it
     /// asked for, allocated once, as bincode would have.
+    ///
+    /// The visitor is wrapped as a sequence's would be: a self-describing
+    /// format may answer with a sequence (serde_json gives bytes as an
+    /// array), whose items count and whose length hint is capped.
     #[inline]
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.inner.deserialize_str(Owned(visitor))
+        let inner = self.wrap_counted(visitor, true);
+        self.inner.deserialize_str(Owned { inner })
     }
 
     /// As [`deserialize_string`](Self::deserialize_string), for bytes.
     #[inline]
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.inner.deserialize_bytes(Owned(visitor))
+        let inner = self.wrap_counted(visitor, true);
+        self.inner.deserialize_bytes(Owned { inner })
     }
 
     #[inline]
@@ -419,8 +452,7 @@ impl<'b, 'de, A: EnumAccess<'de>> EnumAccess<'de> for Capped<'b, A> {
         let (value, variant) = self.inner.variant_seed(seed)?;
         let variant = Capped {
             inner: variant,
-            cap: self.cap,
-            budget: self.budget,
+            limits: self.limits,
             depth: self.depth,
             counted: false,
         };
@@ -460,34 +492,85 @@ impl<'b, 'de, A: VariantAccess<'de>> VariantAccess<'de> for Capped<'b, A> {
 }
 
 /// A visitor that asked for an owned string or byte buffer, given a borrowed
-/// one: it gets an owned copy.
-struct Owned<V>(V);
+/// one: it gets an owned copy. Whatever else the format hands it (a
+/// self-describing format may give bytes as a sequence) goes on to the
+/// visitor unchanged.
+struct Owned<V> {
+    inner: V,
+}
 
 impl<'de, V: Visitor<'de>> Visitor<'de> for Owned<V> {
     type Value = V::Value;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.expecting(formatter)
+        self.inner.expecting(formatter)
     }
 
     #[inline]
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<V::Value, E> {
-        self.0.visit_string(v.to_owned())
-    }
-
-    #[inline]
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<V::Value, E> {
-        self.0.visit_string(v)
+        self.inner.visit_string(v.to_owned())
     }
 
     #[inline]
     fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
-        self.0.visit_byte_buf(v.to_vec())
+        self.inner.visit_byte_buf(v.to_vec())
+    }
+
+    forward_visit! {
+        visit_bool(bool);
+        visit_i8(i8);
+        visit_i16(i16);
+        visit_i32(i32);
+        visit_i64(i64);
+        visit_i128(i128);
+        visit_u8(u8);
+        visit_u16(u16);
+        visit_u32(u32);
+        visit_u64(u64);
+        visit_u128(u128);
+        visit_f32(f32);
+        visit_f64(f64);
+        visit_char(char);
+        visit_string(String);
+        visit_byte_buf(Vec<u8>);
     }
 
     #[inline]
-    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
-        self.0.visit_byte_buf(v)
+    fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_none()
+    }
+
+    #[inline]
+    fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_unit()
+    }
+
+    #[inline]
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.inner.visit_some(deserializer)
+    }
+
+    #[inline]
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<V::Value, D::Error> {
+        self.inner.visit_newtype_struct(deserializer)
+    }
+
+    #[inline]
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        self.inner.visit_seq(seq)
+    }
+
+    #[inline]
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.inner.visit_map(map)
+    }
+
+    #[inline]
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
+        self.inner.visit_enum(data)
     }
 }
 
@@ -505,7 +588,9 @@ fn too_deep<E: serde::de::Error>() -> E {
 fn too_many<E: serde::de::Error>() -> E {
     E::custom(
         "more sequence elements and map entries than the body has bytes: \
-         a length prefix claims more than the body holds",
+         a length prefix claims more than the body holds, or the value has \
+         more elements that take no bytes (`()`, unit structs) than ipcq \
+         decodes, which is one per byte of body",
     )
 }
 
@@ -519,8 +604,8 @@ mod tests {
 
     use super::*;
 
-    /// Decodes with bincode's standard configuration, hints capped at `cap`,
-    /// as many items as the body has bytes.
+    /// Decodes with bincode's standard configuration, hints drawn from a
+    /// reservation of `cap`, as many items as the body has bytes.
     fn decode<T: DeserializeOwned>(bytes: &[u8], cap: usize) -> Result<(T, usize), String> {
         decode_with(bytes, cap, bytes.len())
     }
@@ -531,8 +616,11 @@ mod tests {
         cap: usize,
         items: usize,
     ) -> Result<(T, usize), String> {
-        let budget = Cell::new(items);
-        let seed = Capped::new(PhantomData::<T>, cap, &budget);
+        let limits = Limits {
+            reserve: Cell::new(cap),
+            items: Cell::new(items),
+        };
+        let seed = Capped::new(PhantomData::<T>, &limits);
         bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
             .map_err(|e| e.to_string())
     }
@@ -620,8 +708,9 @@ mod tests {
             (7, Hint(capped))
         );
         // A sequence's element and a map's key and value.
+        // (The vector itself took one element of the reservation.)
         let vec = decode::<Vec<Hint>>(&at(&[1]), cap).unwrap().0;
-        assert_eq!(vec, [Hint(capped)]);
+        assert_eq!(vec, [Hint(Some(cap - 1))]);
         let value = decode::<BTreeMap<u8, Hint>>(&at(&[1, 3]), cap).unwrap().0;
         assert_eq!(value, BTreeMap::from([(3, Hint(capped))]));
         let key = decode::<BTreeMap<Hint, u8>>(&[&at(&[1])[..], &[5]].concat(), cap);
@@ -639,6 +728,21 @@ mod tests {
                 b: Hint(capped)
             }
         );
+    }
+
+    #[test]
+    fn the_collections_of_one_decode_share_one_reservation() {
+        let lie = claim(LIE);
+        let cap = 16;
+        let two = decode::<(Hint, MapHint)>(&[&lie[..], &lie].concat(), cap);
+        assert_eq!(two.unwrap().0, (Hint(Some(cap)), MapHint(Some(0))));
+        // Honest lengths that add up to the reservation keep exact hints.
+        let honest = decode::<(Hint, Hint)>(&[10, 6], cap).unwrap().0;
+        assert_eq!(honest, (Hint(Some(10)), Hint(Some(6))));
+        // Nested lies: each open collection keeps what it reserved, and the
+        // next one in it gets what is left.
+        let nested = decode::<Vec<Vec<Hint>>>(&[&[1, 1][..], &lie].concat(), cap).unwrap();
+        assert_eq!(nested.0, [[Hint(Some(cap - 2))]]);
     }
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -859,6 +963,46 @@ mod tests {
         }
     }
 
+    /// Owned bytes, as `serde_bytes::ByteBuf` or `CString` take them: given
+    /// as bytes, or, by a self-describing format, as a sequence.
+    #[derive(Debug, PartialEq)]
+    struct Buf(usize);
+
+    impl<'de> Deserialize<'de> for Buf {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Buf;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("bytes")
+                }
+                fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Buf, E> {
+                    Ok(Buf(v.len()))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Buf, A::Error> {
+                    let mut n = 0;
+                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                        n += 1;
+                    }
+                    Ok(Buf(n))
+                }
+            }
+            deserializer.deserialize_byte_buf(V)
+        }
+    }
+
+    #[test]
+    fn owned_bytes_a_format_gives_as_a_sequence_reach_the_visitor() {
+        let limits = Limits::of_body(2);
+        let seed = Capped::new(PhantomData::<Buf>, &limits);
+        let buf = seed.deserialize(&mut SelfDescribing(&[1, 0])).unwrap();
+        assert_eq!(buf, Buf(1));
+        // The sequence's asks counted against the decode's budget: its item,
+        // and the ask that found its end, as the format gives no length.
+        assert_eq!(limits.items.get(), 0);
+        assert_eq!(decode::<Buf>(&[2, 7, 8], 16).unwrap().0, Buf(2));
+    }
+
     #[test]
     fn values_a_type_ignores_count_too() {
         // Ignored values (unknown fields, `#[serde(other)]`) are decoded as
@@ -867,9 +1011,8 @@ mod tests {
             std::thread::Builder::new()
                 .stack_size(2 << 20)
                 .spawn(move || {
-                    let budget = Cell::new(body.len());
-                    let seed =
-                        Capped::new(PhantomData::<serde::de::IgnoredAny>, body.len(), &budget);
+                    let limits = Limits::of_body(body.len());
+                    let seed = Capped::new(PhantomData::<serde::de::IgnoredAny>, &limits);
                     seed.deserialize(&mut SelfDescribing(&body))
                         .map_err(|e| e.to_string())
                 })

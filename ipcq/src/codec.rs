@@ -1,13 +1,12 @@
 //! The seam between typed messages and bytes: which serde format encodes bodies.
 
-use std::cell::Cell;
 use std::io;
 use std::marker::PhantomData;
 
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned, DeserializeSeed, Deserializer};
 
-use crate::capped::Capped;
+use crate::capped::{Capped, Limits};
 use crate::error::counted;
 
 /// A serde data format that encodes the fields of typed messages.
@@ -160,9 +159,11 @@ impl CodecError {
 ///   owned copy of what it read. A deserializer that reads from a slice then
 ///   checks a length prefix against the bytes it has before anything is
 ///   allocated for it.
-/// - A sequence or map is told that it holds at most `body_len` elements, so
-///   serde's collections reserve room for no more elements than the body has
-///   bytes, whatever a length prefix claims. All the sequences and maps of
+/// - The sequences and maps of the value are told that they hold at most
+///   `body_len` elements together (each is told at most what the ones before
+///   it left), so serde's collections, nested ones included, reserve room
+///   for no more elements than the body has bytes, whatever their length
+///   prefixes claim. All the sequences and maps of
 ///   the value together may yield at most `body_len` elements and entries, so
 ///   that elements that take no bytes (`()`, unit structs) cannot be claimed
 ///   by the billion.
@@ -185,8 +186,8 @@ where
     T: Deserialize<'de>,
     D: Deserializer<'de>,
 {
-    let budget = Cell::new(body_len);
-    Capped::new(PhantomData::<T>, body_len, &budget).deserialize(deserializer)
+    let limits = Limits::of_body(body_len);
+    Capped::new(PhantomData::<T>, &limits).deserialize(deserializer)
 }
 
 /// bincode 2 with its standard configuration: little-endian, variable-length
@@ -234,8 +235,8 @@ pub struct Bincode;
 /// body byte until the thread's stack overflows.
 #[inline(always)]
 fn decode_capped<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
-    let budget = Cell::new(bytes.len());
-    let seed = Capped::new(PhantomData::<T>, bytes.len(), &budget);
+    let limits = Limits::of_body(bytes.len());
+    let seed = Capped::new(PhantomData::<T>, &limits);
     bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
         .map_err(decode_failure)
 }

@@ -51,6 +51,14 @@ use crate::wire::Body;
 /// Text and bytes variants have no header, so that programs in other
 /// languages can send and read them as they are (`docs/WIRE.md`, section 6).
 ///
+/// A variant under `#[cfg(...)]` is gone before the derive sees the enum, so
+/// it takes no mtype in a build without it, and the variants after it count
+/// on from one less. Give such a variant, and the variants after it, an
+/// explicit `#[ipcq(mtype = N)]`: otherwise builds with and without the
+/// feature disagree on the mtypes, and a text or bytes variant, which has no
+/// fingerprint to catch that, is read as the variant the other build numbered
+/// the same.
+///
 /// The derive needs serde only for the fields of typed variants, never for
 /// the enum itself, although the examples here derive `Serialize` and
 /// `Deserialize` on their enums too. Leave those two derives off an enum with

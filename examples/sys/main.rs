@@ -121,10 +121,20 @@ fn listen(args: &Args, key: Key) -> ipcq::Result<()> {
     if let Some(group) = &args.group {
         daemon = daemon.group(group);
     }
-    let _running = daemon.start()?;
+    // The queue is opened and the signals installed before the starting
+    // process exits: `-s` (and the init script's start) fails if they cannot
+    // be, and a `--message` sent just after finds the queue.
+    let stop = StopHandle::new();
+    let (_running, (q, _signals)) = daemon.start_with(|| {
+        let signals = Signals::new(&stop)
+            .on_reload(|| log::info!("SIGHUP: nothing to reload in this example"))
+            .install()?;
+        let q = TypedQueue::<SysMsg>::create(key)?.with_stop(stop.clone());
+        Ok((q, signals))
+    })?;
     Logger::install(log_file);
     // A daemon's stderr is /dev/null: what ends the listener goes to the log.
-    let result = serve(key);
+    let result = serve(&q, key);
     match &result {
         Ok(()) => log::info!("stopped"),
         Err(e) => log::error!("stopped: {e}"),
@@ -133,12 +143,7 @@ fn listen(args: &Args, key: Key) -> ipcq::Result<()> {
 }
 
 /// The listener's loop, after the daemon has started and the logger is set.
-fn serve(key: Key) -> ipcq::Result<()> {
-    let stop = StopHandle::new();
-    let _signals = Signals::new(&stop)
-        .on_reload(|| log::info!("SIGHUP: nothing to reload in this example"))
-        .install()?;
-    let q = TypedQueue::<SysMsg>::create(key)?.with_stop(stop);
+fn serve(q: &TypedQueue<SysMsg>, key: Key) -> ipcq::Result<()> {
     log::info!(
         "listening on queue {} (key {key}), pid {}",
         q.id(),

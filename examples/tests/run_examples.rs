@@ -633,9 +633,11 @@ fn sys_init_script_moves_no_message_into_or_out_of_a_squatters_queue() {
     };
     nobody(&["create", &rig.key.arg(), "--mode", "644"]);
     nobody(&["send", &rig.key.arg(), "--type", "9", "forged"]);
-    // Start puts nothing into that queue: the dump stays for a later start.
+    // Start fails, saying why (the listener refuses the squatter's queue),
+    // and puts nothing into that queue: the dump stays for a later start.
     let out = rig.init("start");
-    assert!(text(&out.stderr).contains("could not restore"), "{out:?}");
+    assert!(!out.status.success(), "{out:?}");
+    assert!(text(&out.stderr).contains("refusing queue"), "{out:?}");
     assert_eq!(rig.dumps(), ["queue.dump.000001"]);
     let squatted = ipcq::OpenOptions::new()
         .allow_foreign(true)

@@ -6,7 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 
 use ipcq::Error;
 use ipcq::service::PidFile;
-use tests::{ScratchDir, peer};
+use tests::{ScratchDir, TestQueue, peer};
 
 fn temp(name: &str) -> ScratchDir {
     ScratchDir::new(env!("CARGO_TARGET_TMPDIR"), &format!("service-{name}"))
@@ -166,4 +166,59 @@ fn a_daemon_that_fails_after_the_fork_reports_its_errno() {
         "{said}"
     );
     assert_eq!(said.matches("ENOENT").count(), 1, "{said}");
+}
+
+/// Sends SIGTERM to the daemon whose pid is in `path`, and waits until it
+/// has removed the file.
+fn stop_daemon(path: &std::path::Path) {
+    let pid: i32 = std::fs::read_to_string(path)
+        .expect("a pid file")
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while path.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!path.exists(), "the daemon left its pid file");
+}
+
+#[test]
+fn a_daemon_is_reported_started_only_once_its_setup_is_done() {
+    let dir = temp("setup");
+    let path = dir.path().join("d.pid");
+    let q = TestQueue::new();
+    let out = peer!("daemon-setup", &path, q.key_arg())
+        .output()
+        .expect("run the peer");
+    assert!(out.status.success(), "{out:?}");
+    // The set-up's message is there the moment the starting process is gone.
+    let said = q.try_recv(ipcq::Selector::Any).unwrap();
+    stop_daemon(&path);
+    assert_eq!(said.expect("the set-up ran first").body, b"set up");
+}
+
+#[test]
+fn a_daemon_whose_setup_fails_reports_why_and_goes() {
+    let dir = temp("setup-fails");
+    let path = dir.path().join("d.pid");
+    let gone = TestQueue::new();
+    let key = gone.key_arg();
+    drop(gone);
+    let out = peer!("daemon-setup", &path, &key)
+        .output()
+        .expect("run the peer");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    // The set-up's own error, which is no start-up step's, crossed with its
+    // errno and its sentence.
+    assert!(said.starts_with("error other: "), "{said}");
+    assert!(said.contains("cannot open the queue"), "{said}");
+    assert_eq!(said.matches("ENOENT").count(), 1, "{said}");
+    assert!(!path.exists(), "the daemon left its pid file");
 }

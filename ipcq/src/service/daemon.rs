@@ -23,6 +23,10 @@ use crate::sys;
 /// stderr at `/dev/null`. The original process waits until the daemon is set
 /// up, then exits with status 0; if setting up fails, `start` returns the
 /// error in the original process instead, so the person starting it sees why.
+/// [`start_with`](Daemon::start_with) counts the service's own set-up (its
+/// queue opened, its signals installed) in that, so that an init script's
+/// `start` fails when the service could not get going, and a client run just
+/// after it finds the queue there.
 ///
 /// In the [`foreground`](Daemon::foreground), for systemd (`Type=simple`) and
 /// containers, nothing is forked and stdio is left alone; the pid file and
@@ -103,7 +107,8 @@ impl Daemon {
 
     /// Becomes the service. Returns in the daemon (or, in the foreground, in
     /// this process); in the background, the original process exits with
-    /// status 0 once the daemon is up.
+    /// status 0 once the daemon is up. [`start_with`](Self::start_with) also
+    /// waits for the service's own set-up.
     ///
     /// Call it first thing in `main`: a process with more than one thread
     /// cannot fork safely, and is refused.
@@ -118,6 +123,50 @@ impl Daemon {
     /// (the privilege drop, the pid file's contents, chdir) fails in the
     /// daemon, and the same error comes back here.
     pub fn start(self) -> Result<Running> {
+        self.start_with(|| Ok(())).map(|(running, ())| running)
+    }
+
+    /// Becomes the service, as [`start`](Self::start) does, then runs `setup`
+    /// in the daemon, as the daemon's user, and returns what it made. In the
+    /// background, the original process exits with status 0 only once
+    /// `setup` has succeeded; if it fails, its error comes back in the
+    /// original process as the daemon's other start-up errors do (an error
+    /// of another operation as [`Error::Os`], with its errno and its text),
+    /// and the daemon exits.
+    ///
+    /// Open the service's queues and install its [`Signals`](super::Signals)
+    /// here: an init script's `start` then fails when they cannot be had, and
+    /// a client started just after it finds the queue there.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), and whatever `setup` returns.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use ipcq::service::{Daemon, Signals};
+    /// use ipcq::{Key, QueueMessage, StopHandle, TypedQueue};
+    ///
+    /// #[derive(QueueMessage)]
+    /// enum Cmd {
+    ///     #[ipcq(text)]
+    ///     Job(u32),
+    /// }
+    ///
+    /// let stop = StopHandle::new();
+    /// let (_running, (queue, _signals)) = Daemon::new()
+    ///     .pid_file("/run/myd/myd.pid")
+    ///     .start_with(|| {
+    ///         let signals = Signals::new(&stop).install()?;
+    ///         let queue = TypedQueue::<Cmd>::create(Key::new(0x5150))?;
+    ///         Ok((queue.with_stop(stop.clone()), signals))
+    ///     })?;
+    /// // The starting process has exited 0: the queue is there.
+    /// queue.serve_fn(|Cmd::Job(n)| log::info!("job {n}"))?;
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    pub fn start_with<T>(self, setup: impl FnOnce() -> Result<T>) -> Result<(Running, T)> {
         let credentials = match (&self.user, &self.group) {
             (None, None) => None,
             (user, group) => Some(Credentials::resolve(user.as_deref(), group.as_deref())?),
@@ -126,7 +175,8 @@ impl Daemon {
         let mut running = Running { pid_file };
         if self.foreground {
             self.finish(&mut running, credentials, false)?;
-            return Ok(running);
+            let made = setup()?;
+            return Ok((running, made));
         }
         check_single_threaded()?;
         let (from_daemon, to_parent) =
@@ -160,11 +210,14 @@ impl Daemon {
                         ForkResult::Child => Ok(()),
                     }
                 });
-                match detached.and_then(|()| self.finish(&mut running, credentials, true)) {
-                    Ok(()) => {
+                let started = detached
+                    .and_then(|()| self.finish(&mut running, credentials, true))
+                    .and_then(|()| setup());
+                match started {
+                    Ok(made) => {
                         let _ = to_parent.write_all(b"ok");
                         log::info!("daemon started, pid {}", std::process::id());
-                        Ok(running)
+                        Ok((running, made))
                     }
                     Err(e) => {
                         let _ = to_parent.write_all(failure_report(&e).as_bytes());
@@ -268,10 +321,19 @@ fn parse_failure(report: &str) -> Option<Error> {
     let (kind, rest) = report.split_once(' ')?;
     if kind == "other" {
         let (errno, text) = rest.split_once(' ')?;
+        let errno = Errno::from_raw(errno.parse().ok()?);
+        // The error made here names its errno at the end: the text need not.
+        let text = [
+            format!(" ({errno:?}: {})", errno.desc()),
+            format!(" ({errno:?})"),
+        ]
+        .iter()
+        .find_map(|named| text.strip_suffix(named.as_str()))
+        .unwrap_or(text);
         return Some(Error::Os {
             op: Op::Daemonize,
-            errno: Errno::from_raw(errno.parse().ok()?),
-            detail: format!("the daemon failed to start: {text}"),
+            errno,
+            detail: text.to_owned(),
         });
     }
     let (op, rest) = rest.split_once(' ')?;
@@ -403,11 +465,26 @@ mod tests {
         let parsed = parse_failure(&failure_report(&short)).expect("a report");
         assert_eq!(parsed.to_string(), short.to_string());
         assert_eq!((parsed.op(), parsed.errno()), (Op::PidFile, None));
-        // Anything else keeps its errno and its text.
+        // Anything else keeps its errno and its text, which names the errno
+        // once.
         let other = Error::invalid(Op::Daemonize, "odd");
         let parsed = parse_failure(&failure_report(&other)).expect("a report");
         assert_eq!(parsed.errno(), Some(Errno::EINVAL));
-        assert!(parsed.to_string().contains(&other.to_string()), "{parsed}");
+        assert_eq!(
+            parsed.to_string(),
+            "cannot start the daemon: cannot start the daemon: invalid argument: odd \
+             (EINVAL: Invalid argument)"
+        );
+        let found = Error::Os {
+            op: Op::Send,
+            errno: Errno::EIDRM,
+            detail: "gone".into(),
+        };
+        let parsed = parse_failure(&failure_report(&found)).expect("a report");
+        assert_eq!(
+            parsed.to_string(),
+            "cannot start the daemon: cannot send (msgsnd): gone (EIDRM: Identifier removed)"
+        );
         assert!(parse_failure("").is_none());
     }
 }

@@ -10,18 +10,19 @@
 //! # enum Cmd { Job(u32) }
 //!
 //! fn main() -> ipcq::Result<()> {
-//!     // Forks (the parent exits 0 once the daemon is up), writes and locks the
-//!     // pid file, drops to the user: all before any thread starts.
-//!     let _running = Daemon::new()
+//!     // Forks, writes and locks the pid file, drops to the user: all before
+//!     // any thread starts. Then, in the daemon, the set-up: the starting
+//!     // process exits 0 once it has succeeded, and with its error if not.
+//!     let stop = StopHandle::new();
+//!     let (_running, (q, _signals)) = Daemon::new()
 //!         .pid_file("/run/mydaemon/mydaemon.pid")
 //!         .user("mydaemon")
-//!         .start()?;
-//!
-//!     // SIGTERM and SIGINT stop the worker loop after the message in hand.
-//!     let stop = StopHandle::new();
-//!     let _signals = Signals::new(&stop).on_reload(|| log::info!("reload")).install()?;
-//!
-//!     let q = TypedQueue::<Cmd>::create(Key::new(0x5150))?.with_stop(stop);
+//!         .start_with(|| {
+//!             // SIGTERM and SIGINT stop the worker loop after the message in hand.
+//!             let signals = Signals::new(&stop).on_reload(|| log::info!("reload")).install()?;
+//!             let q = TypedQueue::<Cmd>::create(Key::new(0x5150))?.with_stop(stop.clone());
+//!             Ok((q, signals))
+//!         })?;
 //!     q.serve_fn(|Cmd::Job(n)| log::info!("job {n}"))
 //!     // _running drops here and removes the pid file.
 //! }

@@ -237,6 +237,24 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             }
             drop(running);
         }
+        "daemon-setup" => {
+            // The set-up takes a while, then says on the queue that it is done.
+            let (running, _q) =
+                ipcq::service::Daemon::new()
+                    .pid_file(&args[1])
+                    .start_with(|| {
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        let q = open(&args[2])?;
+                        q.send(1, b"set up")?;
+                        Ok(q)
+                    })?;
+            let stop = StopHandle::new();
+            let _signals = Signals::new(&stop).install()?;
+            while !stop.is_stopped() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            drop(running);
+        }
         "daemon-in" => {
             // Fails in the daemon, after the fork, when DIR does not exist.
             let running = ipcq::service::Daemon::new().working_dir(&args[1]).start()?;

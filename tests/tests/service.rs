@@ -1,7 +1,7 @@
 //! The service pieces on their own: the pid file's locking, takeover and
 //! refusal to follow links, and signal watchers giving signals back.
 
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{FileTypeExt, symlink};
 use std::os::unix::process::ExitStatusExt;
 
 use ipcq::Error;
@@ -62,6 +62,43 @@ fn a_symbolic_link_at_the_pid_file_path_is_not_followed() {
         std::fs::read_to_string(&victim).unwrap(),
         "do not overwrite"
     );
+}
+
+#[test]
+fn a_fifo_at_the_pid_file_path_is_refused_at_once() {
+    let dir = temp("fifo");
+    let path = dir.path().join("d.pid");
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    // Read as a pid file, a FIFO with no writer would block for ever: wait
+    // for the answer in another thread, for a while.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let acquiring = path.clone();
+    std::thread::spawn(move || tx.send(PidFile::acquire(&acquiring).map(drop)));
+    let answer = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("acquire returned");
+    match answer {
+        Err(e @ Error::Os { .. }) => {
+            assert_eq!(e.errno(), Some(nix::errno::Errno::EINVAL));
+            assert!(
+                e.to_string().contains("is a FIFO, not a regular file"),
+                "{e}"
+            );
+        }
+        other => panic!("expected the FIFO refused, got {other:?}"),
+    }
+    assert!(
+        std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    // A directory is refused too, and left as it is.
+    let sub = dir.path().join("sub.pid");
+    std::fs::create_dir(&sub).unwrap();
+    let e = PidFile::acquire(&sub).unwrap_err();
+    assert!(e.to_string().contains("is a directory"), "{e}");
+    assert!(sub.is_dir());
 }
 
 /// Runs `peer signals-dropped MODE` (through `nohup` if `nohup`), and returns

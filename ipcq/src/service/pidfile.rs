@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -19,7 +19,10 @@ use crate::error::{Error, Op, Result};
 /// - The pid is written to a temporary file that is locked, synced and then
 ///   renamed over the path, so a reader never sees a partial pid.
 /// - Symbolic links are not followed (`O_NOFOLLOW`), so a link planted at the
-///   path cannot make a root daemon overwrite another file.
+///   path cannot make a root daemon overwrite another file; and anything but
+///   a regular file at the path (a FIFO, a device, a directory) is refused
+///   rather than opened and read, where a FIFO would block the start for
+///   ever.
 ///
 /// After a privilege drop, removing the file needs write permission on its
 /// directory: keep pid files of such daemons in a directory the daemon's user
@@ -57,7 +60,8 @@ impl PidFile {
     ///
     /// [`Error::AlreadyRunning`] when another live process holds it;
     /// [`Error::Io`] when the file or its directory cannot be written;
-    /// [`Error::Os`] with `ELOOP` when the path is a symbolic link.
+    /// [`Error::Os`] with `ELOOP` when the path is a symbolic link, and with
+    /// `EINVAL` when it is something else that is not a regular file.
     pub fn acquire(path: impl AsRef<Path>) -> Result<PidFile> {
         Self::acquire_for(path.as_ref(), std::process::id())
     }
@@ -126,13 +130,24 @@ impl Drop for PidFile {
     }
 }
 
+/// Opens or creates the regular file at `path`, never through a link.
+///
+/// Something else at the path is refused before it is opened, since opening
+/// a device may do something, and checked again once open, in case it was
+/// put there in between: `O_NONBLOCK` keeps a FIFO from blocking that open
+/// or the read of the pid after it.
 fn open_at(path: &Path) -> Result<File> {
-    OpenOptions::new()
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => check_regular(path, &meta)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(path, e)),
+    }
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| match e.raw_os_error() {
             // O_NOFOLLOW's refusal; the kernel's own words ("too many levels
@@ -147,7 +162,34 @@ fn open_at(path: &Path) -> Result<File> {
                 ),
             },
             _ => io(path, e),
-        })
+        })?;
+    check_regular(path, &file.metadata().map_err(|e| io(path, e))?)?;
+    Ok(file)
+}
+
+fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    let kind = meta.file_type();
+    let what = if kind.is_file() || kind.is_symlink() {
+        // A link is O_NOFOLLOW's to refuse, in its own words.
+        return Ok(());
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    };
+    Err(Error::Os {
+        op: Op::PidFile,
+        errno: Errno::EINVAL,
+        detail: format!(
+            "{} is {what}, not a regular file, and a pid file is never written into \
+             one; remove it",
+            path.display()
+        ),
+    })
 }
 
 /// Writes the pid to a locked temporary file and renames it over `path`;
@@ -199,9 +241,10 @@ fn same_file(file: &File, path: &Path) -> bool {
     }
 }
 
-fn read_pid(mut file: impl Read) -> Option<i32> {
+/// The pid in a pid file: a number on the first of at most 64 bytes.
+fn read_pid(file: impl Read) -> Option<i32> {
     let mut text = String::new();
-    file.read_to_string(&mut text).ok()?;
+    file.take(64).read_to_string(&mut text).ok()?;
     text.trim().parse().ok()
 }
 

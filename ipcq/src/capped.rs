@@ -59,18 +59,18 @@ pub(crate) const MAX_DEPTH: usize = 128;
 
 /// What one decode may still reserve and yield, shared by every wrapper of
 /// the decode.
-pub(crate) struct Limits {
+pub(crate) struct DecodeLimits {
     /// Elements the size hints of its collections may still add up to.
     pub(crate) reserve: Cell<usize>,
     /// Sequence elements and map entries it may still yield.
     pub(crate) items: Cell<usize>,
 }
 
-impl Limits {
+impl DecodeLimits {
     /// The limits of a decode from a body of `len` bytes: `len` elements
     /// reserved and `len` items yielded.
     pub(crate) fn of_body(len: usize) -> Self {
-        Limits {
+        DecodeLimits {
             reserve: Cell::new(len),
             items: Cell::new(len),
         }
@@ -78,10 +78,10 @@ impl Limits {
 }
 
 /// A deserializer, visitor, seed or access whose collections draw their size
-/// hints from, and count their items against, the [`Limits`] of one decode.
+/// hints from, and count their items against, the [`DecodeLimits`] of one decode.
 pub(crate) struct Capped<'b, T> {
     inner: T,
-    limits: &'b Limits,
+    limits: &'b DecodeLimits,
     /// How many values this one is inside. It is handed down, never back
     /// up: values side by side are at the same depth, and nothing needs
     /// doing after a nested value is decoded.
@@ -96,7 +96,7 @@ impl<'b, T> Capped<'b, T> {
     /// Wraps `inner`, drawing the size hints it hands out from `limits`,
     /// counting the sequence elements and map entries of the whole decode
     /// against them, and capping the nesting of its values at [`MAX_DEPTH`].
-    pub(crate) fn new(inner: T, limits: &'b Limits) -> Self {
+    pub(crate) fn new(inner: T, limits: &'b DecodeLimits) -> Self {
         Capped {
             inner,
             limits,
@@ -616,7 +616,7 @@ mod tests {
         cap: usize,
         items: usize,
     ) -> Result<(T, usize), String> {
-        let limits = Limits {
+        let limits = DecodeLimits {
             reserve: Cell::new(cap),
             items: Cell::new(items),
         };
@@ -993,7 +993,7 @@ mod tests {
 
     #[test]
     fn owned_bytes_a_format_gives_as_a_sequence_reach_the_visitor() {
-        let limits = Limits::of_body(2);
+        let limits = DecodeLimits::of_body(2);
         let seed = Capped::new(PhantomData::<Buf>, &limits);
         let buf = seed.deserialize(&mut SelfDescribing(&[1, 0])).unwrap();
         assert_eq!(buf, Buf(1));
@@ -1011,7 +1011,7 @@ mod tests {
             std::thread::Builder::new()
                 .stack_size(2 << 20)
                 .spawn(move || {
-                    let limits = Limits::of_body(body.len());
+                    let limits = DecodeLimits::of_body(body.len());
                     let seed = Capped::new(PhantomData::<serde::de::IgnoredAny>, &limits);
                     seed.deserialize(&mut SelfDescribing(&body))
                         .map_err(|e| e.to_string())

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned, DeserializeSeed, Deserializer};
 
-use crate::capped::{Capped, Limits};
+use crate::capped::{Capped, DecodeLimits};
 use crate::error::counted;
 
 /// A serde data format that encodes the fields of typed messages.
@@ -186,7 +186,7 @@ where
     T: Deserialize<'de>,
     D: Deserializer<'de>,
 {
-    let limits = Limits::of_body(body_len);
+    let limits = DecodeLimits::of_body(body_len);
     Capped::new(PhantomData::<T>, &limits).deserialize(deserializer)
 }
 
@@ -235,7 +235,7 @@ pub struct Bincode;
 /// body byte until the thread's stack overflows.
 #[inline(always)]
 fn decode_capped<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
-    let limits = Limits::of_body(bytes.len());
+    let limits = DecodeLimits::of_body(bytes.len());
     let seed = Capped::new(PhantomData::<T>, &limits);
     bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
         .map_err(decode_failure)

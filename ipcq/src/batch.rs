@@ -185,18 +185,23 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         let Selector::UpTo(up_to) = selector else {
             return self.pending.take::<M, C>(selector);
         };
-        let lowest = self.pending.lowest_up_to(up_to)?;
-        if lowest > 1 {
-            match self.recv_queue(Selector::UpTo(lowest - 1), Wait::No) {
-                Ok(Some(msg)) => return Some(Ok(msg)),
-                // A message taken off the queue comes back, even undecodable.
-                Err(e @ Error::Decode(_)) => return Some(Err(e)),
-                // Nothing more urgent, or the queue is gone or refuses us: the
-                // buffered messages are received already, hand them out.
-                Ok(None) | Err(_) => {}
+        loop {
+            let lowest = self.pending.lowest_up_to(up_to)?;
+            if lowest > 1 {
+                match self.recv_queue(Selector::UpTo(lowest - 1), Wait::No) {
+                    Ok(Some(msg)) => return Some(Ok(msg)),
+                    // A message taken off the queue comes back, even undecodable.
+                    Err(e @ Error::Decode(_)) => return Some(Err(e)),
+                    // Nothing more urgent, or the queue is gone or refuses us:
+                    // the buffered messages are received already, hand them out.
+                    Ok(None) | Err(_) => {}
+                }
             }
+            if let Some(taken) = self.pending.take::<M, C>(Selector::Type(lowest)) {
+                return Some(taken);
+            }
+            // A clone took the last of that type meanwhile: others may match.
         }
-        self.pending.take::<M, C>(Selector::Type(lowest))
     }
 }
 

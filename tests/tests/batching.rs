@@ -505,3 +505,44 @@ fn a_capacity_lowered_after_the_handle_looked_is_met_not_waited_on_for_ever() {
         done.send(()).unwrap();
     });
 }
+
+/// Two variants whose buffered items a priority receive must weigh against
+/// the kernel queue (mtypes above 1), as `recv_priority` workers meet them.
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+enum Ranked {
+    #[ipcq(mtype = 3)]
+    High(u32),
+    Low(u32),
+}
+
+#[test]
+fn clones_racing_for_buffered_messages_by_priority_both_get_one() {
+    let raw = TestQueue::new();
+    let q: TypedQueue<Ranked> = raw.typed();
+    for round in 0..300 {
+        // Buffered: one High and one Low; nothing on the kernel queue.
+        q.send_batch([Ranked::High(round), Ranked::High(round)])
+            .unwrap();
+        q.send_batch([Ranked::Low(round), Ranked::Low(round)])
+            .unwrap();
+        q.recv_kind(RankedKind::High).unwrap();
+        q.recv_kind(RankedKind::Low).unwrap();
+        assert_eq!(q.pending(), 2);
+        let barrier = std::sync::Barrier::new(2);
+        let got: Vec<Option<Ranked>> = std::thread::scope(|s| {
+            let take = || {
+                let q = q.clone();
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    q.try_recv_by(Selector::up_to(RankedKind::Low)).unwrap()
+                })
+            };
+            let (a, b) = (take(), take());
+            vec![a.join().unwrap(), b.join().unwrap()]
+        });
+        // Whichever got there first took High; the other still found Low.
+        assert!(got.contains(&Some(Ranked::High(round))), "{got:?}");
+        assert!(got.contains(&Some(Ranked::Low(round))), "{got:?}");
+    }
+}

@@ -68,6 +68,15 @@ impl MsgBuffer {
         self.raw.text()
     }
 
+    /// How many bytes of text the buffer holds without growing.
+    ///
+    /// A buffer that grows does so on a message larger than it: to the
+    /// kernel's `msgmax`, and past that (a message sent before `msgmax` was
+    /// lowered) to twice its size, until the message fits.
+    pub fn capacity(&self) -> usize {
+        self.raw.text_capacity()
+    }
+
     /// Copies the message received last into an owned [`Message`].
     pub fn to_message(&self) -> Message {
         Message {

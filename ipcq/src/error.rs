@@ -217,7 +217,7 @@ pub enum Error {
     /// A message does not fit: larger than the queue or the kernel allows on
     /// send, or larger than the receive buffer on receive (`E2BIG`; the message
     /// stays on the queue).
-    #[error("cannot {op}: {}; {} ({errno:?})", too_large_size(*op, *size, *limit), too_large(*op))]
+    #[error("cannot {op}: {}; {} ({errno:?})", too_large_size(*op, *size, *limit), too_large(*op, *errno))]
     TooLarge {
         /// The operation that failed.
         op: Op,
@@ -521,8 +521,13 @@ fn too_large_size(op: Op, size: usize, limit: usize) -> String {
     }
 }
 
-fn too_large(op: Op) -> &'static str {
+fn too_large(op: Op, errno: Errno) -> &'static str {
     match op {
+        // MSG_COPY's refusal: it copies no more than kernel.msgmax bytes.
+        Op::Peek if errno == Errno::EINVAL => {
+            "it was sent before kernel.msgmax was lowered below its size, and a peek copies \
+             no more than msgmax: receive it, or raise msgmax again"
+        }
         Op::Receive | Op::Peek => "it stays on the queue; receive it with a larger buffer",
         _ => "it was not sent; raise the queue's capacity or the kernel's msgmax, or send less",
     }

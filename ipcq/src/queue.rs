@@ -680,9 +680,19 @@ impl MsgQueue {
                 Err(Errno::E2BIG) => self.grow_for_larger_message(Op::Peek, buf, limit)?,
                 Err(Errno::ENOSYS) => return Err(Error::unsupported_msg_copy()),
                 Err(Errno::EINVAL) => {
-                    // A live queue refusing MSG_COPY means the kernel lacks it.
+                    // On a live queue: MSG_COPY copies at most msgmax bytes, and
+                    // this message was sent before msgmax was lowered below its
+                    // size. (A kernel without MSG_COPY says ENOSYS.)
                     return Err(match sys::msgctl_stat(self.id.0) {
-                        Ok(_) | Err(Errno::EACCES) => Error::unsupported_msg_copy(),
+                        Ok(_) | Err(Errno::EACCES) => {
+                            let msgmax = Limits::read().map_or(0, |l| l.msgmax);
+                            Error::TooLarge {
+                                op: Op::Peek,
+                                errno: Errno::EINVAL,
+                                size: msgmax + 1,
+                                limit: msgmax,
+                            }
+                        }
                         Err(errno) => self.error(Op::Peek, errno),
                     });
                 }
@@ -703,17 +713,19 @@ impl MsgQueue {
                 limit,
             });
         }
-        let want = self.largest_possible_message().max(have.saturating_mul(2));
+        // No message is larger than the msgmax in force when it was sent: the
+        // current one first. Past it (msgmax was lowered since), twice what
+        // failed, so that a buffer kept by a thread for good grows no larger
+        // than what it met. (Not the queue's capacity: a buffer is zeroed,
+        // and capacities of megabytes are common where msgmax is 8 KiB.)
+        let msgmax = Limits::read().map_or(0, |l| l.msgmax);
+        let want = if have < msgmax {
+            msgmax
+        } else {
+            have.saturating_mul(2).max(FIRST_RECV_CAPACITY)
+        };
         buf.reserve_text(want.min(limit));
         Ok(())
-    }
-
-    /// The largest message that can be on this queue: no message is larger
-    /// than msgmax or the queue's capacity at the time it was sent.
-    fn largest_possible_message(&self) -> usize {
-        let msgmax = Limits::read().map_or(0, |l| l.msgmax);
-        let capacity = sys::msgctl_stat(self.id.0).map_or(0, |ds| ds.msg_qbytes as usize);
-        msgmax.max(capacity)
     }
 
     /// The queue's status (`IPC_STAT`).

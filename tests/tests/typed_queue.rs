@@ -160,6 +160,34 @@ fn messages_larger_than_the_stack_buffer_go_whole() {
 }
 
 #[test]
+fn receive_buffers_grow_to_msgmax_not_to_the_queues_capacity() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: changing msgmax in a private IPC namespace needs root");
+        return;
+    }
+    let out = std::process::Command::new("unshare")
+        .args(["--ipc", env!("CARGO_BIN_EXE_peer"), "msgmax-lowered"])
+        .output()
+        .expect("unshare (util-linux) is needed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "grew to 65536 for 10000", "{text}");
+    // Not "needs CONFIG_CHECKPOINT_RESTORE": the kernel has MSG_COPY.
+    assert!(lines[1].starts_with("peek: too-large "), "{text}");
+    assert!(
+        lines[1].contains("before kernel.msgmax was lowered"),
+        "{text}"
+    );
+    // 8 KiB, then 16, then 32: twice what failed, past msgmax.
+    assert_eq!(lines[2], "grew to 32768 for 20000", "{text}");
+}
+
+#[test]
 fn a_send_from_inside_an_encoding_is_a_message_of_its_own() {
     let raw = TestQueue::new();
     let q = raw.typed::<Nested>();

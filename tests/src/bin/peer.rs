@@ -368,6 +368,32 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             q.remove()?;
             println!("ok {checked}");
         }
+        "msgmax-lowered" => {
+            // Run inside a new IPC namespace (unshare --ipc): a queue of 16 MiB
+            // where msgmax is 64 KiB, then 8 KiB.
+            std::fs::write("/proc/sys/kernel/msgmax", "65536").expect("set msgmax");
+            std::fs::write("/proc/sys/kernel/msgmnb", "16777216").expect("set msgmnb");
+            let q = MsgQueue::create(Key::private())?;
+            let fill = |len: usize| vec![7u8; len];
+            // A buffer grows to msgmax for a larger message, not to the
+            // queue's 16 MiB.
+            let mut buf = ipcq::MsgBuffer::new();
+            q.send(1, &fill(10_000))?;
+            q.recv_into(Selector::Any, &mut buf)?;
+            println!("grew to {} for 10000", buf.capacity());
+            // msgmax lowered under a queued message: a peek cannot copy it,
+            // a receive takes it, its buffer doubling past msgmax.
+            q.send(2, &fill(20_000))?;
+            std::fs::write("/proc/sys/kernel/msgmax", "8192").expect("lower msgmax");
+            match q.peek(0) {
+                Err(e) => println!("peek: {} {e}", error_kind(&e)),
+                Ok(m) => println!("peek: {:?}", m.map(|m| m.body.len())),
+            }
+            let mut buf = ipcq::MsgBuffer::new();
+            q.recv_into(Selector::Any, &mut buf)?;
+            println!("grew to {} for {}", buf.capacity(), buf.body().len());
+            q.remove()?;
+        }
         "ftok" => {
             let id: u8 = args[2].parse().expect("project id");
             println!("{}", Key::ftok(&args[1], id)?.get());

@@ -68,6 +68,12 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// Messages are never reordered: `A A B A` goes as a batch of two `A`,
     /// then `B`, then `A`.
     ///
+    /// A sender without read permission cannot read the queue's capacity, and
+    /// the kernel makes a message larger than it wait for ever, as if the
+    /// queue were full. Such a sender sends a batch whole only if the queue
+    /// takes it at once, and otherwise its messages one by one, each waiting
+    /// for room as `send` does.
+    ///
     /// Sent as single messages, exactly as [`send`](Self::send) sends them:
     /// `#[ipcq(text)]` and `#[ipcq(bytes)]` variants (the programs they are
     /// for do not read batches), and a message that no neighbour of the same
@@ -128,15 +134,16 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         I: IntoIterator,
         I::Item: Borrow<M>,
     {
+        // Read again: the capacity may have shrunk since this handle last
+        // looked, and a batch larger than it would not be sent.
+        let (limit, capacity_known) = self.queue.current_send_limit();
         with_send_buf(|batch| {
             with_thread_buf(&SINGLE, 256, |single| {
                 with_thread_buf(&ITEM, 256, |item| {
                     let mut packer = Packer {
                         queue: &self.queue,
-                        // Read again: the capacity may have shrunk since this
-                        // handle last looked, and a batch larger than it would
-                        // not be sent.
-                        limit: self.queue.current_send_limit(),
+                        limit,
+                        capacity_known,
                         batch,
                         single,
                         item,
@@ -279,6 +286,11 @@ enum Run {
 struct Packer<'a> {
     queue: &'a MsgQueue,
     limit: usize,
+    /// Whether `limit` counts the queue's capacity. A sender without read
+    /// permission cannot read it, and a message larger than the capacity
+    /// would wait for ever as if the queue were full: its batches go whole
+    /// only if the queue takes them at once.
+    capacity_known: bool,
     batch: &'a mut MsgBuf,
     single: &'a mut MsgBuf,
     item: &'a mut MsgBuf,
@@ -400,6 +412,9 @@ impl Packer<'_> {
             Run::Single => self.single,
             Run::Batch(count) => {
                 self.batch.text_mut()[1..BATCH_HEADER_LEN].copy_from_slice(&count.to_le_bytes());
+                if !self.capacity_known {
+                    return self.flush_batch_blind();
+                }
                 self.batch
             }
         };
@@ -409,6 +424,39 @@ impl Packer<'_> {
         })?;
         self.sent += self.in_run;
         self.sysv += 1;
+        self.run = Run::Empty;
+        self.in_run = 0;
+        Ok(())
+    }
+
+    /// Sends the open batch where the queue's capacity is unknown: whole if
+    /// the queue takes it now, else item by item, each waiting for room as a
+    /// single send would. A full queue and a batch larger than the capacity
+    /// look the same here (`EAGAIN`), and only the second would wait for ever.
+    fn flush_batch_blind(&mut self) -> Result<(), BatchError> {
+        let failed = |error, sent| BatchError { error, sent };
+        let whole = self
+            .queue
+            .send_msg(self.batch.outgoing(), Wait::No)
+            .map_err(|error| failed(error, self.sent))?;
+        if whole {
+            self.sent += self.in_run;
+            self.sysv += 1;
+        } else {
+            // Not through `item`: it may hold the message that closed this
+            // batch, still to be placed.
+            let mtype = self.batch.mtype();
+            let mut items = &self.batch.text()[BATCH_HEADER_LEN..];
+            while let Some((len, width)) = read_varint(items) {
+                let end = width + len as usize;
+                self.queue
+                    .send(mtype, &items[width..end])
+                    .map_err(|error| failed(error, self.sent))?;
+                self.sent += 1;
+                self.sysv += 1;
+                items = &items[end..];
+            }
+        }
         self.run = Run::Empty;
         self.in_run = 0;
         Ok(())

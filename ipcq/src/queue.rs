@@ -279,10 +279,17 @@ impl MsgQueue {
 
     /// Sends a message, waiting while the queue is full.
     ///
+    /// Without read permission on the queue its capacity cannot be read, and
+    /// the kernel makes a body larger than the capacity (but within msgmax)
+    /// wait as if the queue were full: for ever here, and
+    /// [`Error::WouldBlock`] or a timeout from
+    /// [`try_send`](Self::try_send) and [`send_timeout`](Self::send_timeout).
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for an mtype below 1; [`Error::TooLarge`] for a
-    /// body larger than msgmax or the queue's capacity, before any syscall;
+    /// body larger than msgmax or the queue's capacity (where it can be read),
+    /// before any syscall;
     /// [`Error::Removed`] if the queue is removed meanwhile;
     /// [`Error::Stopped`] after a stop; [`Error::PermissionDenied`] without
     /// write permission.
@@ -414,10 +421,11 @@ impl MsgQueue {
 
     /// The send limit with the queue's capacity read again, for sizing
     /// batches: one `IPC_STAT`, where [`max_message_size`](Self::max_message_size)
-    /// reads the kernel's limits too.
-    pub(crate) fn current_send_limit(&self) -> usize {
-        self.refresh_capacity();
-        self.send_limit.load(Ordering::Relaxed)
+    /// reads the kernel's limits too. With it, whether the capacity could be
+    /// read (without read permission the limit is `msgmax` alone).
+    pub(crate) fn current_send_limit(&self) -> (usize, bool) {
+        let known = self.refresh_capacity().is_some();
+        (self.send_limit.load(Ordering::Relaxed), known)
     }
 
     /// Re-reads the limits and fails with `TooLarge` if `size` exceeds them.

@@ -150,3 +150,34 @@ fn a_queue_created_by_another_user_is_not_trusted_for_its_owner() {
             .is_ok()
     );
 }
+
+#[test]
+fn a_batch_to_a_queue_whose_capacity_the_sender_cannot_read_is_not_stuck() {
+    if skip_unless_root() {
+        return;
+    }
+    // Writable, not readable, by nobody, and smaller than a batch of msgmax.
+    let raw = TestQueue::with(|o| {
+        o.mode(0o622).capacity(2048);
+    });
+    let q = raw.typed::<tests::messages::Work>();
+    let mut sender = peer!("as", NOBODY, NOBODY);
+    sender.args(["send-batch", &raw.key_arg(), "0", "999"]);
+    sender.stdout(std::process::Stdio::piped());
+    let mut sender = sender.spawn().unwrap();
+    let mut got = Vec::new();
+    while got.len() < 1000 {
+        match q.recv_timeout(std::time::Duration::from_secs(10)).unwrap() {
+            Some(msg) => got.push(msg),
+            None => {
+                let _ = sender.kill();
+                let _ = sender.wait();
+                panic!("stuck after {} of 1000 messages", got.len());
+            }
+        }
+    }
+    let out = sender.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let expected: Vec<_> = (0..1000).map(tests::messages::Work::Urgent).collect();
+    assert_eq!(got, expected);
+}

@@ -167,7 +167,7 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             }
         }
         "send-batch" => {
-            let q = TypedQueue::<Work>::open(key(&args[1]))?;
+            let q = TypedQueue::<Work>::from_queue(open(&args[1])?);
             let first: u32 = args[2].parse().expect("first");
             let last: u32 = args[3].parse().expect("last");
             let sysv = q.send_batch((first..=last).map(Work::Urgent))?;

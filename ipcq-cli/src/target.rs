@@ -202,9 +202,17 @@ fn refused(error: Error) -> Failure {
     match error {
         Error::Untrusted { key, reason, .. } => {
             let why = reason.split("; ").next().unwrap_or(&reason);
+            // Refused for its mode, no --trust takes the queue: naming a
+            // user would not help.
+            let what_to_do = if why.starts_with("its mode") {
+                "have whoever creates it give a mode without write permission for others \
+                 (0600, 0660), or leave --trust out to act on any queue"
+            } else {
+                "pass --trust for that user if you trust them, or leave --trust out to act on \
+                 any queue"
+            };
             Failure::new(format!(
-                "refusing queue {key} under --trust: {why}; pass --trust for that user if you \
-                 trust them, or leave --trust out to act on any queue"
+                "refusing queue {key} under --trust: {why}; {what_to_do}"
             ))
         }
         other => other.into(),

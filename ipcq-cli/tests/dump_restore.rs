@@ -453,6 +453,21 @@ fn with_trust_dump_and_restore_refuse_a_queue_another_user_controls() {
 }
 
 #[test]
+fn with_trust_a_queue_every_user_may_write_to_is_refused_for_its_mode() {
+    let key = TestKey::new();
+    ipcq(&["create", &key.arg(), "--mode", "662"]).ok();
+    let dir = TempDir::new("trust-mode");
+    let file = dir.arg("queue.dump");
+    // Whoever is trusted, the mode is the reason: the hint is about it.
+    for trusted in ["root", "65534"] {
+        let err = ipcq(&["dump", &key.arg(), &file, "--trust", trusted]).fails(1);
+        assert!(err.contains("its mode 0662 lets every user write"), "{err}");
+        assert!(err.contains("without write permission for others"), "{err}");
+        assert!(!err.contains("pass --trust"), "{err}");
+    }
+}
+
+#[test]
 fn a_partial_restore_rewrites_only_the_file_it_read_and_keeps_its_mode() {
     use std::os::unix::fs::PermissionsExt;
     let messages: Vec<(i64, Vec<u8>)> = (1..=3).map(|i| (i, vec![i as u8; 60])).collect();

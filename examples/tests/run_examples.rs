@@ -714,3 +714,81 @@ fn sys_init_script_keeps_a_dump_that_no_start_restored() {
     assert!(rig.dumps().is_empty(), "every restored dump is removed");
     rig.init_ok("stop");
 }
+
+#[test]
+fn sys_init_script_puts_dumped_messages_before_those_sent_while_it_was_down() {
+    // A restart without a reboot: the queue stays, and gets a message while
+    // the listener is down, after the stop dumped an older one.
+    let rig = InitRig::new("sys-restart", None);
+    rig.ipcq(&["create", &rig.key.arg()]);
+    rig.send(&["first"]);
+    rig.init_ok("stop");
+    rig.send(&["second"]);
+    assert_eq!(rig.start_and_receive("second"), ["first", "second"]);
+    assert!(rig.dumps().is_empty(), "every restored dump is removed");
+    rig.init_ok("stop");
+}
+
+#[test]
+fn sys_init_script_does_not_take_a_reused_pid_for_the_daemon() {
+    let rig = InitRig::new("sys-pid-reuse", None);
+    rig.init_ok("start");
+    let pidfile = rig.dir.0.join("run/ipcq-sys.pid");
+    let daemon = read_pid(&pidfile);
+    // The daemon dies without removing its pid file, and its pid goes to
+    // another process.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_until("the daemon is gone", || !alive(daemon));
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    std::fs::write(&pidfile, format!("{}\n", other.id())).unwrap();
+    let status = rig.init("status");
+    let stopped = rig.init("stop");
+    let still_there = alive(other.id() as i32);
+    let _ = other.kill();
+    let _ = other.wait();
+    assert_eq!(status.status.code(), Some(1), "{status:?}");
+    assert!(text(&status.stdout).contains("not running"), "{status:?}");
+    assert!(text(&stopped.stdout).contains("not running"), "{stopped:?}");
+    assert!(
+        still_there,
+        "stop signalled a process that is not the daemon"
+    );
+}
+
+#[test]
+fn sys_init_script_gives_the_daemons_user_only_a_directory_of_its_own() {
+    if skip_unless_root("running the daemon as another user") {
+        return;
+    }
+    // A pid file straight in a shared directory (as /run/ipcq-sys.pid would
+    // be): the directory stays root's.
+    let rig = InitRig::new("sys-rundir", Some("65534"));
+    let shared = rig.dir.0.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let mut start = init_command("start", &rig.key, &rig.dir.0, &rig.cli, &rig.dump);
+    start
+        .env("PIDFILE", shared.join("ipcq-sys.pid"))
+        .env("DAEMON_USER", "65534")
+        .env("DAEMON_GROUP", "65534");
+    let out = run(&mut start);
+    assert!(out.status.success(), "{out:?}");
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&shared).unwrap());
+    let pid = read_pid(&shared.join("ipcq-sys.pid"));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    wait_until("the daemon is gone", || !alive(pid));
+    assert_eq!(owner, 0, "the shared directory was given away");
+    // A directory the script makes for the pid file is the daemon's.
+    rig.init_ok("start");
+    let made = rig.dir.0.join("run");
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&made).unwrap());
+    rig.init_ok("stop");
+    assert_eq!(owner, 65534);
+}

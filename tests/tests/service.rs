@@ -236,7 +236,11 @@ fn a_daemon_is_reported_started_only_once_its_setup_is_done() {
     assert!(out.status.success(), "{out:?}");
     // The set-up's message is there the moment the starting process is gone.
     let said = q.try_recv(ipcq::Selector::Any).unwrap();
+    // Readable by all, under the daemon's umask of 027 too.
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
     stop_daemon(&path);
+    assert_eq!(mode & 0o777, 0o644);
     assert_eq!(said.expect("the set-up ran first").body, b"set up");
 }
 

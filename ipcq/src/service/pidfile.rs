@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -216,6 +216,10 @@ fn write_locked(tmp: &Path, pid: u32) -> Result<Flock<File>> {
         .mode(0o644)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(tmp)
+        .map_err(|e| io(tmp, e))?;
+    // 0644 whatever the umask (a daemon's is often 027): `status` commands
+    // run by other users read the pid.
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
         .map_err(|e| io(tmp, e))?;
     let mut lock = Flock::lock(file, FlockArg::LockExclusiveNonblock)
         .map_err(|(_, errno)| io(tmp, errno.into()))?;

@@ -792,3 +792,22 @@ fn sys_init_script_gives_the_daemons_user_only_a_directory_of_its_own() {
     rig.init_ok("stop");
     assert_eq!(owner, 65534);
 }
+
+#[test]
+fn sys_takes_a_key_in_hex_as_ipcs_shows_it() {
+    let key = TestKey::new();
+    let queue = ipcq::OpenOptions::new()
+        .create_new(true)
+        .open(key.0)
+        .unwrap();
+    let hex = format!("{:#x}", key.0.get());
+    let out = run(example("sys").args(["--key", &hex, "--message", "by hex"]));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(queue.stat().unwrap().messages, 1);
+    let out = run(example("sys").args(["--key", "0xzz", "--message", "x"]));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("not a key in decimal or 0x hex"),
+        "{out:?}"
+    );
+}

@@ -443,15 +443,15 @@ impl Packer<'_> {
             self.sent += self.in_run;
             self.sysv += 1;
         } else {
-            // Not through `item`: it may hold the message that closed this
-            // batch, still to be placed.
-            let mtype = self.batch.mtype();
+            // Through `single`, which holds nothing while a batch is open; not
+            // through `item`, which may hold the message that closed it.
+            self.single.set_mtype(self.batch.mtype());
             let mut items = &self.batch.text()[BATCH_HEADER_LEN..];
             while let Some((len, width)) = read_varint(items) {
                 let end = width + len as usize;
-                self.queue
-                    .send(mtype, &items[width..end])
-                    .map_err(|error| failed(error, self.sent))?;
+                self.single.clear_text();
+                self.single.extend_text(&items[width..end]);
+                send(self.queue, self.single).map_err(|error| failed(error, self.sent))?;
                 self.sent += 1;
                 self.sysv += 1;
                 items = &items[end..];

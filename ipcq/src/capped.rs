@@ -298,6 +298,29 @@ macro_rules! forward_visit {
     )*};
 }
 
+/// Forwards the `visit_*` methods of numbers, `bool` and `char`, which every
+/// wrapping visitor here passes on as they are.
+macro_rules! forward_visit_scalars {
+    () => {
+        forward_visit! {
+            visit_bool(bool);
+            visit_i8(i8);
+            visit_i16(i16);
+            visit_i32(i32);
+            visit_i64(i64);
+            visit_i128(i128);
+            visit_u8(u8);
+            visit_u16(u16);
+            visit_u32(u32);
+            visit_u64(u64);
+            visit_u128(u128);
+            visit_f32(f32);
+            visit_f64(f64);
+            visit_char(char);
+        }
+    };
+}
+
 impl<'b, 'de, V: Visitor<'de>> Visitor<'de> for Capped<'b, V> {
     type Value = V::Value;
 
@@ -305,21 +328,9 @@ impl<'b, 'de, V: Visitor<'de>> Visitor<'de> for Capped<'b, V> {
         self.inner.expecting(formatter)
     }
 
+    forward_visit_scalars!();
+
     forward_visit! {
-        visit_bool(bool);
-        visit_i8(i8);
-        visit_i16(i16);
-        visit_i32(i32);
-        visit_i64(i64);
-        visit_i128(i128);
-        visit_u8(u8);
-        visit_u16(u16);
-        visit_u32(u32);
-        visit_u64(u64);
-        visit_u128(u128);
-        visit_f32(f32);
-        visit_f64(f64);
-        visit_char(char);
         visit_str(&str);
         visit_borrowed_str(&'de str);
         visit_string(String);
@@ -516,21 +527,9 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Owned<V> {
         self.inner.visit_byte_buf(v.to_vec())
     }
 
+    forward_visit_scalars!();
+
     forward_visit! {
-        visit_bool(bool);
-        visit_i8(i8);
-        visit_i16(i16);
-        visit_i32(i32);
-        visit_i64(i64);
-        visit_i128(i128);
-        visit_u8(u8);
-        visit_u16(u16);
-        visit_u32(u32);
-        visit_u64(u64);
-        visit_u128(u128);
-        visit_f32(f32);
-        visit_f64(f64);
-        visit_char(char);
         visit_string(String);
         visit_byte_buf(Vec<u8>);
     }

@@ -138,43 +138,42 @@ fn a_body_of_exactly_msgmax_goes_and_one_byte_more_is_measured_exactly() {
     assert_eq!(raw.stat().unwrap().messages, 0);
 }
 
-#[test]
-fn messages_larger_than_the_stack_buffer_go_whole() {
+/// Runs `peer COMMAND` in a new IPC namespace, whose kernel limits it may
+/// change and whose queues vanish with it, and returns what it printed once
+/// it succeeded; `None` (the test is skipped) unless this runs as root.
+fn peer_in_own_ipc_namespace(command: &str) -> Option<String> {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: raising msgmax in a private IPC namespace needs root");
-        return;
+        eprintln!("skipped: changing kernel limits in a private IPC namespace needs root");
+        return None;
     }
-    // msgmax 65536 in a namespace of its own: bodies from 8 KiB to 60 KiB,
-    // typed and bytes, sent and received by one process.
     let out = std::process::Command::new("unshare")
-        .args(["--ipc", env!("CARGO_BIN_EXE_peer"), "large-messages"])
+        .args(["--ipc", env!("CARGO_BIN_EXE_peer"), command])
         .output()
         .expect("unshare (util-linux) is needed");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    Some(text)
+}
+
+#[test]
+fn messages_larger_than_the_stack_buffer_go_whole() {
+    // msgmax 65536 in a namespace of its own: bodies from 8 KiB to 60 KiB,
+    // typed and bytes, sent and received by one process.
+    let Some(text) = peer_in_own_ipc_namespace("large-messages") else {
+        return;
+    };
     assert_eq!(text.lines().last(), Some("ok 10"), "{text}");
 }
 
 #[test]
 fn receive_buffers_grow_to_msgmax_not_to_the_queues_capacity() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: changing msgmax in a private IPC namespace needs root");
+    let Some(text) = peer_in_own_ipc_namespace("msgmax-lowered") else {
         return;
-    }
-    let out = std::process::Command::new("unshare")
-        .args(["--ipc", env!("CARGO_BIN_EXE_peer"), "msgmax-lowered"])
-        .output()
-        .expect("unshare (util-linux) is needed");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    };
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "grew to 65536 for 10000", "{text}");
     // Not "needs CONFIG_CHECKPOINT_RESTORE": the kernel has MSG_COPY.

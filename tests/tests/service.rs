@@ -263,3 +263,18 @@ fn a_daemon_whose_setup_fails_reports_why_and_goes() {
     assert_eq!(said.matches("ENOENT").count(), 1, "{said}");
     assert!(!path.exists(), "the daemon left its pid file");
 }
+
+#[test]
+fn a_program_the_setup_starts_does_not_hold_up_the_start() {
+    let dir = temp("setup-child");
+    let path = dir.path().join("d.pid");
+    let started = std::time::Instant::now();
+    let out = peer!("daemon-setup-child", &path)
+        .output()
+        .expect("run the peer");
+    let took = started.elapsed();
+    assert!(out.status.success(), "{out:?}");
+    stop_daemon(&path);
+    // The program runs 30 s; the start returns once the set-up has.
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}

@@ -6,9 +6,10 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::sys::stat::{Mode, umask};
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, chdir, dup2_stderr, dup2_stdin, dup2_stdout, pipe, setsid};
+use nix::unistd::{ForkResult, chdir, dup2_stderr, dup2_stdin, dup2_stdout, pipe2, setsid};
 
 use super::pidfile::PidFile;
 use super::privileges::{Credentials, drop_privileges};
@@ -129,10 +130,14 @@ impl Daemon {
     /// Becomes the service, as [`start`](Self::start) does, then runs `setup`
     /// in the daemon, as the daemon's user, and returns what it made. In the
     /// background, the original process exits with status 0 only once
-    /// `setup` has succeeded; if it fails, its error comes back in the
-    /// original process as the daemon's other start-up errors do (an error
-    /// of another operation as [`Error::Os`], with its errno and its text),
-    /// and the daemon exits.
+    /// `setup` has succeeded; if it fails, the daemon exits and the error
+    /// comes back in the original process, as the start-up steps' errors
+    /// do. Only those cross whole: any other comes back as [`Error::Os`] of
+    /// [`Op::Daemonize`] with its errno and its sentence, so that
+    /// [`Error::is_not_found`] and the like, or a `match` on its variant, see
+    /// it only in the foreground, where `setup`'s error is returned as it
+    /// is. Programs `setup` starts do not hold the start up: the report's
+    /// pipe is closed on exec.
     ///
     /// Open the service's queues and install its [`Signals`](super::Signals)
     /// here: an init script's `start` then fails when they cannot be had, and
@@ -180,7 +185,9 @@ impl Daemon {
         }
         check_single_threaded()?;
         let (from_daemon, to_parent) =
-            pipe().map_err(|e| os(e, "cannot create the start-up pipe"))?;
+            // Close-on-exec: a program the set-up runs must not hold the
+            // pipe open, or the starting process would wait for it to exit.
+            pipe2(OFlag::O_CLOEXEC).map_err(|e| os(e, "cannot create the start-up pipe"))?;
         match sys::fork_single_threaded().map_err(|e| os(e, "cannot fork"))? {
             ForkResult::Parent { child } => {
                 drop(to_parent);
@@ -216,6 +223,10 @@ impl Daemon {
                 match started {
                     Ok(made) => {
                         let _ = to_parent.write_all(b"ok");
+                        // The end of the report: the starting process reads
+                        // until the pipe closes. (A child the set-up forked
+                        // without exec holds it open still.)
+                        drop(to_parent);
                         log::info!("daemon started, pid {}", std::process::id());
                         Ok((running, made))
                     }

@@ -255,6 +255,30 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             }
             drop(running);
         }
+        "daemon-setup-child" => {
+            // The set-up starts a program that outlives it.
+            let (running, mut child) =
+                ipcq::service::Daemon::new()
+                    .pid_file(&args[1])
+                    .start_with(|| {
+                        std::process::Command::new("sleep")
+                            .arg("30")
+                            .spawn()
+                            .map_err(|source| ipcq::Error::Io {
+                                op: ipcq::Op::Daemonize,
+                                path: "sleep".into(),
+                                source,
+                            })
+                    })?;
+            let stop = StopHandle::new();
+            let _signals = Signals::new(&stop).install()?;
+            while !stop.is_stopped() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            drop(running);
+        }
         "daemon-in" => {
             // Fails in the daemon, after the fork, when DIR does not exist.
             let running = ipcq::service::Daemon::new().working_dir(&args[1]).start()?;

@@ -435,9 +435,12 @@ impl Packer<'_> {
     /// look the same here (`EAGAIN`), and only the second would wait for ever.
     fn flush_batch_blind(&mut self) -> Result<(), BatchError> {
         let failed = |error, sent| BatchError { error, sent };
+        // The try that does not wait does not look for a stop: a batch send
+        // may wait, so it does.
         let whole = self
             .queue
-            .send_msg(self.batch.outgoing(), Wait::No)
+            .refuse_if_stopped(Op::Send, Wait::Forever)
+            .and_then(|()| self.queue.send_msg(self.batch.outgoing(), Wait::No))
             .map_err(|error| failed(error, self.sent))?;
         if whole {
             self.sent += self.in_run;

@@ -843,7 +843,7 @@ impl MsgQueue {
     /// Refuses a call that may wait once a stop was requested, even one that
     /// would not have had to wait; a call that does not wait goes on.
     #[inline(always)]
-    fn refuse_if_stopped(&self, op: Op, wait: Wait) -> Result<()> {
+    pub(crate) fn refuse_if_stopped(&self, op: Op, wait: Wait) -> Result<()> {
         if !matches!(wait, Wait::No) && self.stop_requested() {
             return Err(stopped(op));
         }

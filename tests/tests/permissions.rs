@@ -181,3 +181,17 @@ fn a_batch_to_a_queue_whose_capacity_the_sender_cannot_read_is_not_stuck() {
     let expected: Vec<_> = (0..1000).map(tests::messages::Work::Urgent).collect();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn a_stopped_batch_to_a_queue_whose_capacity_the_sender_cannot_read_is_refused() {
+    if skip_unless_root() {
+        return;
+    }
+    let raw = TestQueue::with(|o| {
+        o.mode(0o622).capacity(2048);
+    });
+    let (code, out) = as_nobody(&["send-batch-stopped", &raw.key_arg()]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.trim(), "error stopped after 0");
+    assert_eq!(raw.stat().unwrap().messages, 0);
+}

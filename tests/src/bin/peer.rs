@@ -173,6 +173,18 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             let sysv = q.send_batch((first..=last).map(Work::Urgent))?;
             writeln!(out, "sent in {sysv}").unwrap();
         }
+        "send-batch-stopped" => {
+            // A batch sent through a handle whose stop was requested.
+            let stop = StopHandle::new();
+            let q = TypedQueue::<Work>::from_queue(open(&args[1])?).with_stop(stop.clone());
+            stop.stop();
+            match q.send_batch((0..100).map(Work::Urgent)) {
+                Ok(sysv) => writeln!(out, "sent in {sysv}").unwrap(),
+                Err(e) => {
+                    writeln!(out, "error {} after {}", error_kind(e.error()), e.sent()).unwrap()
+                }
+            }
+        }
         "recv-work" => {
             let q = TypedQueue::<Work>::open(key(&args[1]))?;
             let count: usize = args[2].parse().expect("count");

@@ -745,18 +745,61 @@ fn sys_init_script_does_not_take_a_reused_pid_for_the_daemon() {
     wait_until("the daemon is gone", || !alive(daemon));
     let mut other = Command::new("sleep").arg("30").spawn().unwrap();
     std::fs::write(&pidfile, format!("{}\n", other.id())).unwrap();
-    let status = rig.init("status");
-    let stopped = rig.init("stop");
-    let still_there = alive(other.id() as i32);
+    // With flock, and without it (a PATH of the other tools the script uses):
+    // flock failing to answer is no lock held either.
+    let tools = rig.dir.0.join("tools");
+    std::fs::create_dir(&tools).unwrap();
+    for tool in [
+        "sh", "mkdir", "dirname", "basename", "chown", "sleep", "expr",
+    ] {
+        let path = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|dir| Path::new(dir).join(tool))
+            .find(|path| path.exists())
+            .unwrap();
+        std::os::unix::fs::symlink(path, tools.join(tool)).unwrap();
+    }
+    let mut seen = Vec::new();
+    for path in [None, Some(&tools)] {
+        let init = |action: &str| {
+            let mut command = init_command(action, &rig.key, &rig.dir.0, &rig.cli, &rig.dump);
+            if let Some(path) = path {
+                command.env("PATH", path);
+            }
+            run(&mut command)
+        };
+        seen.push((init("status"), init("stop"), alive(other.id() as i32)));
+    }
     let _ = other.kill();
     let _ = other.wait();
-    assert_eq!(status.status.code(), Some(1), "{status:?}");
-    assert!(text(&status.stdout).contains("not running"), "{status:?}");
-    assert!(text(&stopped.stdout).contains("not running"), "{stopped:?}");
-    assert!(
-        still_there,
-        "stop signalled a process that is not the daemon"
-    );
+    for (status, stopped, still_there) in seen {
+        assert_eq!(status.status.code(), Some(1), "{status:?}");
+        assert!(text(&status.stdout).contains("not running"), "{status:?}");
+        assert!(text(&stopped.stdout).contains("not running"), "{stopped:?}");
+        assert!(
+            still_there,
+            "stop signalled a process that is not the daemon"
+        );
+    }
+}
+
+#[test]
+fn sys_init_script_keeps_the_order_of_dumps_across_a_start_that_fails() {
+    let rig = InitRig::new("sys-failed-start", None);
+    rig.ipcq(&["create", &rig.key.arg()]);
+    rig.send(&["older"]);
+    rig.init_ok("stop");
+    rig.send(&["newer"]);
+    rig.init_ok("stop");
+    rig.ipcq(&["rm", &rig.key.arg()]); // the reboot
+    // A start whose listener fails, after its first restore put "older"
+    // into the queue.
+    let mut start = init_command("start", &rig.key, &rig.dir.0, &rig.cli, &rig.dump);
+    let out = run(start.env("DAEMON", "/bin/false"));
+    assert!(!out.status.success(), "{out:?}");
+    assert_eq!(rig.start_and_receive("newer"), ["older", "newer"]);
+    assert!(rig.dumps().is_empty(), "every restored dump is removed");
+    rig.init_ok("stop");
 }
 
 #[test]

@@ -45,9 +45,9 @@ struct Args {
     /// Send one message.
     #[arg(long, value_name = "TEXT")]
     message: Option<String>,
-    /// The queue's key, in decimal or as 0x and hex digits (as `ipcs` shows it).
-    #[arg(long, default_value = "3054", value_parser = parse_key)]
-    key: i32,
+    /// The queue's key: decimal, or 0x and hex digits as `ipcs` shows it.
+    #[arg(long, default_value = "3054")]
+    key: Key,
     /// The pid file of the listener.
     #[arg(long, env = "IPCQ_PIDFILE", value_name = "PATH")]
     pidfile: Option<PathBuf>,
@@ -67,7 +67,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let key = Key::new(args.key);
+    let key = args.key;
     let result = if args.start {
         listen(&args, key)
     } else if args.kill {
@@ -91,16 +91,6 @@ fn main() -> ExitCode {
 /// The listener's queue, for the control commands. The listener may run as
 /// another user (`--user`), which then owns its queue: these commands only
 /// send to it or remove it, so they accept that owner.
-/// A key as the init script's `SYS_KEY` and the `ipcq` command take it.
-fn parse_key(text: &str) -> Result<i32, String> {
-    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        // ipcs prints keys as 32-bit hex: 0xffffffff is -1.
-        Some(hex) => u32::from_str_radix(hex, 16).map(|k| k as i32),
-        None => text.parse(),
-    };
-    parsed.map_err(|e| format!("{text:?} is not a key in decimal or 0x hex: {e}"))
-}
-
 fn open_listeners_queue(key: Key) -> ipcq::Result<TypedQueue<SysMsg>> {
     TypedQueue::open_with(key, OpenOptions::new().allow_foreign(true))
 }

@@ -64,42 +64,20 @@ pub(crate) fn parse_target(text: &str) -> Result<Target, String> {
     parse_key_number(text).map(|key| Target::Key(Key::new(key)))
 }
 
-/// A key number: decimal, possibly negative as /proc shows keys, or 0x-hex as
-/// ipcs shows them. Numbers from 2^31 up are taken as the unsigned spelling of
-/// the same 32 bits, so 4294967295, -1 and 0xffffffff are one key.
+/// A key number, as [`Key`]'s `FromStr` takes it: decimal, possibly negative
+/// as /proc shows keys, or 0x-hex as ipcs shows them; numbers from 2^31 up are
+/// the unsigned spelling of the same 32 bits.
 fn parse_key_number(text: &str) -> Result<i32, String> {
-    let bad = || {
-        format!(
-            "`{text}` is not a key: write a decimal number (3053), a hex number (0xbed), \
-             ftok:PATH:ID or id:N"
-        )
-    };
-    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"));
-    let value: i64 = match hex {
-        Some(digits) => {
-            if digits.is_empty() || digits.len() > 8 || digits.starts_with('+') {
-                return Err(bad());
-            }
-            i64::from(u32::from_str_radix(digits, 16).map_err(|_| bad())?)
+    text.parse::<Key>().map(Key::get).map_err(|e| {
+        if e.is_out_of_range() {
+            e.to_string()
+        } else {
+            format!(
+                "`{text}` is not a key: write a decimal number (3053), a hex number (0xbed), \
+                 ftok:PATH:ID or id:N"
+            )
         }
-        None => {
-            if text.starts_with('+') {
-                return Err(bad());
-            }
-            text.parse::<i64>().map_err(|_| bad())?
-        }
-    };
-    if let Ok(key) = i32::try_from(value) {
-        return Ok(key);
-    }
-    match u32::try_from(value) {
-        Ok(unsigned) => Ok(i32::from_ne_bytes(unsigned.to_ne_bytes())),
-        Err(_) => Err(format!(
-            "`{text}` is out of range: a key is 32 bits, from {} to {}",
-            i32::MIN,
-            u32::MAX
-        )),
-    }
+    })
 }
 
 /// `PATH:ID` of `ftok:PATH:ID`; the path may hold colons, the id follows the last one.

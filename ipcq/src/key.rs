@@ -112,6 +112,93 @@ impl fmt::Debug for Key {
     }
 }
 
+/// Parses a key as `ipcs -q`, `/proc/sysvipc/msg`, C programs and [`Key`]'s
+/// `Display` write it: a decimal number, possibly negative (`3053`, `-1`),
+/// `0x` and up to eight hex digits (`0x00000bed`), or `IPC_PRIVATE`. Numbers
+/// from 2^31 to 2^32 - 1 are the unsigned spelling of the same 32 bits, so
+/// `4294967295`, `-1` and `0xffffffff` are one key.
+///
+/// # Examples
+///
+/// ```
+/// use ipcq::Key;
+///
+/// assert_eq!("3053".parse(), Ok(Key::new(3053)));
+/// assert_eq!("0xbed".parse(), Ok(Key::new(3053)));
+/// assert_eq!("0xffffffff".parse(), Ok(Key::new(-1)));
+/// let key = Key::new(0x5150);
+/// assert_eq!(key.to_string().parse(), Ok(key));
+/// assert!("ten".parse::<Key>().is_err());
+/// assert!("4294967296".parse::<Key>().unwrap_err().is_out_of_range());
+/// ```
+impl std::str::FromStr for Key {
+    type Err = ParseKeyError;
+
+    fn from_str(text: &str) -> Result<Self, ParseKeyError> {
+        let error = |out_of_range| ParseKeyError {
+            text: text.to_owned(),
+            out_of_range,
+        };
+        if text == "IPC_PRIVATE" {
+            return Ok(Key::private());
+        }
+        // from_str_radix and parse take a leading '+', which no tool writes.
+        let value: i64 = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            Some(digits) if digits.is_empty() || digits.starts_with('+') => {
+                return Err(error(false));
+            }
+            Some(digits) if digits.len() > 8 => {
+                let hex = digits.bytes().all(|b| b.is_ascii_hexdigit());
+                return Err(error(hex));
+            }
+            Some(digits) => i64::from(u32::from_str_radix(digits, 16).map_err(|_| error(false))?),
+            None if text.starts_with('+') => return Err(error(false)),
+            None => text.parse::<i64>().map_err(|e| {
+                error(matches!(
+                    e.kind(),
+                    std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+                ))
+            })?,
+        };
+        match (i32::try_from(value), u32::try_from(value)) {
+            (Ok(key), _) => Ok(Key(key)),
+            (_, Ok(unsigned)) => Ok(Key(i32::from_ne_bytes(unsigned.to_ne_bytes()))),
+            _ => Err(error(true)),
+        }
+    }
+}
+
+/// A text that is not a [`Key`] (see its `FromStr`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.sentence())]
+pub struct ParseKeyError {
+    text: String,
+    out_of_range: bool,
+}
+
+impl ParseKeyError {
+    /// Whether the text is a number, but not one of 32 bits.
+    pub fn is_out_of_range(&self) -> bool {
+        self.out_of_range
+    }
+
+    fn sentence(&self) -> String {
+        let text = &self.text;
+        if self.out_of_range {
+            format!(
+                "`{text}` is out of range: a key is 32 bits, from {} to {}",
+                i32::MIN,
+                u32::MAX
+            )
+        } else {
+            format!(
+                "`{text}` is not a key: write a decimal number (3053), 0x and hex digits \
+                 (0xbed), or IPC_PRIVATE"
+            )
+        }
+    }
+}
+
 /// The kernel's id of one queue (`msqid`), as `ipcs -q` lists it.
 ///
 /// Unlike a key, an id names one queue instance: once the queue is removed the
@@ -159,6 +246,63 @@ impl Error {
                 errno,
                 detail: format!("cannot stat {}", path.display()),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_in_every_spelling_the_tools_write() {
+        let parse = |text: &str| text.parse::<Key>().map(Key::get);
+        assert_eq!(parse("3053"), Ok(3053));
+        assert_eq!(parse("-1"), Ok(-1));
+        assert_eq!(parse("4294967295"), Ok(-1));
+        assert_eq!(parse("2147483648"), Ok(i32::MIN));
+        assert_eq!(parse("-2147483648"), Ok(i32::MIN));
+        assert_eq!(parse("0xbed"), Ok(0xbed));
+        assert_eq!(parse("0XBED"), Ok(0xbed));
+        assert_eq!(parse("0xffffffff"), Ok(-1));
+        assert_eq!(parse("0x00000000"), Ok(0));
+        assert_eq!(parse("IPC_PRIVATE"), Ok(libc::IPC_PRIVATE));
+        for key in [
+            Key::new(0x5150),
+            Key::new(-7),
+            Key::new(i32::MIN),
+            Key::private(),
+        ] {
+            assert_eq!(key.to_string().parse(), Ok(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_key_says_why() {
+        for text in [
+            "",
+            "ten",
+            "+1",
+            "0x",
+            "0x+1",
+            "0xzz",
+            " 1",
+            "1.0",
+            "ipc_private",
+        ] {
+            let e = text.parse::<Key>().unwrap_err();
+            assert!(!e.is_out_of_range(), "{text:?}");
+            assert!(e.to_string().contains("is not a key"), "{e}");
+        }
+        for text in [
+            "4294967296",
+            "-2147483649",
+            "0x100000000",
+            "99999999999999999999",
+        ] {
+            let e = text.parse::<Key>().unwrap_err();
+            assert!(e.is_out_of_range(), "{text:?}");
+            assert!(e.to_string().contains("a key is 32 bits"), "{e}");
         }
     }
 }

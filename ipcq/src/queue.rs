@@ -623,8 +623,11 @@ impl MsgQueue {
     /// # Errors
     ///
     /// [`Error::Unsupported`] when the kernel was built without
-    /// `CONFIG_CHECKPOINT_RESTORE`, which `MSG_COPY` needs; otherwise as
-    /// [`try_recv`](Self::try_recv).
+    /// `CONFIG_CHECKPOINT_RESTORE`, which `MSG_COPY` needs;
+    /// [`Error::TooLarge`] with `EINVAL` for a message larger than
+    /// `kernel.msgmax` is now (it was sent before msgmax was lowered:
+    /// `MSG_COPY` copies no more than msgmax, a receive takes it); otherwise
+    /// as [`try_recv`](Self::try_recv).
     ///
     /// # Examples
     ///

@@ -151,15 +151,20 @@ fn a_queue_created_by_another_user_is_not_trusted_for_its_owner() {
     );
 }
 
+/// A queue that nobody (65534) may write to but not read, smaller than a
+/// batch of msgmax.
+fn write_only_small_queue() -> TestQueue {
+    TestQueue::with(|o| {
+        o.mode(0o622).capacity(2048);
+    })
+}
+
 #[test]
 fn a_batch_to_a_queue_whose_capacity_the_sender_cannot_read_is_not_stuck() {
     if skip_unless_root() {
         return;
     }
-    // Writable, not readable, by nobody, and smaller than a batch of msgmax.
-    let raw = TestQueue::with(|o| {
-        o.mode(0o622).capacity(2048);
-    });
+    let raw = write_only_small_queue();
     let q = raw.typed::<tests::messages::Work>();
     let mut sender = peer!("as", NOBODY, NOBODY);
     sender.args(["send-batch", &raw.key_arg(), "0", "999"]);
@@ -187,9 +192,7 @@ fn a_stopped_batch_to_a_queue_whose_capacity_the_sender_cannot_read_is_refused()
     if skip_unless_root() {
         return;
     }
-    let raw = TestQueue::with(|o| {
-        o.mode(0o622).capacity(2048);
-    });
+    let raw = write_only_small_queue();
     let (code, out) = as_nobody(&["send-batch-stopped", &raw.key_arg()]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(out.trim(), "error stopped after 0");

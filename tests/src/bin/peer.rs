@@ -242,11 +242,7 @@ fn run(args: &[String]) -> ipcq::Result<()> {
         }
         "daemon" => {
             let running = ipcq::service::Daemon::new().pid_file(&args[1]).start()?;
-            let stop = StopHandle::new();
-            let _signals = Signals::new(&stop).install()?;
-            while !stop.is_stopped() {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+            wait_for_sigterm()?;
             drop(running);
         }
         "daemon-setup" => {
@@ -260,11 +256,7 @@ fn run(args: &[String]) -> ipcq::Result<()> {
                         q.send(1, b"set up")?;
                         Ok(q)
                     })?;
-            let stop = StopHandle::new();
-            let _signals = Signals::new(&stop).install()?;
-            while !stop.is_stopped() {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+            wait_for_sigterm()?;
             drop(running);
         }
         "daemon-setup-child" => {
@@ -282,11 +274,7 @@ fn run(args: &[String]) -> ipcq::Result<()> {
                                 source,
                             })
                     })?;
-            let stop = StopHandle::new();
-            let _signals = Signals::new(&stop).install()?;
-            while !stop.is_stopped() {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+            wait_for_sigterm()?;
             let _ = child.kill();
             let _ = child.wait();
             drop(running);
@@ -435,6 +423,16 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             println!("{}", Key::ftok(&args[1], id)?.get());
         }
         other => panic!("unknown peer command {other}"),
+    }
+    Ok(())
+}
+
+/// A daemon's life in these tests: until SIGTERM or SIGINT.
+fn wait_for_sigterm() -> ipcq::Result<()> {
+    let stop = StopHandle::new();
+    let _signals = Signals::new(&stop).install()?;
+    while !stop.is_stopped() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
     Ok(())
 }

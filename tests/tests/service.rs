@@ -165,24 +165,13 @@ fn a_relative_pid_file_path_stays_where_the_daemon_was_started() {
     let first = start();
     assert!(first.status.success(), "{first:?}");
     let path = dir.path().join("relative.pid");
-    let pid: i32 = std::fs::read_to_string(&path)
-        .expect("the pid file is where the daemon started")
-        .trim()
-        .parse()
-        .unwrap();
-    let daemon = nix::unistd::Pid::from_raw(pid);
+    assert!(path.exists(), "the pid file is where the daemon started");
     let second = start();
-    let stopped = nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGTERM);
     // The daemon removes its pid file on the way out.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while path.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    stop_daemon(&path);
     assert_eq!(second.status.code(), Some(3), "{second:?}");
     let said = String::from_utf8_lossy(&second.stdout);
     assert!(said.starts_with("error already-running"), "{said}");
-    stopped.unwrap();
-    assert!(!path.exists(), "the daemon left its pid file");
 }
 
 #[test]

@@ -134,7 +134,7 @@ fn listen(args: &Args, key: Key) -> ipcq::Result<()> {
     })?;
     Logger::install(log_file);
     // A daemon's stderr is /dev/null: what ends the listener goes to the log.
-    let result = serve(&q, key);
+    let result = serve(&q);
     match &result {
         Ok(()) => log::info!("stopped"),
         Err(e) => log::error!("stopped: {e}"),
@@ -143,10 +143,11 @@ fn listen(args: &Args, key: Key) -> ipcq::Result<()> {
 }
 
 /// The listener's loop, after the daemon has started and the logger is set.
-fn serve(q: &TypedQueue<SysMsg>, key: Key) -> ipcq::Result<()> {
+fn serve(q: &TypedQueue<SysMsg>) -> ipcq::Result<()> {
     log::info!(
-        "listening on queue {} (key {key}), pid {}",
+        "listening on queue {} (key {}), pid {}",
         q.id(),
+        q.key(),
         std::process::id()
     );
     // serve_fn hands back a message that is not a SysMsg (any user who may

@@ -267,6 +267,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
     // at the fields, which may come from a `macro_rules!` whose hygiene would
     // hide a local named there.
     let body = Ident::new("__ipcq_body", Span::call_site());
+    let fail = Ident::new("__ipcq_fail", Span::call_site());
 
     let kind_arms = input.variants.iter().map(|v| {
         let ident = v.ident;
@@ -318,18 +319,33 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 let signature = v.signature();
                 let types = v.fields.iter().map(|f| f.ty);
                 quote_spanned! {span=>
-                    let ( #(#names,)* ): ( #(#types,)* ) = #krate::__private::decode_fields::<__C, _>(
+                    let ( #(#names,)* ): ( #(#types,)* ) = match #krate::__private::decode_fields::<__C, _>(
                         #variant,
                         const { #krate::__private::fingerprint(#signature) },
                         #body,
-                    )?;
+                    ) {
+                        ::core::result::Result::Ok(__ipcq_fields) => __ipcq_fields,
+                        ::core::result::Result::Err(__ipcq_reason) => {
+                            return ::core::result::Result::Err(#fail(__ipcq_reason));
+                        }
+                    };
                 }
             }
             Encoding::Text => quote_spanned! {span=>
-                let #(#names)* = #krate::__private::decode_text(#variant, #body)?;
+                let #(#names)* = match #krate::__private::decode_text(#variant, #body) {
+                    ::core::result::Result::Ok(__ipcq_field) => __ipcq_field,
+                    ::core::result::Result::Err(__ipcq_reason) => {
+                        return ::core::result::Result::Err(#fail(__ipcq_reason));
+                    }
+                };
             },
             Encoding::Bytes => quote_spanned! {span=>
-                let #(#names)* = #krate::__private::decode_bytes(#variant, #body)?;
+                let #(#names)* = match #krate::__private::decode_bytes(#variant, #body) {
+                    ::core::result::Result::Ok(__ipcq_field) => __ipcq_field,
+                    ::core::result::Result::Err(__ipcq_reason) => {
+                        return ::core::result::Result::Err(#fail(__ipcq_reason));
+                    }
+                };
             },
         };
         quote! {
@@ -365,13 +381,14 @@ fn impls(input: &Enum<'_>) -> TokenStream {
             }
 
             #[inline]
-            fn decode_body<__C: #krate::Codec>(
+            fn decode_body_or<__C: #krate::Codec, __E>(
                 __ipcq_mtype: i64,
                 #body: &[u8],
-            ) -> ::core::result::Result<Self, #krate::DecodeReason> {
+                #fail: impl ::core::ops::FnOnce(#krate::DecodeReason) -> __E,
+            ) -> ::core::result::Result<Self, __E> {
                 match __ipcq_mtype {
                     #(#decode_arms)*
-                    _ => ::core::result::Result::Err(#krate::DecodeReason::UnknownType),
+                    _ => ::core::result::Result::Err(#fail(#krate::DecodeReason::UnknownType)),
                 }
             }
         }

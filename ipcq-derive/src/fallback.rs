@@ -82,10 +82,11 @@ pub(crate) fn expand(
                 ) -> ::core::result::Result<(), #krate::EncodeError> {
                     ::core::unreachable!()
                 }
-                fn decode_body<__C: #krate::Codec>(
+                fn decode_body_or<__C: #krate::Codec, __E>(
                     __ipcq_mtype: i64,
                     __ipcq_body: &[u8],
-                ) -> ::core::result::Result<Self, #krate::DecodeReason> {
+                    __ipcq_fail: impl ::core::ops::FnOnce(#krate::DecodeReason) -> __E,
+                ) -> ::core::result::Result<Self, __E> {
                     ::core::unreachable!()
                 }
             }

@@ -116,7 +116,27 @@ pub trait QueueMessage: Sized {
     ///
     /// Why the bytes are not a message of this type; the caller adds the bytes.
     #[doc(hidden)]
-    fn decode_body<C: Codec>(mtype: i64, body: &[u8]) -> Result<Self, DecodeReason>;
+    #[inline]
+    fn decode_body<C: Codec>(mtype: i64, body: &[u8]) -> Result<Self, DecodeReason> {
+        Self::decode_body_or::<C, _>(mtype, body, |reason| reason)
+    }
+
+    /// Rebuilds a message from its mtype and body, with `fail` making the
+    /// error from why it cannot.
+    ///
+    /// The message is built in a result of the caller's error type, so that
+    /// the caller need not convert it: a large message moved from one
+    /// `Result` type into another is copied once more.
+    ///
+    /// # Errors
+    ///
+    /// `fail`'s error, when the bytes are not a message of this type.
+    #[doc(hidden)]
+    fn decode_body_or<C: Codec, E>(
+        mtype: i64,
+        body: &[u8],
+        fail: impl FnOnce(DecodeReason) -> E,
+    ) -> Result<Self, E>;
 }
 
 /// The fieldless companion enum of a message enum: one value per variant.

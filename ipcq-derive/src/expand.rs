@@ -267,7 +267,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
     // at the fields, which may come from a `macro_rules!` whose hygiene would
     // hide a local named there.
     let body = Ident::new("__ipcq_body", Span::call_site());
-    let fail = Ident::new("__ipcq_fail", Span::call_site());
+    let or_else = Ident::new("__ipcq_or_else", Span::call_site());
 
     let kind_arms = input.variants.iter().map(|v| {
         let ident = v.ident;
@@ -326,7 +326,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                     ) {
                         ::core::result::Result::Ok(__ipcq_fields) => __ipcq_fields,
                         ::core::result::Result::Err(__ipcq_reason) => {
-                            return ::core::result::Result::Err(#fail(__ipcq_reason));
+                            return #or_else(__ipcq_reason);
                         }
                     };
                 }
@@ -335,7 +335,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 let #(#names)* = match #krate::__private::decode_text(#variant, #body) {
                     ::core::result::Result::Ok(__ipcq_field) => __ipcq_field,
                     ::core::result::Result::Err(__ipcq_reason) => {
-                        return ::core::result::Result::Err(#fail(__ipcq_reason));
+                        return #or_else(__ipcq_reason);
                     }
                 };
             },
@@ -343,7 +343,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 let #(#names)* = match #krate::__private::decode_bytes(#variant, #body) {
                     ::core::result::Result::Ok(__ipcq_field) => __ipcq_field,
                     ::core::result::Result::Err(__ipcq_reason) => {
-                        return ::core::result::Result::Err(#fail(__ipcq_reason));
+                        return #or_else(__ipcq_reason);
                     }
                 };
             },
@@ -381,14 +381,14 @@ fn impls(input: &Enum<'_>) -> TokenStream {
             }
 
             #[inline]
-            fn decode_body_or<__C: #krate::Codec, __E>(
+            fn decode_body_or_else<__C: #krate::Codec, __E>(
                 __ipcq_mtype: i64,
                 #body: &[u8],
-                #fail: impl ::core::ops::FnOnce(#krate::DecodeReason) -> __E,
+                #or_else: impl ::core::ops::FnOnce(#krate::DecodeReason) -> ::core::result::Result<Self, __E>,
             ) -> ::core::result::Result<Self, __E> {
                 match __ipcq_mtype {
                     #(#decode_arms)*
-                    _ => ::core::result::Result::Err(#fail(#krate::DecodeReason::UnknownType)),
+                    _ => #or_else(#krate::DecodeReason::UnknownType),
                 }
             }
         }

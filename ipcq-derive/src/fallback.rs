@@ -82,10 +82,12 @@ pub(crate) fn expand(
                 ) -> ::core::result::Result<(), #krate::EncodeError> {
                     ::core::unreachable!()
                 }
-                fn decode_body_or<__C: #krate::Codec, __E>(
+                fn decode_body_or_else<__C: #krate::Codec, __E>(
                     __ipcq_mtype: i64,
                     __ipcq_body: &[u8],
-                    __ipcq_fail: impl ::core::ops::FnOnce(#krate::DecodeReason) -> __E,
+                    __ipcq_or_else: impl ::core::ops::FnOnce(
+                        #krate::DecodeReason,
+                    ) -> ::core::result::Result<Self, __E>,
                 ) -> ::core::result::Result<Self, __E> {
                     ::core::unreachable!()
                 }

@@ -118,24 +118,25 @@ pub trait QueueMessage: Sized {
     #[doc(hidden)]
     #[inline]
     fn decode_body<C: Codec>(mtype: i64, body: &[u8]) -> Result<Self, DecodeReason> {
-        Self::decode_body_or::<C, _>(mtype, body, |reason| reason)
+        Self::decode_body_or_else::<C, _>(mtype, body, Err)
     }
 
-    /// Rebuilds a message from its mtype and body, with `fail` making the
-    /// error from why it cannot.
+    /// Rebuilds a message from its mtype and body, or, when they are not a
+    /// message of this type, returns what `or_else` makes of the reason.
     ///
-    /// The message is built in a result of the caller's error type, so that
-    /// the caller need not convert it: a large message moved from one
-    /// `Result` type into another is copied once more.
+    /// The message is built in a result of the caller's error type, and
+    /// `or_else` may still produce a message (a batch's first, say), so the
+    /// caller returns this result as it is: a large message moved from one
+    /// `Result` into another is copied once more.
     ///
     /// # Errors
     ///
-    /// `fail`'s error, when the bytes are not a message of this type.
+    /// `or_else`'s error.
     #[doc(hidden)]
-    fn decode_body_or<C: Codec, E>(
+    fn decode_body_or_else<C: Codec, E>(
         mtype: i64,
         body: &[u8],
-        fail: impl FnOnce(DecodeReason) -> E,
+        or_else: impl FnOnce(DecodeReason) -> Result<Self, E>,
     ) -> Result<Self, E>;
 }
 

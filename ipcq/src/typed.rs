@@ -467,26 +467,15 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// The message received with `mtype` and `text`: one message, or the
     /// first of a batch, whose others are kept for later receives.
     ///
-    /// The message is decoded straight into a `Result<M>`, the type returned:
-    /// converting a `Result<M, DecodeReason>` into it copied a 4 KiB message
-    /// once more.
+    /// The message is decoded straight into the `Result<M>` returned: moving
+    /// a decoded `Result<M, DecodeReason>` into it copied a 4 KiB message once
+    /// more.
     #[inline(always)]
     fn decode_received(&self, mtype: i64, text: &[u8]) -> Result<M> {
-        let mut batch = None;
-        let decoded = M::decode_body_or::<C, _>(mtype, text, |reason| {
-            batch = batch::batch_variant(&reason);
-            // A batch is no error: the one made for it is dropped unread, and
-            // the batch unpacked below, so its bytes are not copied here.
-            let bytes = if batch.is_some() { &[][..] } else { text };
-            Error::Decode(DecodeError::new(mtype, bytes, reason))
-        });
-        match batch {
-            None => decoded,
-            Some(variant) => {
-                drop(decoded);
-                self.pending.unpack::<M, C>(variant, mtype, text)
-            }
-        }
+        M::decode_body_or_else::<C, _>(mtype, text, |reason| match batch::batch_variant(&reason) {
+            Some(variant) => self.pending.unpack::<M, C>(variant, mtype, text),
+            None => Err(Error::Decode(DecodeError::new(mtype, text, reason))),
+        })
     }
 
     /// A blocking iterator over received messages.

@@ -314,46 +314,36 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         let names = bindings(v);
         let span = fields_span(v);
         let krate = input.krate_at(span);
-        let read = match v.encoding {
+        // Each arm's value is the decode's result: the message is built in
+        // it, and a failure goes to `or_else`, whose result is the caller's.
+        let decode = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
                 let types = v.fields.iter().map(|f| f.ty);
                 quote_spanned! {span=>
-                    let ( #(#names,)* ): ( #(#types,)* ) = match #krate::__private::decode_fields::<__C, _>(
+                    #krate::__private::decode_fields_then::<__C, ( #(#types,)* ), _>(
                         #variant,
                         const { #krate::__private::fingerprint(#signature) },
                         #body,
-                    ) {
-                        ::core::result::Result::Ok(__ipcq_fields) => __ipcq_fields,
-                        ::core::result::Result::Err(__ipcq_reason) => {
-                            return #or_else(__ipcq_reason);
-                        }
-                    };
+                        |( #(#names,)* )| ::core::result::Result::Ok(#pat),
+                        #or_else,
+                    )
                 }
             }
             Encoding::Text => quote_spanned! {span=>
-                let #(#names)* = match #krate::__private::decode_text(#variant, #body) {
-                    ::core::result::Result::Ok(__ipcq_field) => __ipcq_field,
-                    ::core::result::Result::Err(__ipcq_reason) => {
-                        return #or_else(__ipcq_reason);
-                    }
-                };
+                match #krate::__private::decode_text(#variant, #body) {
+                    ::core::result::Result::Ok(#(#names)*) => ::core::result::Result::Ok(#pat),
+                    ::core::result::Result::Err(__ipcq_reason) => #or_else(__ipcq_reason),
+                }
             },
             Encoding::Bytes => quote_spanned! {span=>
-                let #(#names)* = match #krate::__private::decode_bytes(#variant, #body) {
-                    ::core::result::Result::Ok(__ipcq_field) => __ipcq_field,
-                    ::core::result::Result::Err(__ipcq_reason) => {
-                        return #or_else(__ipcq_reason);
-                    }
-                };
+                match #krate::__private::decode_bytes(#variant, #body) {
+                    ::core::result::Result::Ok(#(#names)*) => ::core::result::Result::Ok(#pat),
+                    ::core::result::Result::Err(__ipcq_reason) => #or_else(__ipcq_reason),
+                }
             },
         };
-        quote! {
-            #mtype => {
-                #read
-                ::core::result::Result::Ok(#pat)
-            }
-        }
+        quote!(#mtype => #decode,)
     });
 
     let dispatch_arms = input.variants.iter().map(|v| {

@@ -136,6 +136,25 @@ pub trait Codec {
     ///
     /// When the bytes are not a valid encoding of a `T`, or have bytes left over.
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>;
+
+    /// Decodes a value as [`decode`](Self::decode) does, and hands it to
+    /// `ok`, or its error to `err`.
+    ///
+    /// The default calls `decode`. A codec overrides it when it can hand the
+    /// value over without first building a `Result<T, CodecError>`: ipcq
+    /// receives through this method, and a large value moved from one
+    /// `Result` into another is copied once more.
+    #[inline(always)]
+    fn decode_then<T: DeserializeOwned, R>(
+        bytes: &[u8],
+        ok: impl FnOnce(T) -> R,
+        err: impl FnOnce(CodecError) -> R,
+    ) -> R {
+        match Self::decode(bytes) {
+            Ok(value) => ok(value),
+            Err(error) => err(error),
+        }
+    }
 }
 
 /// Why a codec could not encode or decode.
@@ -314,15 +333,24 @@ impl Codec for Bincode {
 
     #[inline(always)]
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+        Self::decode_then(bytes, Ok, Err)
+    }
+
+    #[inline(always)]
+    fn decode_then<T: DeserializeOwned, R>(
+        bytes: &[u8],
+        ok: impl FnOnce(T) -> R,
+        err: impl FnOnce(CodecError) -> R,
+    ) -> R {
         // One match over bincode's result, not `?` and a check after: a 4 KiB
         // value took one more copy on its way out through the local.
         match decode_capped(bytes) {
-            Ok((value, read)) if read == bytes.len() => Ok(value),
-            Ok((_, read)) => Err(CodecError(format!(
+            Ok((value, read)) if read == bytes.len() => ok(value),
+            Ok((_, read)) => err(CodecError(format!(
                 "{} left over after the value",
                 counted(bytes.len() - read, "byte")
             ))),
-            Err(error) => Err(decode_failure(error)),
+            Err(error) => err(decode_failure(error)),
         }
     }
 }

@@ -103,7 +103,7 @@ struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::wire::{
-        Body, RawBytes, decode_bytes, decode_fields, decode_text, encode_bytes, encode_fields,
+        Body, RawBytes, decode_bytes, decode_fields_then, decode_text, encode_bytes, encode_fields,
         encode_text, fingerprint,
     };
     pub use serde::Serialize;

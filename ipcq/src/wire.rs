@@ -267,15 +267,21 @@ pub fn encode_bytes<T: RawBytes>(body: &mut Body<'_>, field: &T) -> Result<(), E
     Ok(())
 }
 
-/// Checks the header of a typed variant's body and decodes its fields.
+/// Checks the header of a typed variant's body and decodes its fields, then
+/// hands them to `ok`, or the reason they cannot be decoded to `err`.
+///
+/// The derive builds the variant in `ok`, so the fields go from the codec
+/// into the message without a `Result` of their own between.
 #[inline(always)]
-pub fn decode_fields<C: Codec, T: DeserializeOwned>(
+pub fn decode_fields_then<C: Codec, T: DeserializeOwned, R>(
     variant: &'static str,
     fingerprint: u32,
     body: &[u8],
-) -> Result<T, DecodeReason> {
+    ok: impl FnOnce(T) -> R,
+    err: impl FnOnce(DecodeReason) -> R,
+) -> R {
     let Some((header, fields)) = body.split_first_chunk::<HEADER_LEN>() else {
-        return Err(DecodeReason::MissingHeader {
+        return err(DecodeReason::MissingHeader {
             variant,
             len: body.len(),
             header: HEADER_LEN,
@@ -283,14 +289,14 @@ pub fn decode_fields<C: Codec, T: DeserializeOwned>(
     };
     let [version, codec, fp @ ..] = *header;
     if version != WIRE_VERSION {
-        return Err(DecodeReason::WireVersion {
+        return err(DecodeReason::WireVersion {
             variant,
             expected: WIRE_VERSION,
             found: version,
         });
     }
     if codec != C::ID {
-        return Err(DecodeReason::Codec {
+        return err(DecodeReason::Codec {
             variant,
             expected: C::ID,
             expected_name: C::NAME,
@@ -299,13 +305,15 @@ pub fn decode_fields<C: Codec, T: DeserializeOwned>(
     }
     let found = u32::from_le_bytes(fp);
     if found != fingerprint {
-        return Err(DecodeReason::SchemaMismatch {
+        return err(DecodeReason::SchemaMismatch {
             variant,
             expected: fingerprint,
             found,
         });
     }
-    C::decode(fields).map_err(|error| DecodeReason::Body { variant, error })
+    C::decode_then(fields, ok, |error| {
+        err(DecodeReason::Body { variant, error })
+    })
 }
 
 /// Parses a text variant's field from its UTF-8 body.
@@ -354,14 +362,18 @@ mod tests {
             bytes,
             [WIRE_VERSION, Bincode::ID, 1, 2, 3, 4, 9, 2, b'h', b'i']
         );
-        let back: (u8, String) = decode_fields::<Bincode, _>("V", 0x0403_0201, &bytes).unwrap();
+        let back: Result<(u8, String), _> =
+            decode_fields_then::<Bincode, _, _>("V", 0x0403_0201, &bytes, Ok, Err);
+        let back = back.unwrap();
         assert_eq!(back, (9, "hi".into()));
     }
 
     #[test]
     fn each_header_fault_has_its_reason() {
         let good = encoded(5, &(1, String::new()));
-        let decode = |b: &[u8]| decode_fields::<Bincode, (u8, String)>("V", 5, b).unwrap_err();
+        let decode = |b: &[u8]| {
+            decode_fields_then::<Bincode, (u8, String), _>("V", 5, b, Ok, Err).unwrap_err()
+        };
         assert!(matches!(
             decode(&good[..3]),
             DecodeReason::MissingHeader { len: 3, .. }

@@ -150,7 +150,7 @@ fn run(q: &TypedQueue<Job>, args: &Args) -> ipcq::Result<()> {
     if once as u32 != args.jobs || handled_by.len() as u32 != args.jobs {
         return Err(ipcq::Error::Os {
             op: ipcq::Op::Receive,
-            errno: nix::errno::Errno::EPROTO,
+            errno: ipcq::Errno::EPROTO,
             detail: "a job was lost or handled twice".into(),
         });
     }

@@ -91,6 +91,21 @@ pub use typed::{Iter, SendError, TypedQueue};
 pub use wake::WAKE_SIGNAL;
 pub use wire::{HEADER_LEN, WIRE_VERSION, fingerprint};
 
+/// The errno in an [`Error`] ([`Error::errno`]): nix's `Errno`, re-exported
+/// so that a caller can match on it without depending on nix.
+///
+/// ```
+/// use ipcq::{Errno, Key, MsgQueue, Selector};
+///
+/// let q = MsgQueue::create(Key::private())?;
+/// q.remove()?;
+/// let err = q.try_recv(Selector::Any).unwrap_err();
+/// assert!(err.is_removed());
+/// assert_eq!(err.errno(), Some(Errno::EINVAL));
+/// # Ok::<(), ipcq::Error>(())
+/// ```
+pub use nix::errno::Errno;
+
 /// Derives [`QueueMessage`] for an enum, with its `…Kind` enum and `…Handler` trait.
 pub use ipcq_derive::QueueMessage;
 

@@ -117,7 +117,7 @@ fn non_blocking_calls_on_an_empty_and_a_full_queue() {
         matches!(
             err,
             Error::WouldBlock {
-                errno: nix::errno::Errno::EAGAIN,
+                errno: ipcq::Errno::EAGAIN,
                 ..
             }
         ),

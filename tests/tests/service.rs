@@ -53,7 +53,7 @@ fn a_symbolic_link_at_the_pid_file_path_is_not_followed() {
     symlink(&victim, &path).unwrap();
     match PidFile::acquire(&path) {
         Err(e @ Error::Os { .. }) => {
-            assert_eq!(e.errno(), Some(nix::errno::Errno::ELOOP));
+            assert_eq!(e.errno(), Some(ipcq::Errno::ELOOP));
             assert!(e.to_string().contains("is a symbolic link"), "{e}");
         }
         other => panic!("expected an ELOOP error, got {other:?}"),
@@ -79,7 +79,7 @@ fn a_fifo_at_the_pid_file_path_is_refused_at_once() {
         .expect("acquire returned");
     match answer {
         Err(e @ Error::Os { .. }) => {
-            assert_eq!(e.errno(), Some(nix::errno::Errno::EINVAL));
+            assert_eq!(e.errno(), Some(ipcq::Errno::EINVAL));
             assert!(
                 e.to_string().contains("is a FIFO, not a regular file"),
                 "{e}"

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::Path;
 
-use ipcq::{Error, Key, MsgQueue, OpenOptions, QueueId};
+use ipcq::{Distrust, Error, Key, MsgQueue, OpenOptions, QueueId};
 
 use crate::failure::{Failure, Outcome};
 
@@ -178,21 +178,19 @@ impl Target {
 /// the command's terms rather than the library's.
 fn refused(error: Error) -> Failure {
     match error {
-        Error::Untrusted { key, reason, .. } => {
-            let why = reason.split("; ").next().unwrap_or(&reason);
-            // Refused for its mode, no --trust takes the queue: naming a
-            // user would not help.
-            let what_to_do = if why.starts_with("its mode") {
-                "have whoever creates it give a mode without write permission for others \
-                 (0600, 0660), or leave --trust out to act on any queue"
-            } else {
-                "pass --trust for that user if you trust them, or leave --trust out to act on \
-                 any queue"
-            };
-            Failure::new(format!(
-                "refusing queue {key} under --trust: {why}; {what_to_do}"
-            ))
-        }
+        Error::Untrusted { key, reason, .. } => Failure::new(match reason {
+            // No --trust takes a queue refused for its mode: naming a user
+            // would not help.
+            Distrust::WorldWritable { .. } => format!(
+                "refusing queue {key} under --trust: {reason}, so anyone can put any message \
+                 in it; have whoever creates it give a mode without write permission for \
+                 others (0600, 0660), or leave --trust out to act on any queue"
+            ),
+            _ => format!(
+                "refusing queue {key} under --trust: {reason}; pass --trust for that user if \
+                 you trust them, or leave --trust out to act on any queue"
+            ),
+        }),
         other => other.into(),
     }
 }

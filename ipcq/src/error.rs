@@ -109,6 +109,107 @@ impl fmt::Display for Access {
     }
 }
 
+/// Why ipcq refused to open an existing queue ([`Error::Untrusted`]): a user
+/// other than this process's user, root or the
+/// [trusted](crate::OpenOptions::trust_owner) one controls it, or every user
+/// may write to it.
+///
+/// `Display` says what makes the queue untrusted; the error adds what to do
+/// about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Distrust {
+    /// The queue is owned by `owner`, who decides who may write to it.
+    #[non_exhaustive]
+    Owner {
+        /// The queue's owner.
+        owner: u32,
+        /// The effective uid of the process that was refused.
+        caller_uid: u32,
+        /// The uid trusted besides this user and root, if one was named.
+        trusted_uid: Option<u32>,
+    },
+    /// The queue is owned by a trusted user but was created by `creator`,
+    /// who keeps the owner's rights whoever it gave the queue to.
+    #[non_exhaustive]
+    Creator {
+        /// The user who created the queue.
+        creator: u32,
+        /// The queue's (trusted) owner.
+        owner: u32,
+        /// The effective uid of the process that was refused.
+        caller_uid: u32,
+        /// The uid trusted besides this user and root, if one was named.
+        trusted_uid: Option<u32>,
+    },
+    /// The queue's mode lets every user write to it.
+    #[non_exhaustive]
+    WorldWritable {
+        /// The queue's permission bits (e.g. `0o666`).
+        mode: u32,
+    },
+}
+
+impl Distrust {
+    /// The end of the error's sentence: why that matters, and what to do
+    /// about it in the library's terms.
+    fn advice(&self) -> &'static str {
+        match self {
+            Distrust::Owner { .. } | Distrust::Creator { .. } => {
+                "; that user can let anyone put any message in it, so if you trust them, name \
+                 them with OpenOptions::trust_owner, or open the queue with allow_foreign(true)"
+            }
+            Distrust::WorldWritable { .. } => {
+                ", so anyone can put any message in it; have whoever creates it give a mode \
+                 without write permission for others (0600, 0660), or open it with \
+                 allow_foreign(true)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Distrust {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (caller_uid, trusted_uid) = match *self {
+            Distrust::Owner {
+                owner,
+                caller_uid,
+                trusted_uid,
+            } => {
+                write!(f, "it is owned by uid {owner}")?;
+                (caller_uid, trusted_uid)
+            }
+            Distrust::Creator {
+                creator,
+                owner,
+                caller_uid,
+                trusted_uid,
+            } => {
+                write!(
+                    f,
+                    "it is owned by uid {owner}, but was created by uid {creator}"
+                )?;
+                (caller_uid, trusted_uid)
+            }
+            Distrust::WorldWritable { mode } => {
+                return write!(
+                    f,
+                    "its mode {:04o} lets every user write to it",
+                    mode & 0o777
+                );
+            }
+        };
+        write!(
+            f,
+            ", neither this process's user (uid {caller_uid}) nor root"
+        )?;
+        match trusted_uid {
+            Some(uid) => write!(f, " nor the trusted uid {uid}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Everything that can go wrong in ipcq.
 ///
 /// Variants are meant to be matched: a listener loop ends cleanly on
@@ -202,7 +303,7 @@ pub enum Error {
     /// An existing queue that another user controls was not opened: anyone
     /// who may write to a queue can put any message in it (see
     /// [`OpenOptions::allow_foreign`](crate::OpenOptions::allow_foreign)).
-    #[error("cannot {op}: refusing queue {key}: {reason}")]
+    #[error("cannot {op}: refusing queue {key}: {reason}{}", reason.advice())]
     Untrusted {
         /// The operation that failed.
         op: Op,
@@ -210,8 +311,8 @@ pub enum Error {
         errno: Errno,
         /// The queue's key.
         key: Key,
-        /// What makes it untrusted, and what to do about it, in words.
-        reason: String,
+        /// What makes it untrusted.
+        reason: Distrust,
     },
 
     /// A message does not fit: larger than the queue or the kernel allows on

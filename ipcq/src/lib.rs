@@ -79,7 +79,7 @@ mod wire;
 pub use batch::{BATCH_MARKER, BatchError};
 pub use buffer::{Message, MsgBuffer};
 pub use codec::{Bincode, Codec, CodecError, deserialize_bounded};
-pub use error::{Access, Error, Op, Result};
+pub use error::{Access, Distrust, Error, Op, Result};
 pub use key::{Key, ParseKeyError, QueueId};
 pub use message::{DecodeError, DecodeReason, Dispatch, EncodeError, MessageKind, QueueMessage};
 pub use options::{Attributes, OpenOptions};

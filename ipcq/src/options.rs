@@ -2,7 +2,7 @@
 
 use nix::errno::Errno;
 
-use crate::error::{Access, Error, Op, Result};
+use crate::error::{Access, Distrust, Error, Op, Result};
 use crate::key::{Key, QueueId};
 use crate::queue::MsgQueue;
 use crate::stat::{QueueStat, find_proc_entry, proc_entry};
@@ -268,33 +268,23 @@ impl OpenOptions {
 /// than this user, root or `trusted_owner`: the creator keeps the owner's
 /// rights, and may give the queue to anyone), or writable by every user.
 fn check_trusted(entry: &QueueStat, trusted_owner: Option<u32>) -> Result<()> {
-    let me = nix::unistd::geteuid().as_raw();
-    let trusted = |uid: u32| uid == me || uid == 0 || Some(uid) == trusted_owner;
-    let foreign = |role: String, uid: u32| {
-        format!(
-            "it is {role} by uid {uid}, neither this process's user (uid {me}) nor root{}; \
-             that user can let anyone put any message in it, so if you trust them, \
-             name them with OpenOptions::trust_owner, or open the queue with allow_foreign(true)",
-            match trusted_owner {
-                Some(uid) => format!(" nor the trusted uid {uid}"),
-                None => String::new(),
-            }
-        )
-    };
+    let caller_uid = nix::unistd::geteuid().as_raw();
+    let trusted = |uid: u32| uid == caller_uid || uid == 0 || Some(uid) == trusted_owner;
     let reason = if !trusted(entry.uid) {
-        foreign("owned".into(), entry.uid)
+        Distrust::Owner {
+            owner: entry.uid,
+            caller_uid,
+            trusted_uid: trusted_owner,
+        }
     } else if !trusted(entry.creator_uid) {
-        foreign(
-            format!("owned by uid {}, but was created", entry.uid),
-            entry.creator_uid,
-        )
+        Distrust::Creator {
+            creator: entry.creator_uid,
+            owner: entry.uid,
+            caller_uid,
+            trusted_uid: trusted_owner,
+        }
     } else if entry.mode & 0o002 != 0 {
-        format!(
-            "its mode {:04o} lets every user write to it, so anyone can put any message in \
-             it; have whoever creates it give a mode without write permission for others \
-             (0600, 0660), or open it with allow_foreign(true)",
-            entry.mode
-        )
+        Distrust::WorldWritable { mode: entry.mode }
     } else {
         return Ok(());
     };

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
-use ipcq::{Error, Key, Limits, MsgBuffer, MsgQueue, OpenOptions, Selector};
+use ipcq::{Distrust, Error, Key, Limits, MsgBuffer, MsgQueue, OpenOptions, Selector};
 use tests::{TestQueue, peer, run_ok};
 
 fn bodies(q: &MsgQueue, selector: Selector) -> Vec<(i64, String)> {
@@ -281,7 +281,20 @@ fn open_options_create_exclusively_and_set_attributes() {
     );
     // Another user owns it now: opening it takes an explicit opt-in.
     let refused = MsgQueue::open(q.key()).unwrap_err();
-    assert!(matches!(refused, Error::Untrusted { .. }), "{refused:?}");
+    assert!(
+        matches!(
+            refused,
+            Error::Untrusted {
+                reason: Distrust::Owner {
+                    owner: 65534,
+                    trusted_uid: None,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
     assert!(
         refused.to_string().contains("owned by uid 65534"),
         "{refused}"
@@ -297,6 +310,20 @@ fn open_options_create_exclusively_and_set_attributes() {
         .trust_owner(65533)
         .open(q.key())
         .unwrap_err();
+    assert!(
+        matches!(
+            other,
+            Error::Untrusted {
+                reason: Distrust::Owner {
+                    owner: 65534,
+                    trusted_uid: Some(65533),
+                    ..
+                },
+                ..
+            }
+        ),
+        "{other:?}"
+    );
     assert!(
         other.to_string().contains("nor the trusted uid 65533"),
         "{other}"
@@ -424,9 +451,20 @@ fn a_queue_every_user_may_write_to_is_refused_unless_allowed() {
         o.mode(0o622);
     });
     let err = MsgQueue::open(q.key()).unwrap_err();
-    assert!(matches!(err, Error::Untrusted { .. }), "{err:?}");
     assert!(
-        err.to_string().contains("mode 0622 lets every user write"),
+        matches!(
+            err,
+            Error::Untrusted {
+                reason: Distrust::WorldWritable { mode: 0o622, .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(
+            "its mode 0622 lets every user write to it, so anyone can put any message in it; "
+        ),
         "{err}"
     );
     // Trusting the owner does not help here: the advice is about the mode.

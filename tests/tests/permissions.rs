@@ -140,8 +140,25 @@ fn a_queue_created_by_another_user_is_not_trusted_for_its_owner() {
     let (code, out) = as_nobody(&["create-owned", &key.get().to_string(), "0", "0"]);
     assert_eq!((code, out.as_str()), (Some(0), ""));
     let err = ipcq::MsgQueue::open(key).unwrap_err();
-    assert!(matches!(err, ipcq::Error::Untrusted { .. }), "{err:?}");
-    assert!(err.to_string().contains("created by uid 65534"), "{err}");
+    assert!(
+        matches!(
+            err,
+            ipcq::Error::Untrusted {
+                reason: ipcq::Distrust::Creator {
+                    creator: 65534,
+                    owner: 0,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("it is owned by uid 0, but was created by uid 65534"),
+        "{err}"
+    );
     // Trusting that user is a choice the caller can make.
     assert!(
         ipcq::OpenOptions::new()

@@ -333,7 +333,8 @@ fn parse_failure(report: &str) -> Option<Error> {
     if kind == "other" {
         let (errno, text) = rest.split_once(' ')?;
         let errno = Errno::from_raw(errno.parse().ok()?);
-        // The error made here names its errno at the end: the text need not.
+        // The error made here starts with its operation and names its errno
+        // at the end: the text need not.
         let text = [
             format!(" ({errno:?}: {})", errno.desc()),
             format!(" ({errno:?})"),
@@ -341,6 +342,9 @@ fn parse_failure(report: &str) -> Option<Error> {
         .iter()
         .find_map(|named| text.strip_suffix(named.as_str()))
         .unwrap_or(text);
+        let text = text
+            .strip_prefix(&format!("cannot {}: ", Op::Daemonize))
+            .unwrap_or(text);
         return Some(Error::Os {
             op: Op::Daemonize,
             errno,
@@ -483,8 +487,7 @@ mod tests {
         assert_eq!(parsed.errno(), Some(Errno::EINVAL));
         assert_eq!(
             parsed.to_string(),
-            "cannot start the daemon: cannot start the daemon: invalid argument: odd \
-             (EINVAL: Invalid argument)"
+            "cannot start the daemon: invalid argument: odd (EINVAL: Invalid argument)"
         );
         let found = Error::Os {
             op: Op::Send,

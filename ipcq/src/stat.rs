@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Op, Result};
 use crate::key::{Key, QueueId};
+use crate::sys;
 
 /// A queue's status, as `msgctl(IPC_STAT)` or `/proc/sysvipc/msg` report it.
 ///
@@ -191,30 +192,27 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Reads the limits from `/proc/sys/kernel/msg{max,mnb,mni}`.
+    /// Reads the limits of this process's IPC namespace from the kernel
+    /// (`msgctl` with `IPC_INFO`: the values `/proc/sys/kernel/msg*` shows,
+    /// without needing `/proc`).
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when a file cannot be read, or [`Error::InvalidArgument`]
-    /// when it does not hold a number.
+    /// [`Error::Os`] when the kernel refuses the call (a seccomp filter, say).
     pub fn read() -> Result<Limits> {
+        let info = sys::msgctl_info().map_err(|errno| Error::Os {
+            op: Op::ReadLimits,
+            errno,
+            detail: "msgctl(IPC_INFO) failed".into(),
+        })?;
+        // The kernel keeps them as non-negative ints (sysctl refuses others).
+        let limit = |value: libc::c_int| usize::try_from(value).unwrap_or(0);
         Ok(Limits {
-            msgmax: read_limit("msgmax")?,
-            msgmnb: read_limit("msgmnb")?,
-            msgmni: read_limit("msgmni")?,
+            msgmax: limit(info.msgmax),
+            msgmnb: limit(info.msgmnb),
+            msgmni: limit(info.msgmni),
         })
     }
-}
-
-fn read_limit(name: &str) -> Result<usize> {
-    let path = Path::new("/proc/sys/kernel").join(name);
-    let text = read_proc(Op::ReadLimits, &path)?;
-    text.trim().parse().map_err(|_| {
-        Error::invalid(
-            Op::ReadLimits,
-            format!("{} does not hold a number", path.display()),
-        )
-    })
 }
 
 fn read_proc(op: Op, path: &Path) -> Result<String> {
@@ -228,6 +226,23 @@ fn read_proc(op: Op, path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limits_are_the_ones_proc_shows() {
+        let proc = |name: &str| -> usize {
+            let path = format!("/proc/sys/kernel/{name}");
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{path}: {e}"))
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        let limits = Limits::read().unwrap();
+        assert_eq!(
+            (limits.msgmax, limits.msgmnb, limits.msgmni),
+            (proc("msgmax"), proc("msgmnb"), proc("msgmni"))
+        );
+    }
 
     #[test]
     fn parses_a_proc_sysvipc_line() {

@@ -369,6 +369,23 @@ pub(crate) fn msgctl_stat(id: c_int) -> Result<libc::msqid_ds, Errno> {
     Ok(unsafe { ds.assume_init() })
 }
 
+/// `IPC_INFO` from `<linux/ipc.h>`, which the libc crate names for other
+/// systems but not for Linux.
+const IPC_INFO: c_int = 3;
+
+/// `msgctl(2)` with `IPC_INFO`: the limits of this IPC namespace (msgmax,
+/// msgmnb, msgmni), as `/proc/sys/kernel/msg*` shows them.
+pub(crate) fn msgctl_info() -> Result<libc::msginfo, Errno> {
+    let mut info = MaybeUninit::<libc::msginfo>::uninit();
+    // SAFETY: with IPC_INFO the kernel writes one whole struct msginfo
+    // through the pointer, passed where msgctl takes a msqid_ds (the cast
+    // msgctl(2) documents); the id is ignored.
+    let res = unsafe { libc::msgctl(0, IPC_INFO, info.as_mut_ptr().cast()) };
+    Errno::result(res)?;
+    // SAFETY: the call succeeded, so the kernel filled the struct in.
+    Ok(unsafe { info.assume_init() })
+}
+
 /// `msgctl(2)` with `IPC_SET`: applies uid, gid, mode and msg_qbytes from `ds`.
 pub(crate) fn msgctl_set(id: c_int, ds: &libc::msqid_ds) -> Result<(), Errno> {
     let ptr = std::ptr::from_ref(ds).cast_mut();

@@ -290,7 +290,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
             Encoding::Typed => {
                 let signature = v.signature();
                 quote_spanned! {span=>
-                    #krate::__private::encode_fields::<__C, _>(
+                    #krate::__private::encode_fields::<__IpcqCodec, _>(
                         #body, #variant, #mtype,
                         const { #krate::__private::fingerprint(#signature) },
                         &( #(#names,)* ),
@@ -321,7 +321,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 let signature = v.signature();
                 let types = v.fields.iter().map(|f| f.ty);
                 quote_spanned! {span=>
-                    #krate::__private::decode_fields_then::<__C, ( #(#types,)* ), _>(
+                    #krate::__private::decode_fields_then::<__IpcqCodec, ( #(#types,)* ), _>(
                         #variant,
                         const { #krate::__private::fingerprint(#signature) },
                         #body,
@@ -363,7 +363,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
             }
 
             #[inline]
-            fn encode_body<__C: #krate::Codec>(
+            fn encode_body<__IpcqCodec: #krate::Codec>(
                 &self,
                 #body: &mut #krate::__private::Body<'_>,
             ) -> ::core::result::Result<(), #krate::EncodeError> {
@@ -371,11 +371,11 @@ fn impls(input: &Enum<'_>) -> TokenStream {
             }
 
             #[inline]
-            fn decode_body_or_else<__C: #krate::Codec, __E>(
+            fn decode_body_or_else<__IpcqCodec: #krate::Codec, __IpcqError>(
                 __ipcq_mtype: i64,
                 #body: &[u8],
-                #or_else: impl ::core::ops::FnOnce(#krate::DecodeReason) -> ::core::result::Result<Self, __E>,
-            ) -> ::core::result::Result<Self, __E> {
+                #or_else: impl ::core::ops::FnOnce(#krate::DecodeReason) -> ::core::result::Result<Self, __IpcqError>,
+            ) -> ::core::result::Result<Self, __IpcqError> {
                 match __ipcq_mtype {
                     #(#decode_arms)*
                     _ => #or_else(#krate::DecodeReason::UnknownType),
@@ -384,8 +384,8 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl<__H: #handler + ?::core::marker::Sized> #krate::Dispatch<__H> for #name {
-            fn dispatch(self, __ipcq_handler: &mut __H) {
+        impl<__IpcqHandler: #handler + ?::core::marker::Sized> #krate::Dispatch<__IpcqHandler> for #name {
+            fn dispatch(self, __ipcq_handler: &mut __IpcqHandler) {
                 match self { #(#dispatch_arms)* }
             }
         }

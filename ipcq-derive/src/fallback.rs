@@ -76,19 +76,19 @@ pub(crate) fn expand(
             impl #krate::QueueMessage for #name {
                 type Kind = #kind;
                 fn kind(&self) -> #kind { ::core::unreachable!() }
-                fn encode_body<__C: #krate::Codec>(
+                fn encode_body<__IpcqCodec: #krate::Codec>(
                     &self,
                     __ipcq_body: &mut #krate::__private::Body<'_>,
                 ) -> ::core::result::Result<(), #krate::EncodeError> {
                     ::core::unreachable!()
                 }
-                fn decode_body_or_else<__C: #krate::Codec, __E>(
+                fn decode_body_or_else<__IpcqCodec: #krate::Codec, __IpcqError>(
                     __ipcq_mtype: i64,
                     __ipcq_body: &[u8],
                     __ipcq_or_else: impl ::core::ops::FnOnce(
                         #krate::DecodeReason,
-                    ) -> ::core::result::Result<Self, __E>,
-                ) -> ::core::result::Result<Self, __E> {
+                    ) -> ::core::result::Result<Self, __IpcqError>,
+                ) -> ::core::result::Result<Self, __IpcqError> {
                     ::core::unreachable!()
                 }
             }

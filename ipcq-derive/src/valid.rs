@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use syn::GenericParam;
+use syn::ext::IdentExt;
 
 use crate::ast::{Enum, Variant};
 use crate::attr::{Encoding, Setting};
@@ -59,6 +60,7 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
             overflowed = variant.mtype.is_some_and(|m| m > MAX_MTYPE);
         }
         check_encoding(cx, variant);
+        check_field_names(cx, variant);
         if let Some((_, discriminant)) = &variant.original.discriminant {
             cx.error_spanned_by(
                 discriminant,
@@ -124,6 +126,23 @@ fn check_mtype<'a>(
         )),
         None => {
             seen.insert(mtype, (variant, origin));
+        }
+    }
+}
+
+/// The generated code names its own values `__ipcq_…`: a field so named
+/// would hide one of them, with errors about code the user never wrote.
+fn check_field_names(cx: &Ctxt, variant: &Variant<'_>) {
+    for ident in variant.fields.iter().filter_map(|f| f.ident) {
+        let name = ident.unraw().to_string();
+        if name.starts_with("__ipcq") {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "field names starting with `__ipcq` are reserved for the code \
+                     #[derive(QueueMessage)] generates; rename `{name}`"
+                ),
+            );
         }
     }
 }

@@ -138,12 +138,15 @@ pub trait Codec {
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>;
 
     /// Decodes a value as [`decode`](Self::decode) does, and hands it to
-    /// `ok`, or its error to `err`.
+    /// `ok`, or the error to `err`: what a receive calls.
     ///
     /// The default calls `decode`. A codec overrides it when it can hand the
-    /// value over without first building a `Result<T, CodecError>`: ipcq
-    /// receives through this method, and a large value moved from one
-    /// `Result` into another is copied once more.
+    /// value over without first building a `Result<T, CodecError>`, since a
+    /// large value moved from one `Result` into another is copied once more.
+    /// An override accepts and refuses exactly what `decode` does, and calls
+    /// exactly one of `ok` and `err`; both methods then share a helper, as
+    /// [`Bincode`]'s do (a `decode` that called the default `decode_then`
+    /// would call itself).
     #[inline(always)]
     fn decode_then<T: DeserializeOwned, R>(
         bytes: &[u8],
@@ -261,6 +264,27 @@ fn decode_capped<T: DeserializeOwned>(
     bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
 }
 
+/// Decodes a `T` that takes up all of `bytes`, for [`Bincode`]'s `decode` and
+/// `decode_then`.
+///
+/// One match over bincode's result, not `?` and a check after: a 4 KiB value
+/// took one more copy on its way out through the local.
+#[inline(always)]
+fn decode_whole<T: DeserializeOwned, R>(
+    bytes: &[u8],
+    ok: impl FnOnce(T) -> R,
+    err: impl FnOnce(CodecError) -> R,
+) -> R {
+    match decode_capped(bytes) {
+        Ok((value, read)) if read == bytes.len() => ok(value),
+        Ok((_, read)) => err(CodecError(format!(
+            "{} left over after the value",
+            counted(bytes.len() - read, "byte")
+        ))),
+        Err(error) => err(decode_failure(error)),
+    }
+}
+
 /// bincode's decode error as a sentence: bincode prints its errors in their
 /// `Debug` form (`UnexpectedEnd { additional: 3 }`).
 #[cold]
@@ -333,7 +357,7 @@ impl Codec for Bincode {
 
     #[inline(always)]
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-        Self::decode_then(bytes, Ok, Err)
+        decode_whole(bytes, Ok, Err)
     }
 
     #[inline(always)]
@@ -342,16 +366,7 @@ impl Codec for Bincode {
         ok: impl FnOnce(T) -> R,
         err: impl FnOnce(CodecError) -> R,
     ) -> R {
-        // One match over bincode's result, not `?` and a check after: a 4 KiB
-        // value took one more copy on its way out through the local.
-        match decode_capped(bytes) {
-            Ok((value, read)) if read == bytes.len() => ok(value),
-            Ok((_, read)) => err(CodecError(format!(
-                "{} left over after the value",
-                counted(bytes.len() - read, "byte")
-            ))),
-            Err(error) => err(decode_failure(error)),
-        }
+        decode_whole(bytes, ok, err)
     }
 }
 

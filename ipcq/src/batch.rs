@@ -765,9 +765,13 @@ impl Drop for Pending {
     }
 }
 
+/// One item of a batch, decoded into the `Result<M>` it is returned in (as a
+/// single message is; see `TypedQueue::decode_received`). A batch inside a
+/// batch is not unpacked: its item is an error.
 fn decode_item<M: QueueMessage, C: Codec>(mtype: i64, item: &[u8]) -> Result<M> {
-    M::decode_body::<C>(mtype, item)
-        .map_err(|reason| Error::Decode(DecodeError::new(mtype, item, reason)))
+    M::decode_body_or_else::<C, _>(mtype, item, |reason| {
+        Err(Error::Decode(DecodeError::new(mtype, item, reason)))
+    })
 }
 
 #[cfg(test)]

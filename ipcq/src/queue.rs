@@ -13,7 +13,7 @@ use crate::key::{Key, QueueId};
 use crate::options::{Attributes, OpenOptions};
 use crate::selector::{Selector, check_mtype};
 use crate::stat::{Limits, QueueStat, proc_entry};
-use crate::stop::StopHandle;
+use crate::stop::{Blocked, StopHandle};
 use crate::sys::{self, MsgBuf, Outgoing, STACK_TEXT, StackMsg};
 use crate::wake::{DeadlineAlarm, WakeUnblocked};
 
@@ -886,9 +886,9 @@ impl MsgQueue {
             .then(|| WakeUnblocked::new(op))
             .transpose()?;
         let _alarm = deadline.map(|d| DeadlineAlarm::arm(op, d)).transpose()?;
-        let _blocked = self.stop.as_ref().map(|s| s.enter(op)).transpose()?;
+        let blocked = self.stop.as_ref().map(|s| s.enter(op)).transpose()?;
         loop {
-            if self.stop_requested() {
+            if blocked.as_ref().is_some_and(Blocked::stop_requested) {
                 return Err(stopped(op));
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {

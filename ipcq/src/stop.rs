@@ -48,6 +48,9 @@ pub struct StopHandle {
 #[derive(Debug, Default)]
 struct Inner {
     stopped: AtomicBool,
+    /// How many stops were requested: a call blocked when one was returns
+    /// `Stopped` even if a `reset` came before it woke.
+    stops: AtomicU64,
     next_ticket: AtomicU64,
     /// Threads blocked in a call on a queue with this handle.
     blocked: Mutex<Vec<(u64, Pthread)>>,
@@ -73,6 +76,7 @@ impl StopHandle {
     /// stop on a signal, use [`service::Signals`](crate::service::Signals),
     /// which calls it from a thread of its own.
     pub fn stop(&self) {
+        self.inner.stops.fetch_add(1, Ordering::SeqCst);
         self.inner.stopped.store(true, Ordering::SeqCst);
         let started = Instant::now();
         loop {
@@ -106,6 +110,10 @@ impl StopHandle {
     }
 
     /// Clears a requested stop, so that the attached queues block again.
+    ///
+    /// A call that was blocked when the stop was requested returns
+    /// [`Error::Stopped`](crate::Error::Stopped) all the same, even if it
+    /// wakes only after the reset.
     pub fn reset(&self) {
         self.inner.stopped.store(false, Ordering::SeqCst);
     }
@@ -114,9 +122,16 @@ impl StopHandle {
     /// stop can wake it.
     pub(crate) fn enter(&self, op: Op) -> Result<Blocked<'_>> {
         wake::ensure_handler(op)?;
+        // Counted before the thread is on the list: a stop that finds the
+        // list without it has counted past this already.
+        let stops = self.inner.stops.load(Ordering::SeqCst);
         let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
         self.lock().push((ticket, pthread_self()));
-        Ok(Blocked { stop: self, ticket })
+        Ok(Blocked {
+            stop: self,
+            ticket,
+            stops,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<(u64, Pthread)>> {
@@ -132,6 +147,16 @@ impl StopHandle {
 pub(crate) struct Blocked<'a> {
     stop: &'a StopHandle,
     ticket: u64,
+    /// The handle's count of stops when the thread registered.
+    stops: u64,
+}
+
+impl Blocked<'_> {
+    /// Whether a stop was requested since the thread registered, or is now.
+    pub(crate) fn stop_requested(&self) -> bool {
+        let inner = &self.stop.inner;
+        inner.stopped.load(Ordering::SeqCst) || inner.stops.load(Ordering::SeqCst) != self.stops
+    }
 }
 
 impl Drop for Blocked<'_> {

@@ -1,5 +1,6 @@
 //! Waiting: timeouts, signals that interrupt a blocked call, and stops.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -132,6 +133,39 @@ fn a_stop_wakes_blocked_calls_and_refuses_new_ones() {
     stop.reset();
     stoppable.send(1, b"again").unwrap();
     assert_eq!(stoppable.recv(Selector::Any).unwrap().body, b"again");
+}
+
+#[test]
+fn a_call_blocked_when_a_stop_is_requested_returns_stopped_though_a_reset_follows() {
+    let stop = StopHandle::new();
+    let q = TestQueue::new();
+    let stoppable = MsgQueue::open(q.key()).unwrap().with_stop(stop.clone());
+    let stopping = AtomicBool::new(true);
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| stoppable.recv(Selector::Any));
+        std::thread::sleep(Duration::from_millis(100));
+        // Another thread resets the handle again and again while the stop is
+        // under way, so the waiter, when woken, finds no stop requested.
+        let (running, started) = mpsc::channel();
+        let (stop, stopping) = (&stop, &stopping);
+        let resetter = s.spawn(move || {
+            running.send(()).unwrap();
+            while stopping.load(Ordering::SeqCst) {
+                stop.reset();
+            }
+        });
+        started.recv().unwrap();
+        stop.stop();
+        stopping.store(false, Ordering::SeqCst);
+        resetter.join().unwrap();
+        // Without the stop, the waiter would take this message.
+        q.send(1, b"after").unwrap();
+        let got = waiter.join().unwrap();
+        assert!(matches!(got, Err(Error::Stopped { .. })), "{got:?}");
+    });
+    // A call made after the reset waits as usual.
+    stop.reset();
+    assert_eq!(stoppable.recv(Selector::Any).unwrap().body, b"after");
 }
 
 #[test]

@@ -427,8 +427,20 @@ pub(crate) fn install_wake_handler(signal: Signal) -> Result<(), Errno> {
 }
 
 /// Whether `signal` has its default disposition (`SIG_DFL`), neither
-/// ignored nor handled: sigaction(2) asked for the current action only.
+/// ignored nor handled.
 pub(crate) fn has_default_action(signal: Signal) -> Result<bool, Errno> {
+    current_handler(signal).map(|handler| handler == libc::SIG_DFL)
+}
+
+/// Whether `signal` is handled, so that it interrupts a blocked call: not
+/// ignored (`SIG_IGN`), nor left to a default action that ignores it or
+/// ends the process (`SIG_DFL`).
+pub(crate) fn is_handled(signal: Signal) -> Result<bool, Errno> {
+    current_handler(signal).map(|handler| handler != libc::SIG_DFL && handler != libc::SIG_IGN)
+}
+
+/// The current handler of `signal`: sigaction(2) asked for the action only.
+fn current_handler(signal: Signal) -> Result<libc::sighandler_t, Errno> {
     let mut current = MaybeUninit::<libc::sigaction>::uninit();
     // SAFETY: a null new action only reads the current one into `current`,
     // a writable sigaction that outlives the call; nothing is changed.
@@ -436,7 +448,7 @@ pub(crate) fn has_default_action(signal: Signal) -> Result<bool, Errno> {
     Errno::result(r)?;
     // SAFETY: sigaction succeeded, so it filled in `current`.
     let current = unsafe { current.assume_init() };
-    Ok(current.sa_sigaction == libc::SIG_DFL)
+    Ok(current.sa_sigaction)
 }
 
 /// A POSIX timer (timer_create(2)), deleted when dropped.

@@ -27,22 +27,42 @@ use crate::sys;
 /// `SIGURG` is ignored by default and only raised for out-of-band socket data
 /// to a process that asked for it, so taking it over disturbs nothing (the Go
 /// runtime uses it for the same purpose). ipcq installs a handler that does
-/// nothing, with `SA_RESTART`, the first time it needs it.
+/// nothing, with `SA_RESTART`, the first time it needs it, and again, with a
+/// warning in the log, if the program has since set the signal to be ignored
+/// or back to its default action: under either, the signal would no longer
+/// end a wait. A handler of the program's own is left in place: any handler
+/// interrupts the wait.
 pub const WAKE_SIGNAL: Signal = Signal::SIGURG;
 
 /// How often a wake-up is repeated until the woken thread has seen it.
 pub(crate) const REPEAT: Duration = Duration::from_millis(1);
 
-/// Installs the do-nothing handler for [`WAKE_SIGNAL`] once per process.
+/// Installs the do-nothing handler for [`WAKE_SIGNAL`] the first time, and
+/// again if the program has since ignored the signal or reset it to its
+/// default action: either way it would no longer interrupt a blocked call,
+/// and a timeout or a stop would never come.
 pub(crate) fn ensure_handler(op: Op) -> Result<()> {
     static INSTALLED: OnceLock<Result<(), nix::errno::Errno>> = OnceLock::new();
-    INSTALLED
-        .get_or_init(|| sys::install_wake_handler(WAKE_SIGNAL))
-        .map_err(|errno| Error::Os {
-            op,
-            errno,
-            detail: format!("cannot install the {WAKE_SIGNAL} handler used for timeouts and stops"),
-        })
+    let failed = |errno| Error::Os {
+        op,
+        errno,
+        detail: format!("cannot install the {WAKE_SIGNAL} handler used for timeouts and stops"),
+    };
+    let mut installed_now = false;
+    (*INSTALLED.get_or_init(|| {
+        installed_now = true;
+        sys::install_wake_handler(WAKE_SIGNAL)
+    }))
+    .map_err(failed)?;
+    // Any handler interrupts the call, whoever installed it.
+    if installed_now || sys::is_handled(WAKE_SIGNAL).unwrap_or(true) {
+        return Ok(());
+    }
+    log::warn!(
+        "{WAKE_SIGNAL} was set to be ignored or to its default action after ipcq installed \
+         its handler; ipcq installs it again, as timeouts and stops need it"
+    );
+    sys::install_wake_handler(WAKE_SIGNAL).map_err(failed)
 }
 
 /// Lets [`WAKE_SIGNAL`] through to the calling thread while it lives.

@@ -79,7 +79,7 @@ pub const SCRIPT_TIME_LIMIT: Duration = Duration::from_secs(20);
 
 /// Reads `pipe` to its end on a thread of its own, so that a child writing
 /// more than a pipe holds cannot stall.
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+pub(crate) fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         pipe.read_to_end(&mut bytes).unwrap();

@@ -143,6 +143,44 @@ macro_rules! peer {
     }};
 }
 
+/// Runs a peer as [`run_ok`] does, but kills it and panics if it still runs
+/// after `limit`: for a peer that a regression would leave waiting for ever.
+pub fn run_ok_within(mut command: std::process::Command, limit: std::time::Duration) -> String {
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start the peer");
+    let stdout = foreign::drain(child.stdout.take().unwrap());
+    let stderr = foreign::drain(child.stderr.take().unwrap());
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&stderr),
+    );
+    let args = command.get_args().collect::<Vec<_>>();
+    match status {
+        None => panic!("peer {args:?} still ran after {limit:?}; killed it: {stdout}{stderr}"),
+        Some(status) if !status.success() => {
+            panic!("peer {args:?} failed with {status}: {stdout}{stderr}")
+        }
+        Some(_) => stdout.into_owned(),
+    }
+}
+
 /// Runs a peer to completion and returns its stdout, panicking with its
 /// stderr if it failed.
 pub fn run_ok(mut command: std::process::Command) -> String {

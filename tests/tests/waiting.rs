@@ -169,6 +169,17 @@ fn a_call_blocked_when_a_stop_is_requested_returns_stopped_though_a_reset_follow
 }
 
 #[test]
+fn timeouts_and_stops_end_after_the_program_ignores_the_wake_signal() {
+    // In a peer process: the signal's disposition is the whole process's.
+    let q = TestQueue::new();
+    let out = tests::run_ok_within(
+        tests::peer!("wake-signal-ignored", q.key_arg()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out, "timeout ended\ntimeout ended\nstop ended\n");
+}
+
+#[test]
 fn a_timed_wait_made_while_a_panic_unwinds_leaves_no_timer_behind() {
     // In a peer process, whose timers no other test's can be mistaken for.
     let q = TestQueue::new();

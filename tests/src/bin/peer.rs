@@ -305,6 +305,35 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             let count = timers.lines().filter(|l| l.starts_with("ID:")).count();
             writeln!(out, "timers {count}").unwrap();
         }
+        "wake-signal-ignored" => {
+            // ipcq installs its wake handler at the first timed wait; the
+            // program then ignores the signal, or resets it to its default
+            // action, as a library it uses might. Timed waits and stops
+            // still end.
+            use nix::sys::signal::{SigHandler, signal};
+            let stop = StopHandle::new();
+            let q = open(&args[1])?.with_stop(stop.clone());
+            let short = std::time::Duration::from_millis(20);
+            assert!(q.recv_timeout(Selector::Any, short)?.is_none());
+            for disposition in [SigHandler::SigIgn, SigHandler::SigDfl] {
+                // SAFETY: setting a disposition without a handler runs no code.
+                #[allow(unsafe_code)]
+                unsafe { signal(ipcq::WAKE_SIGNAL, disposition) }.expect("signal");
+                assert!(q.recv_timeout(Selector::Any, short)?.is_none());
+                writeln!(out, "timeout ended").unwrap();
+            }
+            #[allow(unsafe_code)]
+            // SAFETY: as above.
+            unsafe { signal(ipcq::WAKE_SIGNAL, SigHandler::SigIgn) }.expect("signal");
+            std::thread::scope(|s| {
+                let waiter = s.spawn(|| q.recv(Selector::Any));
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                stop.stop();
+                let got = waiter.join().unwrap();
+                assert!(matches!(got, Err(ipcq::Error::Stopped { .. })), "{got:?}");
+            });
+            writeln!(out, "stop ended").unwrap();
+        }
         "signals-dropped" => {
             if args[1] == "handled" {
                 handle_sigterm_myself();

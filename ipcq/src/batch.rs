@@ -418,14 +418,9 @@ impl Packer<'_> {
                 self.batch
             }
         };
-        send(self.queue, buf).map_err(|error| BatchError {
-            error,
-            sent: self.sent,
-        })?;
-        self.sent += self.in_run;
-        self.sysv += 1;
-        self.run = Run::Empty;
-        self.in_run = 0;
+        send(self.queue, buf).map_err(|error| self.failed(error))?;
+        self.count_sent(self.in_run);
+        self.end_run();
         Ok(())
     }
 
@@ -434,55 +429,64 @@ impl Packer<'_> {
     /// single send would. A full queue and a batch larger than the capacity
     /// look the same here (`EAGAIN`), and only the second would wait for ever.
     fn flush_batch_blind(&mut self) -> Result<(), BatchError> {
-        let failed = |error, sent| BatchError { error, sent };
         // The try that does not wait does not look for a stop: a batch send
         // may wait, so it does.
         let whole = self
             .queue
             .refuse_if_stopped(Op::Send, Wait::Forever)
             .and_then(|()| self.queue.send_msg(self.batch.outgoing(), Wait::No))
-            .map_err(|error| failed(error, self.sent))?;
+            .map_err(|error| self.failed(error))?;
         if whole {
-            self.sent += self.in_run;
-            self.sysv += 1;
+            self.count_sent(self.in_run);
         } else {
             // Through `single`, which holds nothing while a batch is open; not
             // through `item`, which may hold the message that closed it.
             self.single.set_mtype(self.batch.mtype());
-            let mut items = &self.batch.text()[BATCH_HEADER_LEN..];
-            while let Some((len, width)) = read_varint(items) {
-                let end = width + len as usize;
+            let mut at = BATCH_HEADER_LEN;
+            while let Some((len, width)) = read_varint(&self.batch.text()[at..]) {
+                let (start, end) = (at + width, at + width + len as usize);
                 self.single.clear_text();
-                self.single.extend_text(&items[width..end]);
-                send(self.queue, self.single).map_err(|error| failed(error, self.sent))?;
-                self.sent += 1;
-                self.sysv += 1;
-                items = &items[end..];
+                self.single.extend_text(&self.batch.text()[start..end]);
+                send(self.queue, self.single).map_err(|error| self.failed(error))?;
+                self.count_sent(1);
+                at = end;
             }
         }
-        self.run = Run::Empty;
-        self.in_run = 0;
+        self.end_run();
         Ok(())
     }
 
     /// Sends the message in `item` as it is.
     fn send_item(&mut self) -> Result<(), BatchError> {
-        send(self.queue, self.item).map_err(|error| BatchError {
-            error,
-            sent: self.sent,
-        })?;
-        self.sent += 1;
-        self.sysv += 1;
+        send(self.queue, self.item).map_err(|error| self.failed(error))?;
+        self.count_sent(1);
         Ok(())
     }
 
     /// Sends the messages before the one that failed, then reports its error.
     fn fail_after_flush(&mut self, error: Error) -> Result<(), BatchError> {
         self.flush()?;
-        Err(BatchError {
+        Err(self.failed(error))
+    }
+
+    /// One System V message carrying `messages` of the batch went out.
+    fn count_sent(&mut self, messages: usize) {
+        self.sent += messages;
+        self.sysv += 1;
+    }
+
+    /// The run's messages are all sent: none is open.
+    fn end_run(&mut self) {
+        self.run = Run::Empty;
+        self.in_run = 0;
+    }
+
+    /// `error`, from a send after the first `sent` messages went out.
+    fn failed(&self, error: Error) -> BatchError {
+        BatchError {
             error,
             sent: self.sent,
-        })
+        }
     }
 }
 

@@ -886,7 +886,7 @@ impl MsgQueue {
             .then(|| WakeUnblocked::new(op))
             .transpose()?;
         let _alarm = deadline.map(|d| DeadlineAlarm::arm(op, d)).transpose()?;
-        let blocked = self.stop.as_ref().map(|s| s.enter(op)).transpose()?;
+        let blocked = self.stop.as_ref().map(StopHandle::enter);
         loop {
             if blocked.as_ref().is_some_and(Blocked::stop_requested) {
                 return Err(stopped(op));

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::pthread::{Pthread, pthread_kill, pthread_self};
 
-use crate::error::{Op, Result};
+use crate::error::Op;
 use crate::wake::{self, REPEAT, WAKE_SIGNAL};
 
 /// A shared flag that stops the queues it is attached to.
@@ -53,7 +53,16 @@ struct Inner {
     stops: AtomicU64,
     next_ticket: AtomicU64,
     /// Threads blocked in a call on a queue with this handle.
-    blocked: Mutex<Vec<(u64, Pthread)>>,
+    blocked: Mutex<Vec<Waiter>>,
+}
+
+/// A thread blocked in a call, as [`StopHandle::stop`] sees it.
+#[derive(Debug)]
+struct Waiter {
+    ticket: u64,
+    thread: Pthread,
+    /// The handle's count of stops when the call began.
+    stops: u64,
 }
 
 /// How long [`StopHandle::stop`] keeps waking threads that do not leave their call.
@@ -76,28 +85,35 @@ impl StopHandle {
     /// stop on a signal, use [`service::Signals`](crate::service::Signals),
     /// which calls it from a thread of its own.
     pub fn stop(&self) {
-        self.inner.stops.fetch_add(1, Ordering::SeqCst);
+        // The flag first: a call that counts this stop when it begins finds
+        // the flag set, unless a reset came since, and returns or waits on
+        // its own; only the calls that began before it are woken here.
         self.inner.stopped.store(true, Ordering::SeqCst);
+        let this_stop = self.inner.stops.fetch_add(1, Ordering::SeqCst) + 1;
         let started = Instant::now();
         loop {
             {
                 let blocked = self.lock();
-                if blocked.is_empty() {
+                let mut earlier = blocked.iter().filter(|w| w.stops < this_stop).peekable();
+                if earlier.peek().is_none() {
                     return;
                 }
                 if started.elapsed() > GIVE_UP_AFTER {
                     log::warn!(
                         "{} thread(s) did not leave a blocked queue call after a stop",
-                        blocked.len()
+                        earlier.count()
                     );
                     return;
                 }
+                // The wake signal is the program's to change: have it
+                // handled again if it has been set to be ignored since.
+                let _ = wake::ensure_handler(Op::Receive);
                 // Sent while the list is locked: a thread on it cannot get
                 // past its `Blocked` guard, which takes this lock, so it has
                 // not exited and the signal reaches it inside ipcq, not in a
                 // call of the application's after it.
-                for &(_, thread) in blocked.iter() {
-                    let _ = pthread_kill(thread, WAKE_SIGNAL);
+                for waiter in earlier {
+                    let _ = pthread_kill(waiter.thread, WAKE_SIGNAL);
                 }
             }
             std::thread::sleep(REPEAT);
@@ -113,28 +129,35 @@ impl StopHandle {
     ///
     /// A call that was blocked when the stop was requested returns
     /// [`Error::Stopped`](crate::Error::Stopped) all the same, even if it
-    /// wakes only after the reset.
+    /// wakes only after the reset; a call made after the reset waits as
+    /// usual, and a stop under way does not wait for it to end.
     pub fn reset(&self) {
         self.inner.stopped.store(false, Ordering::SeqCst);
     }
 
     /// Registers the calling thread as blocked until the guard drops, so that a
-    /// stop can wake it.
-    pub(crate) fn enter(&self, op: Op) -> Result<Blocked<'_>> {
-        wake::ensure_handler(op)?;
-        // Counted before the thread is on the list: a stop that finds the
-        // list without it has counted past this already.
+    /// stop can wake it. The wake signal must be handled (see
+    /// [`wake::ensure_handler`]).
+    pub(crate) fn enter(&self) -> Blocked<'_> {
+        // A stop counted after this load set the flag before: the call's
+        // first look at it sees that stop, unless a reset came since. One
+        // counted before it, whose `stop()` may not find this thread on
+        // the list, moved the count past this.
         let stops = self.inner.stops.load(Ordering::SeqCst);
         let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
-        self.lock().push((ticket, pthread_self()));
-        Ok(Blocked {
+        self.lock().push(Waiter {
+            ticket,
+            thread: pthread_self(),
+            stops,
+        });
+        Blocked {
             stop: self,
             ticket,
             stops,
-        })
+        }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<(u64, Pthread)>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<Waiter>> {
         // The list stays consistent whatever panicked while it was held.
         self.inner
             .blocked
@@ -161,8 +184,6 @@ impl Blocked<'_> {
 
 impl Drop for Blocked<'_> {
     fn drop(&mut self) {
-        self.stop
-            .lock()
-            .retain(|&(ticket, _)| ticket != self.ticket);
+        self.stop.lock().retain(|w| w.ticket != self.ticket);
     }
 }

@@ -13,6 +13,7 @@
 //! thread that is still registered as blocked.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigEvent, SigSet, SigevNotify, SigmaskHow, Signal, pthread_sigmask};
@@ -28,10 +29,13 @@ use crate::sys;
 /// to a process that asked for it, so taking it over disturbs nothing (the Go
 /// runtime uses it for the same purpose). ipcq installs a handler that does
 /// nothing, with `SA_RESTART`, the first time it needs it, and again, with a
-/// warning in the log, if the program has since set the signal to be ignored
-/// or back to its default action: under either, the signal would no longer
-/// end a wait. A handler of the program's own is left in place: any handler
-/// interrupts the wait.
+/// warning in the log, at the next wait or [`StopHandle::stop`] after the
+/// program has set the signal to be ignored or back to its default action:
+/// under either, the signal no longer ends a wait, and a wait already under
+/// way sleeps through its timeout until then. A handler of the program's own
+/// is left in place: any handler interrupts the wait.
+///
+/// [`StopHandle::stop`]: crate::StopHandle::stop
 pub const WAKE_SIGNAL: Signal = Signal::SIGURG;
 
 /// How often a wake-up is repeated until the woken thread has seen it.
@@ -40,7 +44,8 @@ pub(crate) const REPEAT: Duration = Duration::from_millis(1);
 /// Installs the do-nothing handler for [`WAKE_SIGNAL`] the first time, and
 /// again if the program has since ignored the signal or reset it to its
 /// default action: either way it would no longer interrupt a blocked call,
-/// and a timeout or a stop would never come.
+/// and a timeout or a stop would never come. (Not atomic: a handler another
+/// thread installs between the look and the install is replaced.)
 pub(crate) fn ensure_handler(op: Op) -> Result<()> {
     static INSTALLED: OnceLock<Result<(), nix::errno::Errno>> = OnceLock::new();
     let failed = |errno| Error::Os {
@@ -58,10 +63,14 @@ pub(crate) fn ensure_handler(op: Op) -> Result<()> {
     if installed_now || sys::is_handled(WAKE_SIGNAL).unwrap_or(true) {
         return Ok(());
     }
-    log::warn!(
-        "{WAKE_SIGNAL} was set to be ignored or to its default action after ipcq installed \
-         its handler; ipcq installs it again, as timeouts and stops need it"
-    );
+    // Once: a program that keeps resetting it would fill the log.
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        log::warn!(
+            "{WAKE_SIGNAL} was set to be ignored or to its default action after ipcq \
+             installed its handler; ipcq installs it again, as timeouts and stops need it"
+        );
+    }
     sys::install_wake_handler(WAKE_SIGNAL).map_err(failed)
 }
 
@@ -78,7 +87,10 @@ pub(crate) struct WakeUnblocked {
 }
 
 impl WakeUnblocked {
+    /// Makes sure the wake signal is handled ([`ensure_handler`]) and lets
+    /// it through to the calling thread.
     pub(crate) fn new(op: Op) -> Result<Self> {
+        ensure_handler(op)?;
         let mut old = SigSet::empty();
         pthread_sigmask(
             SigmaskHow::SIG_UNBLOCK,
@@ -108,14 +120,14 @@ impl Drop for WakeUnblocked {
 }
 
 /// A timer that signals the calling thread at `deadline` and then every
-/// [`REPEAT`], until dropped.
+/// [`REPEAT`], until dropped. The wake signal must be handled and let
+/// through ([`WakeUnblocked`]).
 pub(crate) struct DeadlineAlarm {
     _timer: sys::PosixTimer,
 }
 
 impl DeadlineAlarm {
     pub(crate) fn arm(op: Op, deadline: Instant) -> Result<Self> {
-        ensure_handler(op)?;
         let os = |errno| Error::Os {
             op,
             errno,

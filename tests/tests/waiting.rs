@@ -165,7 +165,36 @@ fn a_call_blocked_when_a_stop_is_requested_returns_stopped_though_a_reset_follow
     });
     // A call made after the reset waits as usual.
     stop.reset();
-    assert_eq!(stoppable.recv(Selector::Any).unwrap().body, b"after");
+    assert_eq!(
+        stoppable.try_recv(Selector::Any).unwrap().unwrap().body,
+        b"after"
+    );
+    let waited = stoppable.recv_timeout(Selector::Any, Duration::from_millis(50));
+    assert!(matches!(waited, Ok(None)), "{waited:?}");
+}
+
+#[test]
+fn a_stop_does_not_wait_for_a_call_made_after_a_reset() {
+    let stop = StopHandle::new();
+    let q = TestQueue::new();
+    let stoppable = MsgQueue::open(q.key()).unwrap().with_stop(stop.clone());
+    std::thread::scope(|s| {
+        // A worker that pauses on a stop, and waits again after a reset.
+        let worker = s.spawn(|| {
+            let first = stoppable.recv(Selector::Any);
+            assert!(matches!(first, Err(Error::Stopped { .. })), "{first:?}");
+            stop.reset();
+            stoppable.recv(Selector::Any)
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        stop.stop();
+        let took = started.elapsed();
+        q.send(1, b"resumed").unwrap();
+        assert_eq!(worker.join().unwrap().unwrap().body, b"resumed");
+        // Generous: without the fix, stop() kept waking the new call for 5 s.
+        assert!(took < Duration::from_secs(2), "stop() took {took:?}");
+    });
 }
 
 #[test]
@@ -174,9 +203,12 @@ fn timeouts_and_stops_end_after_the_program_ignores_the_wake_signal() {
     let q = TestQueue::new();
     let out = tests::run_ok_within(
         tests::peer!("wake-signal-ignored", q.key_arg()),
-        Duration::from_secs(30),
+        Duration::from_secs(10),
     );
-    assert_eq!(out, "timeout ended\ntimeout ended\nstop ended\n");
+    assert_eq!(
+        out,
+        "timeout ended\ntimeout ended\nstop ended\nown handler kept\n"
+    );
 }
 
 #[test]

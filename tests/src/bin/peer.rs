@@ -333,6 +333,20 @@ fn run(args: &[String]) -> ipcq::Result<()> {
                 assert!(matches!(got, Err(ipcq::Error::Stopped { .. })), "{got:?}");
             });
             writeln!(out, "stop ended").unwrap();
+            // A handler of the program's own wakes the wait as well, and
+            // stays.
+            stop.reset();
+            static OWN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            extern "C" fn own(_: libc::c_int) {
+                OWN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            // SAFETY: the handler only adds to an atomic, which is
+            // async-signal-safe.
+            #[allow(unsafe_code)]
+            unsafe { signal(ipcq::WAKE_SIGNAL, SigHandler::Handler(own)) }.expect("signal");
+            assert!(q.recv_timeout(Selector::Any, short)?.is_none());
+            assert!(OWN.load(std::sync::atomic::Ordering::SeqCst) > 0);
+            writeln!(out, "own handler kept").unwrap();
         }
         "signals-dropped" => {
             if args[1] == "handled" {

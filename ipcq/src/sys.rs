@@ -369,10 +369,6 @@ pub(crate) fn msgctl_stat(id: c_int) -> Result<libc::msqid_ds, Errno> {
     Ok(unsafe { ds.assume_init() })
 }
 
-/// `IPC_INFO` from `<linux/ipc.h>`, which the libc crate names for other
-/// systems but not for Linux.
-const IPC_INFO: c_int = 3;
-
 /// `msgctl(2)` with `IPC_INFO`: the limits of this IPC namespace (msgmax,
 /// msgmnb, msgmni), as `/proc/sys/kernel/msg*` shows them.
 pub(crate) fn msgctl_info() -> Result<libc::msginfo, Errno> {
@@ -380,7 +376,7 @@ pub(crate) fn msgctl_info() -> Result<libc::msginfo, Errno> {
     // SAFETY: with IPC_INFO the kernel writes one whole struct msginfo
     // through the pointer, passed where msgctl takes a msqid_ds (the cast
     // msgctl(2) documents); the id is ignored.
-    let res = unsafe { libc::msgctl(0, IPC_INFO, info.as_mut_ptr().cast()) };
+    let res = unsafe { libc::msgctl(0, libc::IPC_INFO, info.as_mut_ptr().cast()) };
     Errno::result(res)?;
     // SAFETY: the call succeeded, so the kernel filled the struct in.
     Ok(unsafe { info.assume_init() })

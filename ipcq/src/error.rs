@@ -119,24 +119,25 @@ impl fmt::Display for Access {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Distrust {
-    /// The queue is owned by `owner`, who decides who may write to it.
+    /// The queue is owned by `owner_uid`, who decides who may write to it.
     #[non_exhaustive]
     Owner {
         /// The queue's owner.
-        owner: u32,
+        owner_uid: u32,
         /// The effective uid of the process that was refused.
         caller_uid: u32,
         /// The uid trusted besides this user and root, if one was named.
         trusted_uid: Option<u32>,
     },
-    /// The queue is owned by a trusted user but was created by `creator`,
-    /// who keeps the owner's rights whoever it gave the queue to.
+    /// The queue is owned by a trusted user but was created by
+    /// `creator_uid`, who keeps the owner's rights whoever it gave the queue
+    /// to.
     #[non_exhaustive]
     Creator {
         /// The user who created the queue.
-        creator: u32,
+        creator_uid: u32,
         /// The queue's (trusted) owner.
-        owner: u32,
+        owner_uid: u32,
         /// The effective uid of the process that was refused.
         caller_uid: u32,
         /// The uid trusted besides this user and root, if one was named.
@@ -145,7 +146,7 @@ pub enum Distrust {
     /// The queue's mode lets every user write to it.
     #[non_exhaustive]
     WorldWritable {
-        /// The queue's permission bits (e.g. `0o666`).
+        /// The queue's permission bits, as in `ipcs -q` (e.g. `0o666`).
         mode: u32,
     },
 }
@@ -172,40 +173,37 @@ impl fmt::Display for Distrust {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (caller_uid, trusted_uid) = match *self {
             Distrust::Owner {
-                owner,
+                owner_uid,
                 caller_uid,
                 trusted_uid,
             } => {
-                write!(f, "it is owned by uid {owner}")?;
+                write!(f, "it is owned by uid {owner_uid}")?;
                 (caller_uid, trusted_uid)
             }
             Distrust::Creator {
-                creator,
-                owner,
+                creator_uid,
+                owner_uid,
                 caller_uid,
                 trusted_uid,
             } => {
                 write!(
                     f,
-                    "it is owned by uid {owner}, but was created by uid {creator}"
+                    "it is owned by uid {owner_uid}, but was created by uid {creator_uid}"
                 )?;
                 (caller_uid, trusted_uid)
             }
             Distrust::WorldWritable { mode } => {
-                return write!(
-                    f,
-                    "its mode {:04o} lets every user write to it",
-                    mode & 0o777
-                );
+                return write!(f, "its mode {mode:04o} lets every user write to it");
             }
         };
         write!(
             f,
             ", neither this process's user (uid {caller_uid}) nor root"
         )?;
+        // Trusting this user or root changes nothing: not worth naming.
         match trusted_uid {
-            Some(uid) => write!(f, " nor the trusted uid {uid}"),
-            None => Ok(()),
+            Some(uid) if uid != caller_uid && uid != 0 => write!(f, " nor the trusted uid {uid}"),
+            _ => Ok(()),
         }
     }
 }
@@ -646,6 +644,47 @@ fn limit_reached(errno: Errno) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distrust_names_a_trusted_uid_only_when_it_is_another_user() {
+        let owned = |trusted_uid| Distrust::Owner {
+            owner_uid: 65534,
+            caller_uid: 1000,
+            trusted_uid,
+        };
+        let expected = "it is owned by uid 65534, neither this process's user (uid 1000) nor root";
+        assert_eq!(owned(None).to_string(), expected);
+        assert_eq!(owned(Some(1000)).to_string(), expected);
+        assert_eq!(owned(Some(0)).to_string(), expected);
+        assert_eq!(
+            owned(Some(7)).to_string(),
+            format!("{expected} nor the trusted uid 7")
+        );
+        let created = Distrust::Creator {
+            creator_uid: 65534,
+            owner_uid: 0,
+            caller_uid: 0,
+            trusted_uid: None,
+        };
+        assert_eq!(
+            created.to_string(),
+            "it is owned by uid 0, but was created by uid 65534, neither this process's user \
+             (uid 0) nor root"
+        );
+        let error = Error::Untrusted {
+            op: Op::Open,
+            errno: Errno::EPERM,
+            key: Key::new(0x2a),
+            reason: Distrust::WorldWritable { mode: 0o662 },
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot open the queue (msgget): refusing queue 0x0000002a: its mode 0662 lets every \
+             user write to it, so anyone can put any message in it; have whoever creates it \
+             give a mode without write permission for others (0600, 0660), or open it with \
+             allow_foreign(true)"
+        );
+    }
 
     #[test]
     fn a_receive_does_not_claim_to_know_the_size_of_a_message_too_large() {

@@ -272,19 +272,21 @@ fn check_trusted(entry: &QueueStat, trusted_owner: Option<u32>) -> Result<()> {
     let trusted = |uid: u32| uid == caller_uid || uid == 0 || Some(uid) == trusted_owner;
     let reason = if !trusted(entry.uid) {
         Distrust::Owner {
-            owner: entry.uid,
+            owner_uid: entry.uid,
             caller_uid,
             trusted_uid: trusted_owner,
         }
     } else if !trusted(entry.creator_uid) {
         Distrust::Creator {
-            creator: entry.creator_uid,
-            owner: entry.uid,
+            creator_uid: entry.creator_uid,
+            owner_uid: entry.uid,
             caller_uid,
             trusted_uid: trusted_owner,
         }
     } else if entry.mode & 0o002 != 0 {
-        Distrust::WorldWritable { mode: entry.mode }
+        Distrust::WorldWritable {
+            mode: entry.mode & 0o777,
+        }
     } else {
         return Ok(());
     };

@@ -286,7 +286,7 @@ fn open_options_create_exclusively_and_set_attributes() {
             refused,
             Error::Untrusted {
                 reason: Distrust::Owner {
-                    owner: 65534,
+                    owner_uid: 65534,
                     trusted_uid: None,
                     ..
                 },
@@ -315,7 +315,7 @@ fn open_options_create_exclusively_and_set_attributes() {
             other,
             Error::Untrusted {
                 reason: Distrust::Owner {
-                    owner: 65534,
+                    owner_uid: 65534,
                     trusted_uid: Some(65533),
                     ..
                 },

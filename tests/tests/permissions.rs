@@ -145,8 +145,8 @@ fn a_queue_created_by_another_user_is_not_trusted_for_its_owner() {
             err,
             ipcq::Error::Untrusted {
                 reason: ipcq::Distrust::Creator {
-                    creator: 65534,
-                    owner: 0,
+                    creator_uid: 65534,
+                    owner_uid: 0,
                     ..
                 },
                 ..

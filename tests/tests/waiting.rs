@@ -100,11 +100,18 @@ fn signals_do_not_end_a_blocked_receive_without_a_stop() {
     });
 }
 
+/// A test queue, a stop handle, and a second handle to the queue that the
+/// stop handle stops.
+fn stoppable_queue() -> (TestQueue, StopHandle, MsgQueue) {
+    let q = TestQueue::new();
+    let stop = StopHandle::new();
+    let stoppable = MsgQueue::open(q.key()).unwrap().with_stop(stop.clone());
+    (q, stop, stoppable)
+}
+
 #[test]
 fn a_stop_wakes_blocked_calls_and_refuses_new_ones() {
-    let stop = StopHandle::new();
-    let q = TestQueue::new();
-    let stoppable = MsgQueue::open(q.key()).unwrap().with_stop(stop.clone());
+    let (q, stop, stoppable) = stoppable_queue();
     std::thread::scope(|s| {
         let waiters: Vec<_> = (0..3)
             .map(|_| s.spawn(|| stoppable.recv(Selector::Any)))
@@ -137,9 +144,7 @@ fn a_stop_wakes_blocked_calls_and_refuses_new_ones() {
 
 #[test]
 fn a_call_blocked_when_a_stop_is_requested_returns_stopped_though_a_reset_follows() {
-    let stop = StopHandle::new();
-    let q = TestQueue::new();
-    let stoppable = MsgQueue::open(q.key()).unwrap().with_stop(stop.clone());
+    let (q, stop, stoppable) = stoppable_queue();
     let stopping = AtomicBool::new(true);
     std::thread::scope(|s| {
         let waiter = s.spawn(|| stoppable.recv(Selector::Any));
@@ -175,9 +180,7 @@ fn a_call_blocked_when_a_stop_is_requested_returns_stopped_though_a_reset_follow
 
 #[test]
 fn a_stop_does_not_wait_for_a_call_made_after_a_reset() {
-    let stop = StopHandle::new();
-    let q = TestQueue::new();
-    let stoppable = MsgQueue::open(q.key()).unwrap().with_stop(stop.clone());
+    let (q, stop, stoppable) = stoppable_queue();
     std::thread::scope(|s| {
         // A worker that pauses on a stop, and waits again after a reset.
         let worker = s.spawn(|| {
@@ -244,9 +247,7 @@ fn with_wake_signal_blocked<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 #[test]
 fn timeouts_and_stops_reach_a_thread_that_blocks_the_wake_signal() {
-    let q = TestQueue::new();
-    let stop = StopHandle::new();
-    let stoppable = MsgQueue::open(q.key()).unwrap().with_stop(stop.clone());
+    let (q, stop, stoppable) = stoppable_queue();
     let (done, finished) = mpsc::channel::<()>();
     std::thread::scope(|s| {
         // Should the waits never end, removing the queue ends them (with

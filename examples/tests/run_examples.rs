@@ -19,7 +19,55 @@ fn target_dir() -> PathBuf {
 }
 
 fn example(name: &str) -> Command {
-    Command::new(target_dir().join("examples").join(name))
+    let path = target_dir().join("examples").join(name);
+    // An example is one file or a directory of its own.
+    let file = format!("examples/{name}.rs");
+    let own = if Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("{name}.rs"))
+        .exists()
+    {
+        file
+    } else {
+        format!("examples/{name}")
+    };
+    assert_built_after_sources(&path, &own);
+    Command::new(path)
+}
+
+/// Panics if `binary` is older than a source it is built from: the sources
+/// of ipcq and its derive, and its own (`own`, a file or a directory of the
+/// workspace). `cargo test` builds the examples, but not when told to build
+/// one test target (`--test run_examples`), and a test of an old binary
+/// proves nothing.
+fn assert_built_after_sources(binary: &Path, own: &str) {
+    fn newest(path: &Path, found: &mut Option<(std::time::SystemTime, PathBuf)>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).unwrap() {
+                newest(&entry.unwrap().path(), found);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+            if found.as_ref().is_none_or(|(t, _)| modified > *t) {
+                *found = Some((modified, path.to_owned()));
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut found = None;
+    for source in ["ipcq/src", "ipcq-derive/src", own] {
+        newest(&root.join(source), &mut found);
+    }
+    let (source_time, source) = found.expect("sources");
+    let built = std::fs::metadata(binary)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{}: {e}; run `cargo test --workspace`", binary.display()));
+    assert!(
+        built >= source_time,
+        "{} is older than {}: build it first (`cargo test --workspace` or `cargo test -p \
+         examples` do; `--test run_examples` alone does not)",
+        binary.display(),
+        source.display()
+    );
 }
 
 /// Runs `sys/ipcq-sys.init ACTION` for the sys example on `key`, with its pid
@@ -501,6 +549,7 @@ impl InitRig {
             "{} is missing: run `cargo test --workspace`, which builds the ipcq command",
             cli.display()
         );
+        assert_built_after_sources(&cli, "ipcq-cli/src");
         let dir = TempDir::new(name);
         let dump = dir.0.join("state/queue.dump");
         InitRig {

@@ -319,8 +319,8 @@ fn open_error(key: Key, errno: Errno) -> Error {
     }
 }
 
-/// Attributes of an existing queue to change with `IPC_SET`; `None` keeps the
-/// current value.
+/// Attributes of an existing queue to change with `IPC_SET`: what is not set
+/// keeps its current value.
 ///
 /// # Examples
 ///
@@ -328,12 +328,14 @@ fn open_error(key: Key, errno: Errno) -> Error {
 /// use ipcq::{Attributes, Key, MsgQueue};
 ///
 /// let q = MsgQueue::create(Key::private())?;
-/// q.set_attributes(&Attributes { mode: Some(0o640), ..Attributes::default() })?;
-/// assert_eq!(q.stat()?.mode, 0o640);
+/// q.set_attributes(&Attributes::new().mode(0o640).capacity(8192))?;
+/// let stat = q.stat()?;
+/// assert_eq!((stat.mode, stat.capacity), (0o640, 8192));
 /// q.remove()?;
 /// # Ok::<(), ipcq::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Attributes {
     /// The new owner uid.
     pub uid: Option<u32>,
@@ -343,4 +345,36 @@ pub struct Attributes {
     pub mode: Option<u32>,
     /// The new capacity in bytes (`msg_qbytes`).
     pub capacity: Option<u64>,
+}
+
+impl Attributes {
+    /// Changes nothing yet: name each change with the methods below.
+    pub fn new() -> Self {
+        Attributes::default()
+    }
+
+    /// Gives the queue to the user `uid`.
+    pub fn uid(mut self, uid: u32) -> Self {
+        self.uid = Some(uid);
+        self
+    }
+
+    /// Gives the queue to the group `gid`.
+    pub fn gid(mut self, gid: u32) -> Self {
+        self.gid = Some(gid);
+        self
+    }
+
+    /// Sets the permission bits (only the low nine bits count).
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// Sets the capacity in bytes (`msg_qbytes`); above `kernel.msgmnb`
+    /// only with `CAP_SYS_RESOURCE`.
+    pub fn capacity(mut self, bytes: u64) -> Self {
+        self.capacity = Some(bytes);
+        self
+    }
 }

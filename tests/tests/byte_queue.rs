@@ -146,11 +146,8 @@ fn oversize_messages_are_refused_before_the_syscall() {
         }) => {}
         other => panic!("expected TooLarge, got {other:?}"),
     }
-    q.set_attributes(&ipcq::Attributes {
-        capacity: Some(msgmax as u64 * 2),
-        ..Default::default()
-    })
-    .unwrap();
+    q.set_attributes(&ipcq::Attributes::new().capacity(msgmax as u64 * 2))
+        .unwrap();
     match q.try_send(1, &vec![0; msgmax + 1]) {
         Err(Error::TooLarge { size, limit, .. }) => assert_eq!((size, limit), (msgmax + 1, msgmax)),
         other => panic!("expected TooLarge, got {other:?}"),
@@ -497,10 +494,7 @@ fn an_owner_the_kernel_cannot_map_is_an_invalid_argument_not_a_removed_queue() {
     // (uid_t)-1 is no uid in any user namespace: IPC_SET answers EINVAL, the
     // errno that also means "no queue has this id".
     let err = q
-        .set_attributes(&ipcq::Attributes {
-            uid: Some(u32::MAX),
-            ..Default::default()
-        })
+        .set_attributes(&ipcq::Attributes::new().uid(u32::MAX))
         .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
     assert!(!err.is_removed(), "{err}");

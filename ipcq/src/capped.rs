@@ -298,10 +298,20 @@ macro_rules! forward_visit {
     )*};
 }
 
-/// Forwards the `visit_*` methods of numbers, `bool` and `char`, which every
-/// wrapping visitor here passes on as they are.
+/// Forwards the `visit_*` methods of numbers, `bool`, `char`, `None` and
+/// `()`, which every wrapping visitor here passes on as they are.
 macro_rules! forward_visit_scalars {
     () => {
+        #[inline]
+        fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
+            self.inner.visit_none()
+        }
+
+        #[inline]
+        fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
+            self.inner.visit_unit()
+        }
+
         forward_visit! {
             visit_bool(bool);
             visit_i8(i8);
@@ -337,16 +347,6 @@ impl<'b, 'de, V: Visitor<'de>> Visitor<'de> for Capped<'b, V> {
         visit_bytes(&[u8]);
         visit_borrowed_bytes(&'de [u8]);
         visit_byte_buf(Vec<u8>);
-    }
-
-    #[inline]
-    fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_none()
-    }
-
-    #[inline]
-    fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_unit()
     }
 
     #[inline]
@@ -532,16 +532,6 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Owned<V> {
     forward_visit! {
         visit_string(String);
         visit_byte_buf(Vec<u8>);
-    }
-
-    #[inline]
-    fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_none()
-    }
-
-    #[inline]
-    fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_unit()
     }
 
     #[inline]

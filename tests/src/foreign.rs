@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -53,17 +53,8 @@ pub fn run_script(interpreter: &str, args: &[&str], package: &str, script: &str)
         .unwrap();
     let stdout = drain(child.stdout.take().unwrap());
     let stderr = drain(child.stderr.take().unwrap());
-    let deadline = Instant::now() + SCRIPT_TIME_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{interpreter} still ran after {SCRIPT_TIME_LIMIT:?}; killed it\n---\n{script}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = wait_within(&mut child, SCRIPT_TIME_LIMIT) else {
+        panic!("{interpreter} still ran after {SCRIPT_TIME_LIMIT:?}; killed it\n---\n{script}");
     };
     let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
     assert!(
@@ -76,6 +67,23 @@ pub fn run_script(interpreter: &str, args: &[&str], package: &str, script: &str)
 
 /// How long [`run_script`] lets a script run.
 pub const SCRIPT_TIME_LIMIT: Duration = Duration::from_secs(20);
+
+/// Waits for `child` to exit, for at most `limit`: its status, or `None`
+/// when it still ran and was killed (and reaped).
+pub(crate) fn wait_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 /// Reads `pipe` to its end on a thread of its own, so that a child writing
 /// more than a pipe holds cannot stall.

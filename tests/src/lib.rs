@@ -154,18 +154,7 @@ pub fn run_ok_within(mut command: std::process::Command, limit: std::time::Durat
         .expect("cannot start the peer");
     let stdout = foreign::drain(child.stdout.take().unwrap());
     let stderr = foreign::drain(child.stderr.take().unwrap());
-    let deadline = std::time::Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+    let status = foreign::wait_within(&mut child, limit);
     let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
     let (stdout, stderr) = (
         String::from_utf8_lossy(&stdout),

@@ -267,3 +267,62 @@ fn a_program_the_setup_starts_does_not_hold_up_the_start() {
     // The program runs 30 s; the start returns once the set-up has.
     assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
 }
+
+/// Runs `peer drop-privileges ARGS` as root in a mount namespace of its own,
+/// where `passwd` and `group` stand in for the user and group databases, and
+/// returns what it printed.
+fn drop_privileges_with(passwd: &str, group: &str, args: &[&str]) -> String {
+    let dir = temp("user-database");
+    let (passwd_path, group_path) = (dir.path().join("passwd"), dir.path().join("group"));
+    std::fs::write(&passwd_path, passwd).unwrap();
+    std::fs::write(&group_path, group).unwrap();
+    // `unshare --mount` makes the namespace's mounts private: the host's
+    // /etc stays as it is.
+    let mut command = std::process::Command::new("unshare");
+    command
+        .args([
+            "--mount",
+            "sh",
+            "-c",
+            r#"mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && shift 2 && exec "$@""#,
+            "sh",
+        ])
+        .args([&passwd_path, &group_path])
+        .args([env!("CARGO_BIN_EXE_peer"), "drop-privileges"])
+        .args(args);
+    tests::run_ok(command)
+}
+
+#[test]
+fn a_dropped_user_keeps_its_supplementary_groups_and_none_of_roots() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: dropping privileges and a mount namespace need root");
+        return;
+    }
+    let passwd = "root:x:0:0:root:/root:/bin/sh\n\
+                  ipcq-member:x:54321:54321::/nonexistent:/usr/sbin/nologin\n";
+    let group = "root:x:0:\n\
+                 ipcq-member:x:54321:\n\
+                 ipcq-queues:x:54322:someone,ipcq-member\n\
+                 ipcq-other:x:54323:someone\n";
+    // The user's primary group and the group it is a member of.
+    assert_eq!(
+        drop_privileges_with(passwd, group, &["ipcq-member"]),
+        "uid 54321 gid 54321 groups [54321, 54322]\n"
+    );
+    // By uid, the same user.
+    assert_eq!(
+        drop_privileges_with(passwd, group, &["54321"]),
+        "uid 54321 gid 54321 groups [54321, 54322]\n"
+    );
+    // A group given instead of the primary one, as `initgroups` does.
+    assert_eq!(
+        drop_privileges_with(passwd, group, &["ipcq-member", "ipcq-other"]),
+        "uid 54321 gid 54323 groups [54322, 54323]\n"
+    );
+    // A uid without a name has the group given, alone.
+    assert_eq!(
+        drop_privileges_with(passwd, group, &["54399", "54398"]),
+        "uid 54399 gid 54398 groups [54398]\n"
+    );
+}

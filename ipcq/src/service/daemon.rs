@@ -72,9 +72,10 @@ impl Daemon {
         self
     }
 
-    /// Runs as this user, a name or a numeric uid, once set up. A uid that
-    /// the user database does not know has no primary group: give
-    /// [`group`](Self::group) too, or the start fails.
+    /// Runs as this user, a name or a numeric uid, once set up, with its
+    /// supplementary groups from the group database (see
+    /// [`drop_privileges`]). A uid that the user database does not know has
+    /// no primary group: give [`group`](Self::group) too, or the start fails.
     pub fn user(mut self, user: impl Into<String>) -> Self {
         self.user = Some(user.into());
         self

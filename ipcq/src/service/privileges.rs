@@ -2,7 +2,8 @@
 
 use nix::errno::Errno;
 use nix::unistd::{
-    Gid, Group, Uid, User, getegid, geteuid, getgid, getuid, setgid, setgroups, setuid,
+    Gid, Group, Uid, User, getegid, geteuid, getgid, getgrouplist, getgroups, getuid, setgid,
+    setgroups, setuid,
 };
 
 use crate::error::{Error, Op, Result};
@@ -83,32 +84,72 @@ impl Credentials {
     }
 }
 
-/// Becomes `to` for good: `setgroups` to its group alone, then `setgid`,
-/// then `setuid`, in that order (a process that has given up its uid can no
-/// longer change its groups), and then checks that root cannot be regained.
+/// Becomes `to` for good: `setgroups`, then `setgid`, then `setuid`, in that
+/// order (a process that has given up its uid can no longer change its
+/// groups), and then checks that the ids and groups are the ones asked for
+/// and that root cannot be regained.
+///
+/// The supplementary groups are the user's, from the group database, with
+/// `to.gid` among them, as `initgroups(3)` sets them (and as `su`,
+/// `start-stop-daemon --chuid` and systemd's `User=` do): a daemon whose
+/// user is a member of the group that owns a queue (`ipcq create --group`)
+/// may use it. A uid the user database does not know gets `to.gid` alone.
+/// None of root's groups is kept.
 ///
 /// # Errors
 ///
 /// [`Error::PermissionDenied`] when this process may not take those ids (it is
-/// not root); [`Error::Os`] if, after the drop, the ids are not the ones asked
-/// for or `setuid(0)` succeeds.
+/// not root); [`Error::Os`] if the user database cannot be read, or if, after
+/// the drop, the ids or groups are not the ones asked for or `setuid(0)`
+/// succeeds.
 pub fn drop_privileges(to: Credentials) -> Result<()> {
     let uid = Uid::from_raw(to.uid);
     let gid = Gid::from_raw(to.gid);
     if geteuid() == uid && getuid() == uid && getegid() == gid && getgid() == gid && !uid.is_root()
     {
         // Already there; setgroups would need privilege we do not have.
-        return verify(to);
+        return verify(to, None);
     }
-    setgroups(&[gid]).map_err(|e| failed(e, "setgroups"))?;
+    let groups = groups_of(to)?;
+    setgroups(&groups).map_err(|e| failed(e, "setgroups"))?;
     setgid(gid).map_err(|e| failed(e, "setgid"))?;
     setuid(uid).map_err(|e| failed(e, "setuid"))?;
-    verify(to)?;
-    log::info!("dropped privileges to uid {} gid {}", to.uid, to.gid);
+    verify(to, Some(&groups))?;
+    log::info!(
+        "dropped privileges to uid {} gid {} groups {:?}",
+        to.uid,
+        to.gid,
+        groups.iter().map(|g| g.as_raw()).collect::<Vec<_>>()
+    );
     Ok(())
 }
 
-fn verify(to: Credentials) -> Result<()> {
+/// The supplementary groups `to` runs with: its user's groups in the group
+/// database and `to.gid`, or `to.gid` alone for a uid without a name.
+fn groups_of(to: Credentials) -> Result<Vec<Gid>> {
+    let gid = Gid::from_raw(to.gid);
+    let uid = to.uid.to_string();
+    let Some(user) = lookup(User::from_uid(Uid::from_raw(to.uid)), &uid)? else {
+        return Ok(vec![gid]);
+    };
+    let name = std::ffi::CString::new(user.name.as_bytes()).map_err(|_| Error::Os {
+        op: Op::DropPrivileges,
+        errno: Errno::EINVAL,
+        detail: format!("the user name of uid {uid} holds a NUL byte"),
+    })?;
+    getgrouplist(&name, gid).map_err(|errno| Error::Os {
+        op: Op::DropPrivileges,
+        errno,
+        detail: format!(
+            "cannot read the groups of {:?} from the group database",
+            user.name
+        ),
+    })
+}
+
+/// Checks the ids (and, when they were set, the groups) against what was
+/// asked for, and that root cannot be regained.
+fn verify(to: Credentials, groups: Option<&[Gid]>) -> Result<()> {
     let ids = (
         getuid().as_raw(),
         geteuid().as_raw(),
@@ -124,6 +165,26 @@ fn verify(to: Credentials) -> Result<()> {
                 ids.0, ids.1, ids.2, ids.3, to.uid, to.gid
             ),
         });
+    }
+    if let Some(asked) = groups {
+        let sorted = |groups: &[Gid]| {
+            let mut raw: Vec<u32> = groups.iter().map(|g| g.as_raw()).collect();
+            raw.sort_unstable();
+            raw.dedup();
+            raw
+        };
+        let held = getgroups().map_err(|e| failed(e, "getgroups"))?;
+        if sorted(&held) != sorted(asked) {
+            return Err(Error::Os {
+                op: Op::DropPrivileges,
+                errno: Errno::EPERM,
+                detail: format!(
+                    "after dropping privileges the groups are {:?}, not {:?}",
+                    sorted(&held),
+                    sorted(asked)
+                ),
+            });
+        }
     }
     if to.uid != 0 && setuid(Uid::from_raw(0)).is_ok() {
         return Err(Error::Os {

@@ -127,6 +127,22 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             }
         }
         "remove" => open(&args[1])?.remove()?,
+        "drop-privileges" => {
+            // Prints the ids and groups after dropping to USER [GROUP].
+            let to = ipcq::service::Credentials::resolve(
+                Some(&args[1]),
+                args.get(2).map(String::as_str),
+            )?;
+            ipcq::service::drop_privileges(to)?;
+            let mut groups: Vec<u32> = nix::unistd::getgroups()
+                .expect("getgroups")
+                .iter()
+                .map(|g| g.as_raw())
+                .collect();
+            groups.sort_unstable();
+            let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+            writeln!(out, "uid {uid} gid {gid} groups {groups:?}").unwrap();
+        }
         "create-owned" => {
             // Creates a queue and gives it away: its creator keeps the
             // owner's rights whoever the owner is.

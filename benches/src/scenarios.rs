@@ -471,6 +471,21 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
                 _ => Err("unsupported size".into()),
             }?;
         }
+        Transport::TypedVec => {
+            let tq = TypedQueue::<crate::payload::VecMsg>::from_queue(q.clone());
+            let mut msg = crate::payload::VecMsg::Up(Bytes::<N>::numbered(0).0.to_vec());
+            start = Instant::now();
+            for seq in 0..count {
+                if let crate::payload::VecMsg::Up(p) = &mut msg {
+                    p[0] = seq as u8;
+                }
+                tq.send(&msg)?;
+                match tq.recv()? {
+                    crate::payload::VecMsg::Up(p) => sum += u64::from(p[0]),
+                    other => return Err(format!("received {other:?}").into()),
+                }
+            }
+        }
         other => return Err(format!("same_thread does not measure {}", other.id()).into()),
     }
     let elapsed = start.elapsed();

@@ -200,6 +200,55 @@ impl Variant<'_> {
     }
 }
 
+impl Field<'_> {
+    /// Whether the field's type is written `Vec<u8>` (or `std::vec::Vec<u8>`,
+    /// `alloc::vec::Vec<u8>`): the generated code passes such a field to the
+    /// codec as a byte string, whose bytes in bincode are those of the
+    /// sequence serde would make of it, in one write and one copy instead of
+    /// one call per byte. A type behind an alias is not seen, and goes
+    /// through serde as it is.
+    pub(crate) fn is_byte_vec(&self) -> bool {
+        let Type::Path(path) = self.ty else {
+            return false;
+        };
+        if path.qself.is_some() {
+            return false;
+        }
+        let segments: Vec<String> = path
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let prefix_ok = match segments.as_slice() {
+            [_] => path.path.leading_colon.is_none(),
+            [krate, module, _] => (krate == "std" || krate == "alloc") && module == "vec",
+            _ => false,
+        };
+        let Some(last) = path.path.segments.last() else {
+            return false;
+        };
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return false;
+        };
+        prefix_ok
+            && last.ident == "Vec"
+            && args.args.len() == 1
+            && matches!(
+                args.args.first(),
+                Some(syn::GenericArgument::Type(Type::Path(elem)))
+                    if elem.qself.is_none() && elem.path.is_ident("u8")
+            )
+            && path
+                .path
+                .segments
+                .iter()
+                .rev()
+                .skip(1)
+                .all(|s| s.arguments.is_none())
+    }
+}
+
 /// Whether `name` is a keyword, strict or reserved, in any edition up to 2024.
 fn is_keyword(name: &str) -> bool {
     const RESERVED: &[&str] = &[
@@ -235,7 +284,44 @@ pub(crate) fn snake_case(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::snake_case;
+    use super::{Field, snake_case};
+
+    #[test]
+    fn byte_vecs_are_read_from_how_the_type_is_written() {
+        let is_byte_vec = |ty: &str| {
+            let ty: syn::Type = syn::parse_str(ty).unwrap();
+            Field {
+                ident: None,
+                ty: &ty,
+            }
+            .is_byte_vec()
+        };
+        for ty in [
+            "Vec<u8>",
+            "std::vec::Vec<u8>",
+            "::std::vec::Vec<u8>",
+            "alloc::vec::Vec<u8>",
+        ] {
+            assert!(is_byte_vec(ty), "{ty}");
+        }
+        for ty in [
+            "Vec<i8>",
+            "Vec<Vec<u8>>",
+            "Vec<u8, A>",
+            "my::Vec<u8>",
+            "::Vec<u8>",
+            "std::vec::Vec<u16>",
+            "std::collections::Vec<u8>",
+            "Box<[u8]>",
+            "[u8; 4]",
+            "&'static [u8]",
+            "Bytes",
+            "<T as Tr>::Vec<u8>",
+            "Vec<<T as Tr>::u8>",
+        ] {
+            assert!(!is_byte_vec(ty), "{ty}");
+        }
+    }
 
     #[test]
     fn snake_cases_variant_names() {

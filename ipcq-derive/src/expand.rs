@@ -289,11 +289,18 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         let write = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
+                let fields = v.fields.iter().zip(&names).map(|(f, name)| {
+                    if f.is_byte_vec() {
+                        quote_spanned!(span=> #krate::__private::AsBytes(#name))
+                    } else {
+                        quote!(#name)
+                    }
+                });
                 quote_spanned! {span=>
                     #krate::__private::encode_fields::<__IpcqCodec, _>(
                         #body, #variant, #mtype,
                         const { #krate::__private::fingerprint(#signature) },
-                        &( #(#names,)* ),
+                        &( #(#fields,)* ),
                     )
                 }
             }
@@ -319,13 +326,29 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         let decode = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
-                let types = v.fields.iter().map(|f| f.ty);
+                // `Vec<u8>` fields are read as byte strings (see
+                // `Field::is_byte_vec`).
+                let (types, fields): (Vec<_>, Vec<_>) = v
+                    .fields
+                    .iter()
+                    .zip(&names)
+                    .map(|(f, name)| {
+                        if f.is_byte_vec() {
+                            (
+                                quote_spanned!(span=> #krate::__private::ByteVec),
+                                quote_spanned!(span=> #krate::__private::ByteVec(#name)),
+                            )
+                        } else {
+                            (f.ty.to_token_stream(), quote!(#name))
+                        }
+                    })
+                    .unzip();
                 quote_spanned! {span=>
                     #krate::__private::decode_fields_then::<__IpcqCodec, ( #(#types,)* ), _>(
                         #variant,
                         const { #krate::__private::fingerprint(#signature) },
                         #body,
-                        |( #(#names,)* )| ::core::result::Result::Ok(#pat),
+                        |( #(#fields,)* )| ::core::result::Result::Ok(#pat),
                         #or_else,
                     )
                 }

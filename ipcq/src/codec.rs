@@ -18,6 +18,12 @@ use crate::error::counted;
 /// [wire header](crate::WIRE_VERSION) carries the codec's [`ID`](Codec::ID), so
 /// a mismatch is reported as a decode error, never decoded into garbage.
 ///
+/// A codec is handed a variant's fields as one tuple. A field declared
+/// `Vec<u8>` reaches it as a byte string (`serialize_bytes`, and
+/// `deserialize_byte_buf`, which takes a sequence of `u8` as well), not as a
+/// sequence of `u8`: bincode and postcard write the same bytes for both, a
+/// self-describing format may not.
+///
 /// # Examples
 ///
 /// A codec for bincode with fixed-width integers, whose bodies line up with

@@ -59,6 +59,7 @@
 mod batch;
 mod bincode_encoder;
 mod buffer;
+mod byte_vec;
 mod capped;
 mod codec;
 mod error;
@@ -117,6 +118,7 @@ struct ReadmeDoctests;
 /// Items the derive's generated code names; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::byte_vec::{AsBytes, ByteVec};
     pub use crate::wire::{
         Body, RawBytes, decode_bytes, decode_fields_then, decode_text, encode_bytes, encode_fields,
         encode_text, fingerprint,

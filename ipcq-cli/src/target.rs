@@ -186,6 +186,10 @@ fn refused(error: Error) -> Failure {
                  in it; have whoever creates it give a mode without write permission for \
                  others (0600, 0660), or leave --trust out to act on any queue"
             ),
+            Distrust::Unverifiable => format!(
+                "refusing queue {key} under --trust: {reason}; leave --trust out to act on any \
+                 queue"
+            ),
             _ => format!(
                 "refusing queue {key} under --trust: {reason}; pass --trust for that user if \
                  you trust them, or leave --trust out to act on any queue"

@@ -149,6 +149,11 @@ pub enum Distrust {
         /// The queue's permission bits, as in `ipcs -q` (e.g. `0o666`).
         mode: u32,
     },
+    /// Who controls the queue cannot be read: this process may not read the
+    /// queue's status (`IPC_STAT`), and `/proc/sysvipc/msg`, which lists
+    /// every queue whatever its mode, cannot be read either (not mounted, or
+    /// masked, as systemd's `ProcSubset=pid` does).
+    Unverifiable,
 }
 
 impl Distrust {
@@ -162,8 +167,13 @@ impl Distrust {
             }
             Distrust::WorldWritable { .. } => {
                 ", so anyone can put any message in it; have whoever creates it give a mode \
-                 without write permission for others (0600, 0660), or open it with \
+                 without write permission for others (0600, 0660), or, if every user is meant \
+                 to send to it, open it with that mode (OpenOptions::mode) or with \
                  allow_foreign(true)"
+            }
+            Distrust::Unverifiable => {
+                "; give this process read permission on the queue, make /proc/sysvipc readable \
+                 to it, or open the queue with allow_foreign(true)"
             }
         }
     }
@@ -194,6 +204,12 @@ impl fmt::Display for Distrust {
             }
             Distrust::WorldWritable { mode } => {
                 return write!(f, "its mode {mode:04o} lets every user write to it");
+            }
+            Distrust::Unverifiable => {
+                return f.write_str(
+                    "who owns it cannot be told: this process may not read its status \
+                     (IPC_STAT), and /proc/sysvipc/msg cannot be read",
+                );
             }
         };
         write!(
@@ -681,8 +697,22 @@ mod tests {
             error.to_string(),
             "cannot open the queue (msgget): refusing queue 0x0000002a: its mode 0662 lets every \
              user write to it, so anyone can put any message in it; have whoever creates it \
-             give a mode without write permission for others (0600, 0660), or open it with \
+             give a mode without write permission for others (0600, 0660), or, if every user \
+             is meant to send to it, open it with that mode (OpenOptions::mode) or with \
              allow_foreign(true)"
+        );
+        let error = Error::Untrusted {
+            op: Op::Open,
+            errno: Errno::EPERM,
+            key: Key::new(0x2a),
+            reason: Distrust::Unverifiable,
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot open the queue (msgget): refusing queue 0x0000002a: who owns it cannot be \
+             told: this process may not read its status (IPC_STAT), and /proc/sysvipc/msg \
+             cannot be read; give this process read permission on the queue, make \
+             /proc/sysvipc readable to it, or open the queue with allow_foreign(true)"
         );
     }
 

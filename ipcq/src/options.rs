@@ -5,7 +5,7 @@ use nix::errno::Errno;
 use crate::error::{Access, Distrust, Error, Op, Result};
 use crate::key::{Key, QueueId};
 use crate::queue::MsgQueue;
-use crate::stat::{QueueStat, find_proc_entry, proc_entry};
+use crate::stat::{QueueStat, find_proc_entry, status_of};
 use crate::stop::StopHandle;
 use crate::sys;
 
@@ -85,6 +85,13 @@ impl OpenOptions {
     ///
     /// Only the low nine bits count: read lets a process receive and stat, write
     /// lets it send. The process umask does not apply to System V queues.
+    ///
+    /// A mode that lets every user write (`0o622`, `0o666`) also says that
+    /// such a queue is what the caller wants: an existing queue whose mode
+    /// lets every user write is opened rather than refused as
+    /// [`Distrust::WorldWritable`](crate::Distrust::WorldWritable) (its owner
+    /// and creator are still checked), so a daemon that takes commands from
+    /// every local user can open its own queue again when it restarts.
     pub fn mode(&mut self, mode: u32) -> &mut Self {
         self.mode = mode & 0o777;
         self
@@ -116,9 +123,15 @@ impl OpenOptions {
     /// owns or created it can change who may write (the creator keeps that
     /// right after giving the queue to another owner). So by default an
     /// existing queue is opened only if this process's user or root owns and
-    /// created it, and its mode does not let every user write. Opt in for a
-    /// queue whose owner you trust: a daemon's queue that the daemon's own
-    /// user created, say.
+    /// created it, and its mode does not let every user write (unless
+    /// [`mode`](Self::mode) gives every user write permission too). Opt in
+    /// for a queue whose owner you trust: a daemon's queue that the daemon's
+    /// own user created, say.
+    ///
+    /// The owner is read with `IPC_STAT`, or, where this process may not read
+    /// the queue, from `/proc/sysvipc/msg`, which lists every queue whatever
+    /// its mode. Where neither can be read, the queue is refused as
+    /// [`Distrust::Unverifiable`](crate::Distrust::Unverifiable).
     pub fn allow_foreign(&mut self, allow: bool) -> &mut Self {
         self.allow_foreign = allow;
         self
@@ -126,7 +139,7 @@ impl OpenOptions {
 
     /// Also trusts existing queues that user `uid` owns or created, as this
     /// process's user and root are trusted: a queue that every user may write
-    /// to is still refused.
+    /// to is still refused (unless [`mode`](Self::mode) asks for that).
     ///
     /// The narrow form of [`allow_foreign`](Self::allow_foreign), for a
     /// client of a daemon that runs as its own user and owns its queue.
@@ -169,17 +182,20 @@ impl OpenOptions {
     /// creation; [`Error::AlreadyExists`] for `create_new` on a taken key;
     /// [`Error::Untrusted`] for an existing queue that a user other than this
     /// process's, root or the [trusted](Self::trust_owner) one owns or
-    /// created, or that every user may write to, unless
+    /// created, that every user may write to (unless [`mode`](Self::mode)
+    /// asks for that), or whose owner cannot be read at all, unless
     /// [`allow_foreign`](Self::allow_foreign);
     /// [`Error::PermissionDenied`] when the queue's mode shuts this process out or
     /// the owner cannot be given away; [`Error::LimitReached`] when the host has
     /// `msgmni` queues already.
     pub fn open(&self, key: Key) -> Result<MsgQueue> {
         let (id, created) = self.get(key)?;
-        // A queue already gone has no entry: the first call on it will say so.
         if !created && !self.allow_foreign {
-            if let Some(entry) = proc_entry(id) {
-                check_trusted(&entry, self.trusted_owner)?;
+            match status_of(id) {
+                Ok(Some(status)) => self.check_trusted(&status)?,
+                // Gone already: the first call on it will say so.
+                Ok(None) => {}
+                Err(_) => return Err(unverifiable(key)),
             }
         }
         let queue = MsgQueue::from_id(key, id, self.stop.clone());
@@ -207,16 +223,38 @@ impl OpenOptions {
     /// [`Error::NotFound`] when no queue has this id; [`Error::Untrusted`] as
     /// for [`open`](Self::open).
     pub fn open_id(&self, id: QueueId) -> Result<MsgQueue> {
-        // /proc lists every queue whatever its mode, so this works without read permission.
-        let entry = proc_entry(id).ok_or_else(|| Error::NotFound {
-            op: Op::Open,
-            errno: Errno::EINVAL,
-            what: format!("no queue has id {id}"),
-        })?;
+        // The key comes from the queue's status, which /proc gives without
+        // read permission.
+        let status = match status_of(id) {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                return Err(Error::NotFound {
+                    op: Op::Open,
+                    errno: Errno::EINVAL,
+                    what: format!("no queue has id {id}"),
+                });
+            }
+            Err(errno) => {
+                return Err(Error::Os {
+                    op: Op::Open,
+                    errno,
+                    detail: format!(
+                        "queue {id} cannot be read (IPC_STAT) nor found in /proc/sysvipc/msg, so \
+                         its key is not known"
+                    ),
+                });
+            }
+        };
         if !self.allow_foreign {
-            check_trusted(&entry, self.trusted_owner)?;
+            self.check_trusted(&status)?;
         }
-        Ok(MsgQueue::from_id(entry.key, id, self.stop.clone()))
+        Ok(MsgQueue::from_id(status.key, id, self.stop.clone()))
+    }
+
+    /// [`check_trusted`] with these options: the trusted owner, and whether
+    /// the mode these options create with lets every user write.
+    fn check_trusted(&self, status: &QueueStat) -> Result<()> {
+        check_trusted(status, self.trusted_owner, self.mode & 0o002 != 0)
     }
 
     /// msgget, telling whether this call created the queue.
@@ -266,8 +304,13 @@ impl OpenOptions {
 
 /// Refuses a queue another user controls (owned or created by someone other
 /// than this user, root or `trusted_owner`: the creator keeps the owner's
-/// rights, and may give the queue to anyone), or writable by every user.
-fn check_trusted(entry: &QueueStat, trusted_owner: Option<u32>) -> Result<()> {
+/// rights, and may give the queue to anyone), or writable by every user
+/// unless `world_writable` says that is what the caller creates queues with.
+fn check_trusted(
+    entry: &QueueStat,
+    trusted_owner: Option<u32>,
+    world_writable: bool,
+) -> Result<()> {
     let caller_uid = nix::unistd::geteuid().as_raw();
     let trusted = |uid: u32| uid == caller_uid || uid == 0 || Some(uid) == trusted_owner;
     let reason = if !trusted(entry.uid) {
@@ -283,7 +326,7 @@ fn check_trusted(entry: &QueueStat, trusted_owner: Option<u32>) -> Result<()> {
             caller_uid,
             trusted_uid: trusted_owner,
         }
-    } else if entry.mode & 0o002 != 0 {
+    } else if entry.mode & 0o002 != 0 && !world_writable {
         Distrust::WorldWritable {
             mode: entry.mode & 0o777,
         }
@@ -296,6 +339,16 @@ fn check_trusted(entry: &QueueStat, trusted_owner: Option<u32>) -> Result<()> {
         key: entry.key,
         reason,
     })
+}
+
+/// The refusal of a queue whose owner cannot be read.
+fn unverifiable(key: Key) -> Error {
+    Error::Untrusted {
+        op: Op::Open,
+        errno: Errno::EPERM,
+        key,
+        reason: Distrust::Unverifiable,
+    }
 }
 
 fn open_error(key: Key, errno: Errno) -> Error {

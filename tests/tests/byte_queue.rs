@@ -489,6 +489,43 @@ fn a_queue_every_user_may_write_to_is_refused_unless_allowed() {
 }
 
 #[test]
+fn a_caller_that_creates_queues_every_user_may_write_to_opens_them_again() {
+    let q = TestQueue::with(|o| {
+        o.mode(0o622);
+    });
+    // A daemon restarting with the options it created the queue with.
+    for mode in [0o622, 0o666, 0o602] {
+        let reopened = OpenOptions::new()
+            .create(true)
+            .mode(mode)
+            .open(q.key())
+            .unwrap();
+        assert_eq!(reopened.id(), q.id(), "{mode:o}");
+    }
+    // A mode without write for others is no such opt-in.
+    let err = OpenOptions::new()
+        .create(true)
+        .mode(0o660)
+        .open(q.key())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Untrusted {
+                reason: Distrust::WorldWritable { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("OpenOptions::mode"), "{err}");
+    assert!(matches!(
+        OpenOptions::new().mode(0o666).open_id(q.id()),
+        Ok(opened) if opened.id() == q.id()
+    ));
+}
+
+#[test]
 fn an_owner_the_kernel_cannot_map_is_an_invalid_argument_not_a_removed_queue() {
     let q = TestQueue::new();
     // (uid_t)-1 is no uid in any user namespace: IPC_SET answers EINVAL, the

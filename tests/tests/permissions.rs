@@ -215,3 +215,79 @@ fn a_stopped_batch_to_a_queue_whose_capacity_the_sender_cannot_read_is_refused()
     assert_eq!(out.trim(), "error stopped after 0");
     assert_eq!(raw.stat().unwrap().messages, 0);
 }
+
+/// Runs the peer with `args` in a mount namespace of its own where
+/// `/proc/sysvipc` is hidden under an empty tmpfs, as a sandbox or systemd's
+/// `ProcSubset=pid` can hide it; returns its exit code and output.
+fn without_proc_sysvipc(args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new("unshare")
+        .args([
+            "--mount",
+            "sh",
+            "-c",
+            r#"mount -t tmpfs none /proc/sysvipc && exec "$@""#,
+            "sh",
+            env!("CARGO_BIN_EXE_peer"),
+        ])
+        .args(args)
+        .output()
+        .expect("unshare (util-linux) is needed");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn who_owns_a_queue_is_checked_without_proc_sysvipc() {
+    if skip_unless_root() {
+        return;
+    }
+    // Owned by nobody: refused, its owner read with IPC_STAT.
+    let theirs = TestQueue::with(|o| {
+        o.uid(65534);
+    });
+    let (code, out) = without_proc_sysvipc(&["open-checked", &theirs.key_arg()]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.starts_with("error untrusted: ") && out.contains("it is owned by uid 65534"),
+        "{out}"
+    );
+    // Root's own: opened, by key and by id.
+    let ours = TestQueue::new();
+    assert_eq!(
+        without_proc_sysvipc(&["open-checked", &ours.key_arg()]),
+        (Some(0), format!("opened {}\n", ours.id()))
+    );
+    assert_eq!(
+        without_proc_sysvipc(&["open-id-checked", &ours.id().to_string()]),
+        (Some(0), format!("opened {}\n", ours.key()))
+    );
+}
+
+#[test]
+fn a_queue_whose_owner_cannot_be_read_at_all_is_refused() {
+    if skip_unless_root() {
+        return;
+    }
+    // nobody's own queue, which nobody may send to but not read: IPC_STAT
+    // is refused, and only /proc/sysvipc says who owns it.
+    let q = TestQueue::with(|o| {
+        o.uid(65534).mode(0o200);
+    });
+    let key = q.key_arg();
+    assert_eq!(
+        as_nobody(&["open-checked", &key]),
+        (Some(0), format!("opened {}\n", q.id()))
+    );
+    let (code, out) = without_proc_sysvipc(&["as", NOBODY, NOBODY, "open-checked", &key]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.starts_with("error untrusted: ")
+            && out.contains("who owns it cannot be told")
+            && out.contains("allow_foreign(true)"),
+        "{out}"
+    );
+}

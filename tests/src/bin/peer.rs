@@ -127,6 +127,15 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             }
         }
         "remove" => open(&args[1])?.remove()?,
+        "open-checked" => {
+            // Opens with ipcq's trust check, as an application does.
+            let q = OpenOptions::new().open(key(&args[1]))?;
+            writeln!(out, "opened {}", q.id()).unwrap();
+        }
+        "open-id-checked" => {
+            let q = MsgQueue::open_id(args[1].parse().expect("queue id"))?;
+            writeln!(out, "opened {}", q.key()).unwrap();
+        }
         "drop-privileges" => {
             // Prints the ids and groups after dropping to USER [GROUP].
             let to = ipcq::service::Credentials::resolve(

@@ -416,9 +416,10 @@ pub(crate) fn install_wake_handler(signal: Signal) -> Result<(), Errno> {
         SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    // SAFETY: the handler is async-signal-safe (it does nothing), and replacing
-    // the disposition of the one signal ipcq reserves for waking threads cannot
-    // break an invariant of this process.
+    // SAFETY: the handler is async-signal-safe (it does nothing), and the
+    // caller installs it only where the signal ipcq reserves for waking threads
+    // is ignored or has its default action, so no handler of the program's is
+    // replaced (but for the race `wake::ensure_handler` documents).
     unsafe { nix::sys::signal::sigaction(signal, &action) }.map(drop)
 }
 

@@ -41,11 +41,12 @@ pub const WAKE_SIGNAL: Signal = Signal::SIGURG;
 /// How often a wake-up is repeated until the woken thread has seen it.
 pub(crate) const REPEAT: Duration = Duration::from_millis(1);
 
-/// Installs the do-nothing handler for [`WAKE_SIGNAL`] the first time, and
-/// again if the program has since ignored the signal or reset it to its
-/// default action: either way it would no longer interrupt a blocked call,
-/// and a timeout or a stop would never come. (Not atomic: a handler another
-/// thread installs between the look and the install is replaced.)
+/// Installs the do-nothing handler for [`WAKE_SIGNAL`] the first time,
+/// unless the program handles the signal itself, and again if the program
+/// has since ignored the signal or reset it to its default action: either
+/// way it would no longer interrupt a blocked call, and a timeout or a stop
+/// would never come. (Not atomic: a handler another thread installs between
+/// the look and the install is replaced.)
 pub(crate) fn ensure_handler(op: Op) -> Result<()> {
     static INSTALLED: OnceLock<Result<(), nix::errno::Errno>> = OnceLock::new();
     let failed = |errno| Error::Os {
@@ -56,7 +57,11 @@ pub(crate) fn ensure_handler(op: Op) -> Result<()> {
     let mut installed_now = false;
     (*INSTALLED.get_or_init(|| {
         installed_now = true;
-        sys::install_wake_handler(WAKE_SIGNAL)
+        match sys::is_handled(WAKE_SIGNAL) {
+            // The program's own handler interrupts the call as well.
+            Ok(true) => Ok(()),
+            _ => sys::install_wake_handler(WAKE_SIGNAL),
+        }
     }))
     .map_err(failed)?;
     // Any handler interrupts the call, whoever installed it.

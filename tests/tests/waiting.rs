@@ -215,6 +215,16 @@ fn timeouts_and_stops_end_after_the_program_ignores_the_wake_signal() {
 }
 
 #[test]
+fn a_wake_signal_handler_the_program_installed_first_stays() {
+    let q = TestQueue::new();
+    let out = tests::run_ok_within(
+        tests::peer!("wake-signal-handled-first", q.key_arg()),
+        Duration::from_secs(10),
+    );
+    assert_eq!(out, "woken true raised 1\n");
+}
+
+#[test]
 fn a_timed_wait_made_while_a_panic_unwinds_leaves_no_timer_behind() {
     // In a peer process, whose timers no other test's can be mistaken for.
     let q = TestQueue::new();

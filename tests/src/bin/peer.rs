@@ -373,6 +373,26 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             assert!(OWN.load(std::sync::atomic::Ordering::SeqCst) > 0);
             writeln!(out, "own handler kept").unwrap();
         }
+        "wake-signal-handled-first" => {
+            // The program handles the wake signal itself before ipcq's first
+            // timed wait: its handler wakes the wait, and stays.
+            use nix::sys::signal::{SigHandler, signal};
+            static OWN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            extern "C" fn own(_: libc::c_int) {
+                OWN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            // SAFETY: the handler only adds to an atomic, which is
+            // async-signal-safe.
+            #[allow(unsafe_code)]
+            unsafe { signal(ipcq::WAKE_SIGNAL, SigHandler::Handler(own)) }.expect("signal");
+            let q = open(&args[1])?;
+            let short = std::time::Duration::from_millis(20);
+            assert!(q.recv_timeout(Selector::Any, short)?.is_none());
+            let woken = OWN.load(std::sync::atomic::Ordering::SeqCst);
+            raise(Signal::SIGURG).expect("raise");
+            let after = OWN.load(std::sync::atomic::Ordering::SeqCst);
+            writeln!(out, "woken {} raised {}", woken > 0, after - woken).unwrap();
+        }
         "signals-dropped" => {
             if args[1] == "handled" {
                 handle_sigterm_myself();

@@ -258,6 +258,34 @@ fn replace_self(tokens: TokenStream, name: &syn::Ident) -> TokenStream {
         .collect()
 }
 
+/// The most elements serde implements `Serialize` and `Deserialize` for in a
+/// tuple.
+const SERDE_MAX_TUPLE: usize = 16;
+
+/// A tuple of `items` (a type, an expression or a pattern), nested in tuples
+/// of at most [`SERDE_MAX_TUPLE`] where there are more: a variant's fields go
+/// to the codec as one tuple. Formats without framing for tuples (bincode,
+/// postcard) write the same bytes for the nested tuple as for a flat one.
+///
+/// The parentheses are at `span`, where the compiler reports a field type
+/// that the tuple's trait bounds do not hold for.
+fn tuple(items: impl IntoIterator<Item = TokenStream>, span: Span) -> TokenStream {
+    nest(items.into_iter().collect(), span)
+}
+
+fn nest(items: Vec<TokenStream>, span: Span) -> TokenStream {
+    if items.len() <= SERDE_MAX_TUPLE {
+        return quote_spanned!(span=> ( #(#items,)* ));
+    }
+    nest(
+        items
+            .chunks(SERDE_MAX_TUPLE)
+            .map(|chunk| nest(chunk.to_vec(), span))
+            .collect(),
+        span,
+    )
+}
+
 fn impls(input: &Enum<'_>) -> TokenStream {
     let krate = &input.krate();
     let name = input.ident;
@@ -289,18 +317,21 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         let write = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
-                let fields = v.fields.iter().zip(&names).map(|(f, name)| {
-                    if f.is_byte_vec() {
-                        quote_spanned!(span=> #krate::__private::AsBytes(#name))
-                    } else {
-                        quote!(#name)
-                    }
-                });
+                let fields = tuple(
+                    v.fields.iter().zip(&names).map(|(f, name)| {
+                        if f.is_byte_vec() {
+                            quote_spanned!(span=> #krate::__private::AsBytes(#name))
+                        } else {
+                            quote!(#name)
+                        }
+                    }),
+                    span,
+                );
                 quote_spanned! {span=>
                     #krate::__private::encode_fields::<__IpcqCodec, _>(
                         #body, #variant, #mtype,
                         const { #krate::__private::fingerprint(#signature) },
-                        &( #(#fields,)* ),
+                        &#fields,
                     )
                 }
             }
@@ -343,12 +374,13 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                         }
                     })
                     .unzip();
+                let (types, fields) = (tuple(types, span), tuple(fields, span));
                 quote_spanned! {span=>
-                    #krate::__private::decode_fields_then::<__IpcqCodec, ( #(#types,)* ), _>(
+                    #krate::__private::decode_fields_then::<__IpcqCodec, #types, _>(
                         #variant,
                         const { #krate::__private::fingerprint(#signature) },
                         #body,
-                        |( #(#fields,)* )| ::core::result::Result::Ok(#pat),
+                        |#fields| ::core::result::Result::Ok(#pat),
                         #or_else,
                     )
                 }
@@ -412,5 +444,61 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 match self { #(#dispatch_arms)* }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape of a tuple type: `n` for an item, `(..)` for a tuple.
+    fn shape(tokens: &TokenStream) -> String {
+        let syn::Type::Tuple(tuple) = syn::parse2(tokens.clone()).unwrap() else {
+            panic!("not a tuple: {tokens}");
+        };
+        let items: Vec<String> = tuple
+            .elems
+            .iter()
+            .map(|e| match e {
+                syn::Type::Tuple(_) => shape(&e.to_token_stream()),
+                _ => "n".to_string(),
+            })
+            .collect();
+        format!("({})", items.join(","))
+    }
+
+    fn items(n: usize) -> Vec<TokenStream> {
+        (0..n)
+            .map(|i| format_ident!("T{i}").to_token_stream())
+            .collect()
+    }
+
+    #[test]
+    fn tuples_of_more_than_sixteen_are_nested_sixteen_at_a_time() {
+        assert_eq!(shape(&tuple(items(0), Span::call_site())), "()");
+        assert_eq!(shape(&tuple(items(1), Span::call_site())), "(n)");
+        assert_eq!(
+            shape(&tuple(items(16), Span::call_site())),
+            format!("({})", ["n"; 16].join(","))
+        );
+        let sixteen = format!("({})", ["n"; 16].join(","));
+        assert_eq!(
+            shape(&tuple(items(17), Span::call_site())),
+            format!("({sixteen},(n))")
+        );
+        // 16 × 16 + 1: two levels.
+        let full = format!("({})", vec![sixteen.as_str(); 16].join(","));
+        assert_eq!(
+            shape(&tuple(items(257), Span::call_site())),
+            format!("({full},((n)))")
+        );
+        // Every item is there once, in order.
+        let flat = tuple(items(300), Span::call_site()).to_string();
+        let numbers: Vec<usize> = flat
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!(numbers, (0..300).collect::<Vec<_>>());
     }
 }

@@ -510,3 +510,122 @@ fn variants_named_like_kind_functions_keep_their_mtypes_and_names() {
     assert_eq!(q.recv_kind(FieldKind::name).unwrap(), Field::name);
     assert_eq!(q.recv().unwrap(), Field::mtype(5));
 }
+
+/// More fields than serde has tuples for (16): the derive nests them, and
+/// bincode writes the fields one after the other all the same.
+#[derive(QueueMessage, Debug, Clone, PartialEq)]
+enum Wide {
+    Tuple(
+        u8,
+        u16,
+        u32,
+        u64,
+        i8,
+        i16,
+        i32,
+        i64,
+        bool,
+        char,
+        String,
+        Vec<u8>,
+        Option<u8>,
+        f32,
+        f64,
+        u128,
+        i128,
+    ),
+    Struct {
+        f01: u16,
+        f02: u16,
+        f03: u16,
+        f04: u16,
+        f05: u16,
+        f06: u16,
+        f07: u16,
+        f08: u16,
+        f09: u16,
+        f10: u16,
+        f11: u16,
+        f12: u16,
+        f13: u16,
+        f14: u16,
+        f15: u16,
+        f16: u16,
+        f17: u16,
+        f18: u16,
+        f19: u16,
+        f20: String,
+    },
+}
+
+#[test]
+fn a_variant_of_more_than_sixteen_fields_travels_field_after_field() {
+    let raw = TestQueue::new();
+    let q = TypedQueue::<Wide>::from_queue((*raw).clone());
+    let tuple = Wide::Tuple(
+        1,
+        300,
+        70_000,
+        1 << 40,
+        -1,
+        -300,
+        -70_000,
+        -(1 << 40),
+        true,
+        'é',
+        "seventeen".into(),
+        vec![1, 2, 3],
+        Some(9),
+        1.5,
+        -2.25,
+        u128::MAX,
+        i128::MIN,
+    );
+    let Wide::Tuple(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, r) = &tuple else {
+        unreachable!()
+    };
+    let config = bincode::config::standard();
+    let mut expected = Vec::new();
+    // Sixteen at a time, as serde's tuples go.
+    expected.extend(
+        bincode::serde::encode_to_vec((a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p), config)
+            .unwrap(),
+    );
+    expected.extend(bincode::serde::encode_to_vec(r, config).unwrap());
+    q.send(&tuple).unwrap();
+    let sent = raw.try_recv(ipcq::Selector::Any).unwrap().unwrap();
+    assert_eq!(&sent.body[ipcq::HEADER_LEN..], &expected[..]);
+    raw.send(sent.mtype, &sent.body).unwrap();
+    assert_eq!(q.recv().unwrap(), tuple);
+
+    let wide = Wide::Struct {
+        f01: 1,
+        f02: 2,
+        f03: 3,
+        f04: 4,
+        f05: 5,
+        f06: 6,
+        f07: 7,
+        f08: 8,
+        f09: 9,
+        f10: 10,
+        f11: 11,
+        f12: 12,
+        f13: 13,
+        f14: 14,
+        f15: 15,
+        f16: 16,
+        f17: 17,
+        f18: 18,
+        f19: 1000,
+        f20: "twenty".into(),
+    };
+    q.send(&wide).unwrap();
+    let sent = raw.try_recv(ipcq::Selector::Any).unwrap().unwrap();
+    let mut expected: Vec<u8> = (1..=18).collect();
+    expected.extend([251, 0xe8, 0x03, 6]);
+    expected.extend(b"twenty");
+    assert_eq!(&sent.body[ipcq::HEADER_LEN..], &expected[..]);
+    raw.send(sent.mtype, &sent.body).unwrap();
+    assert_eq!(q.recv().unwrap(), wide);
+}

@@ -320,7 +320,8 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 let fields = tuple(
                     v.fields.iter().zip(&names).map(|(f, name)| {
                         if f.is_byte_vec() {
-                            quote_spanned!(span=> #krate::__private::AsBytes(#name))
+                            let krate = input.krate_at(f.ty.span());
+                            quote_spanned!(f.ty.span()=> #krate::__private::AsBytes::of(#name))
                         } else {
                             quote!(#name)
                         }
@@ -359,28 +360,38 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 let signature = v.signature();
                 // `Vec<u8>` fields are read as byte strings (see
                 // `Field::is_byte_vec`).
-                let (types, fields): (Vec<_>, Vec<_>) = v
+                let types = v.fields.iter().map(|f| {
+                    if f.is_byte_vec() {
+                        quote_spanned!(span=> #krate::__private::ByteVec)
+                    } else {
+                        f.ty.to_token_stream()
+                    }
+                });
+                let into_fields = v
                     .fields
                     .iter()
                     .zip(&names)
+                    .filter(|(f, _)| f.is_byte_vec())
                     .map(|(f, name)| {
-                        if f.is_byte_vec() {
-                            (
-                                quote_spanned!(span=> #krate::__private::ByteVec),
-                                quote_spanned!(span=> #krate::__private::ByteVec(#name)),
-                            )
-                        } else {
-                            (f.ty.to_token_stream(), quote!(#name))
+                        // At the type: where a `Vec` that is not std's is reported.
+                        let krate = input.krate_at(f.ty.span());
+                        quote_spanned! {f.ty.span()=>
+                            let #name = #krate::__private::ByteVec::into_field(#name);
                         }
-                    })
-                    .unzip();
-                let (types, fields) = (tuple(types, span), tuple(fields, span));
+                    });
+                let (types, fields) = (
+                    tuple(types, span),
+                    tuple(names.iter().map(|n| quote!(#n)), span),
+                );
                 quote_spanned! {span=>
                     #krate::__private::decode_fields_then::<__IpcqCodec, #types, _>(
                         #variant,
                         const { #krate::__private::fingerprint(#signature) },
                         #body,
-                        |#fields| ::core::result::Result::Ok(#pat),
+                        |#fields| {
+                            #(#into_fields)*
+                            ::core::result::Result::Ok(#pat)
+                        },
                         #or_else,
                     )
                 }

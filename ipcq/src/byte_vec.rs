@@ -15,9 +15,44 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, Error, SeqAccess, Visitor};
 use serde::ser::{Serialize, Serializer};
 
+/// The type a field written `Vec<u8>` must be for the derive to send it as a
+/// byte string: std's. A crate may name a type of its own `Vec`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "ipcq sends a field written `Vec<u8>` as a byte string, which needs std's `Vec<u8>`, not `{Self}`",
+    label = "this `Vec` is another type",
+    note = "name the type by another path (`self::Vec<u8>`, say) and ipcq hands it to serde as it is"
+)]
+pub trait StdByteVec: Sized {
+    /// The bytes.
+    fn bytes(&self) -> &[u8];
+    /// The field from received bytes.
+    fn from_bytes(bytes: Vec<u8>) -> Self;
+}
+
+impl StdByteVec for Vec<u8> {
+    #[inline(always)]
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+
+    #[inline(always)]
+    fn from_bytes(bytes: Vec<u8>) -> Self {
+        bytes
+    }
+}
+
 /// A `Vec<u8>` field, borrowed for sending, as a byte string.
 #[doc(hidden)]
 pub struct AsBytes<'a>(pub &'a [u8]);
+
+impl<'a> AsBytes<'a> {
+    /// The field's bytes.
+    #[inline(always)]
+    pub fn of<T: StdByteVec>(field: &'a T) -> Self {
+        AsBytes(field.bytes())
+    }
+}
 
 impl Serialize for AsBytes<'_> {
     #[inline(always)]
@@ -30,6 +65,14 @@ impl Serialize for AsBytes<'_> {
 /// `u8`.
 #[doc(hidden)]
 pub struct ByteVec(pub Vec<u8>);
+
+impl ByteVec {
+    /// The field.
+    #[inline(always)]
+    pub fn into_field<T: StdByteVec>(self) -> T {
+        T::from_bytes(self.0)
+    }
+}
 
 impl<'de> Deserialize<'de> for ByteVec {
     #[inline]

@@ -40,9 +40,9 @@ enum RandMsg {
 #[derive(Parser)]
 #[command(about = "Send and receive random numbers over a System V message queue")]
 struct Args {
-    /// The queue's key.
-    #[arg(long, default_value_t = 3053, global = true)]
-    key: i32,
+    /// The queue's key: decimal, or 0x and hex digits as `ipcs` shows it.
+    #[arg(long, default_value = "3053", global = true)]
+    key: Key,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,7 +63,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let key = Key::new(args.key);
+    let key = args.key;
     let result = match args.command {
         Command::Listen => listen(key),
         Command::Send { count } => send(key, count),
@@ -71,6 +71,7 @@ fn main() -> ExitCode {
         Command::Delete => {
             TypedQueue::<RandMsg>::open_with(key, OpenOptions::new().allow_foreign(true))
                 .and_then(|q| q.remove())
+                .map_err(Into::into)
         }
     };
     match result {
@@ -82,7 +83,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn listen(key: Key) -> ipcq::Result<()> {
+/// What can go wrong here: the queue's errors, and writing to stdout.
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn listen(key: Key) -> Result<()> {
     let stop = StopHandle::new();
     let _signals = Signals::new(&stop).install()?;
     let q = TypedQueue::<RandMsg>::create(key)?.with_stop(stop);
@@ -93,17 +97,17 @@ fn listen(key: Key) -> ipcq::Result<()> {
             Ok(RandMsg::Number(n)) => {
                 writeln!(out, "received {n}")
                     .and_then(|()| out.flush())
-                    .map_err(stdout_error)?;
+                    .map_err(|e| format!("cannot write to stdout: {e}"))?;
             }
             // Something else on our queue: say so, keep listening.
             Err(Error::Decode(e)) => eprintln!("rand: skipped a message: {e}"),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
 }
 
-fn send(key: Key, count: u32) -> ipcq::Result<()> {
+fn send(key: Key, count: u32) -> Result<()> {
     let q = TypedQueue::<RandMsg>::create(key)?;
     let mut random = Random::seeded();
     for _ in 0..count {
@@ -113,14 +117,6 @@ fn send(key: Key, count: u32) -> ipcq::Result<()> {
         println!("sent {n}");
     }
     Ok(())
-}
-
-fn stdout_error(e: std::io::Error) -> Error {
-    Error::Io {
-        op: ipcq::Op::Receive,
-        path: "/dev/stdout".into(),
-        source: e,
-    }
 }
 
 /// xorshift64*: plenty for demo numbers, and no dependency for it.

@@ -5,7 +5,7 @@
 //! cargo run --example workers -- [--workers 3] [--jobs 30]
 //! ```
 //!
-//! The workers are this same program, run as `workers worker QUEUE_ID`.
+//! The workers are this same program, run as `workers --worker QUEUE_ID`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -75,34 +75,38 @@ impl<W: Write> JobHandler for Worker<W> {
     }
 }
 
-fn worker(id: QueueId) -> ipcq::Result<()> {
+/// What can go wrong here: the queue's errors, and the workers' processes
+/// and pipes.
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn worker(id: QueueId) -> Result<()> {
     let stop = StopHandle::new();
     let q = TypedQueue::<Job>::open_id(id)?.with_stop(stop.clone());
     let mut worker = Worker {
         out: std::io::stdout().lock(),
         stop,
     };
-    q.serve(&mut worker)
+    Ok(q.serve(&mut worker)?)
 }
 
-fn produce(args: &Args) -> ipcq::Result<()> {
+fn produce(args: &Args) -> Result<()> {
     let q = TypedQueue::<Job>::create(Key::private())?;
     let result = run(&q, args);
     q.remove()?;
     result
 }
 
-fn run(q: &TypedQueue<Job>, args: &Args) -> ipcq::Result<()> {
-    let exe = std::env::current_exe().map_err(|source| io(source, "/proc/self/exe"))?;
+fn run(q: &TypedQueue<Job>, args: &Args) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let children: Vec<_> = (0..args.workers)
         .map(|_| {
             Command::new(&exe)
                 .args(["--worker", &q.id().to_string()])
                 .stdout(Stdio::piped())
                 .spawn()
-                .map_err(|source| io(source, "spawn a worker"))
+                .map_err(|e| format!("cannot start a worker: {e}"))
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<std::result::Result<_, _>>()?;
     for id in 0..args.jobs {
         let job = if id % 2 == 0 {
             Job::Resize {
@@ -128,7 +132,7 @@ fn run(q: &TypedQueue<Job>, args: &Args) -> ipcq::Result<()> {
         let stdout = child.stdout.take().expect("piped");
         let mut count = 0;
         for line in BufReader::new(stdout).lines() {
-            let line = line.map_err(|source| io(source, "read a worker's report"))?;
+            let line = line.map_err(|e| format!("cannot read worker {pid}'s report: {e}"))?;
             println!("worker {pid}: {line}");
             if let Some(id) = line
                 .split_whitespace()
@@ -141,26 +145,14 @@ fn run(q: &TypedQueue<Job>, args: &Args) -> ipcq::Result<()> {
         }
         let status = child
             .wait()
-            .map_err(|source| io(source, "wait for a worker"))?;
+            .map_err(|e| format!("cannot wait for worker {pid}: {e}"))?;
         let jobs = if count == 1 { "job" } else { "jobs" };
         println!("worker {pid} handled {count} {jobs} and exited with {status}");
     }
     let once = handled_by.values().filter(|pids| pids.len() == 1).count();
     println!("{once} of {} jobs handled exactly once", args.jobs);
     if once as u32 != args.jobs || handled_by.len() as u32 != args.jobs {
-        return Err(ipcq::Error::Os {
-            op: ipcq::Op::Receive,
-            errno: ipcq::Errno::EPROTO,
-            detail: "a job was lost or handled twice".into(),
-        });
+        return Err("a job was lost or handled twice".into());
     }
     Ok(())
-}
-
-fn io(source: std::io::Error, what: &str) -> ipcq::Error {
-    ipcq::Error::Io {
-        op: ipcq::Op::Receive,
-        path: what.into(),
-        source,
-    }
 }

@@ -226,9 +226,11 @@ impl fmt::Display for Distrust {
 
 /// Everything that can go wrong in ipcq.
 ///
-/// Variants are meant to be matched: a listener loop ends cleanly on
-/// [`Error::Removed`], a non-blocking call sees [`Error::WouldBlock`], and so
-/// on. Each carries the [`Op`] that failed and, for a failed syscall, its errno;
+/// Variants are meant to be matched: a non-blocking call sees
+/// [`Error::WouldBlock`], a wait cut short by a stop [`Error::Stopped`], and
+/// so on. A listener loop ends cleanly when [`Error::is_removed`] is true: on
+/// [`Error::Removed`] when the queue went away while the call waited, and on
+/// [`Error::NotFound`] when it was gone before the call. Each carries the [`Op`] that failed and, for a failed syscall, its errno;
 /// `Display` explains the failure for that operation in a sentence.
 ///
 /// # Examples
@@ -293,7 +295,7 @@ pub enum Error {
 
     /// A send with a timeout found the queue full until the deadline. (A
     /// receive with a timeout returns `Ok(None)` instead.)
-    #[error("cannot {op}: {} within {timeout:?}", timed_out(*op))]
+    #[error("cannot {op}: {} {timeout:?}", timed_out(*op))]
     TimedOut {
         /// The operation that failed.
         op: Op,
@@ -593,9 +595,9 @@ fn would_block(op: Op) -> &'static str {
 
 fn timed_out(op: Op) -> &'static str {
     match op {
-        Op::Send => "the queue stayed full",
-        Op::Receive => "no message of the requested type arrived",
-        _ => "the call could not complete",
+        Op::Send => "the queue stayed full for",
+        Op::Receive => "no message of the requested type arrived within",
+        _ => "the call could not complete within",
     }
 }
 
@@ -713,6 +715,19 @@ mod tests {
              told: this process may not read its status (IPC_STAT), and /proc/sysvipc/msg \
              cannot be read; give this process read permission on the queue, make \
              /proc/sysvipc readable to it, or open the queue with allow_foreign(true)"
+        );
+    }
+
+    #[test]
+    fn a_timeout_says_how_long_the_queue_stayed_full() {
+        let error = Error::TimedOut {
+            op: Op::Send,
+            errno: Errno::ETIMEDOUT,
+            timeout: Duration::from_millis(100),
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot send (msgsnd): the queue stayed full for 100ms"
         );
     }
 

@@ -50,7 +50,9 @@
 //!
 //! Every fallible call returns [`Error`], one enum whose variants say what
 //! happened ([`Error::Removed`], [`Error::WouldBlock`], [`Error::TooLarge`], …)
-//! and carry the operation and errno. A message that cannot be decoded comes
+//! and carry the operation and errno; sends that take a message by value
+//! return a [`SendError`] and batches a [`BatchError`], which give back what
+//! was not sent and convert into an [`Error`] with `?`. A message that cannot be decoded comes
 //! back whole in [`Error::Decode`]; nothing is truncated or dropped silently.
 
 #![cfg(target_os = "linux")]

@@ -2,6 +2,9 @@
 
 use crate::sys::MsgBuf;
 
+/// The room a [bounded](MsgBuffer::bounded) buffer starts with, at most.
+const BOUNDED_FIRST_CAPACITY: usize = 8192;
+
 /// One message taken off a queue: its type and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Message {
@@ -49,9 +52,12 @@ impl MsgBuffer {
     }
 
     /// A buffer that holds messages of up to `limit` bytes and never grows past that.
+    ///
+    /// It starts with room for 8 KiB (the kernel's default `msgmax`), or
+    /// `limit` if that is less, and grows as a new buffer does, up to `limit`.
     pub fn bounded(limit: usize) -> Self {
         MsgBuffer {
-            raw: MsgBuf::with_capacity(limit),
+            raw: MsgBuf::with_capacity(limit.min(BOUNDED_FIRST_CAPACITY)),
             limit: Some(limit),
         }
     }
@@ -71,8 +77,9 @@ impl MsgBuffer {
     /// How many bytes of text the buffer holds without growing.
     ///
     /// A buffer that grows does so on a message larger than it: to the
-    /// kernel's `msgmax`, and past that (a message sent before `msgmax` was
-    /// lowered) to twice its size, until the message fits.
+    /// kernel's `msgmax` (doubling past 1 MiB, where `msgmax` has been raised
+    /// that far), and past that (a message sent before `msgmax` was lowered)
+    /// to twice its size, until the message fits.
     pub fn capacity(&self) -> usize {
         self.raw.text_capacity()
     }

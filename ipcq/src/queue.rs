@@ -44,9 +44,16 @@ const FIRST_RECV_CAPACITY: usize = 8192;
 /// `kernel.msgmax` as last read by any handle (0: not yet).
 static MSGMAX: AtomicUsize = AtomicUsize::new(0);
 
-/// The largest buffer a receive grows to on its own; a message beyond it is
-/// reported as too large and stays on the queue.
+/// The largest buffer a receive grows to on its own, unless the kernel's
+/// `msgmax` is larger: a message beyond both (sent before `msgmax` was
+/// lowered) is reported as too large and stays on the queue.
 const MAX_RECV_CAPACITY: usize = 1 << 26;
+
+/// Up to this size a buffer too small for a message grows straight to
+/// `msgmax`, which takes any message sent since; past it, where `msgmax` has
+/// been raised to many megabytes, by doubling, so that a buffer a thread keeps
+/// for good grows no larger than what it met.
+const GROW_TO_MSGMAX_UP_TO: usize = 1 << 20;
 
 /// A thread's spare buffer: taken out for one call and put back after it,
 /// so that a call made while another holds it (a `Serialize` impl that
@@ -574,9 +581,9 @@ impl MsgQueue {
             return self.recv_buf_waiting(selector, buf, limit, wait);
         };
         let (msgtyp, flags) = selector.to_msgtyp()?;
-        let limit = limit.unwrap_or(MAX_RECV_CAPACITY);
+        let max = limit.unwrap_or(usize::MAX);
         loop {
-            match sys::msgrcv(self.id.0, buf, limit, msgtyp, flags | wait_flags) {
+            match sys::msgrcv(self.id.0, buf, max, msgtyp, flags | wait_flags) {
                 Ok(_) => return Ok(true),
                 Err(Errno::EINTR) => continue,
                 Err(Errno::E2BIG) => self.grow_for_larger_message(Op::Receive, buf, limit)?,
@@ -596,10 +603,10 @@ impl MsgQueue {
         wait: Wait,
     ) -> Result<bool> {
         let (msgtyp, flags) = selector.to_msgtyp()?;
-        let limit = limit.unwrap_or(MAX_RECV_CAPACITY);
+        let max = limit.unwrap_or(usize::MAX);
         loop {
             let outcome = self.run(Op::Receive, wait, |wait_flags| {
-                sys::msgrcv(self.id.0, buf, limit, msgtyp, flags | wait_flags)
+                sys::msgrcv(self.id.0, buf, max, msgtyp, flags | wait_flags)
             })?;
             match outcome {
                 Outcome::Done(_) => return Ok(true),
@@ -676,12 +683,12 @@ impl MsgQueue {
         let index = libc::c_long::try_from(position).map_err(|_| {
             Error::invalid(Op::Peek, format!("position {position} is out of range"))
         })?;
-        let limit = limit.unwrap_or(MAX_RECV_CAPACITY);
+        let max = limit.unwrap_or(usize::MAX);
         loop {
             match sys::msgrcv(
                 self.id.0,
                 buf,
-                limit,
+                max,
                 index,
                 libc::IPC_NOWAIT | libc::MSG_COPY,
             ) {
@@ -714,8 +721,16 @@ impl MsgQueue {
 
     /// After `E2BIG`: the message stays queued, so grow `buf` to take it whole
     /// on the next try, or fail with `TooLarge` if `buf` may not grow further.
-    fn grow_for_larger_message(&self, op: Op, buf: &mut MsgBuf, limit: usize) -> Result<()> {
+    fn grow_for_larger_message(
+        &self,
+        op: Op,
+        buf: &mut MsgBuf,
+        limit: Option<usize>,
+    ) -> Result<()> {
         let have = buf.text_capacity();
+        let msgmax = Limits::read().map_or(0, |l| l.msgmax);
+        // A buffer without a limit takes any message within msgmax.
+        let limit = limit.unwrap_or(MAX_RECV_CAPACITY.max(msgmax));
         if have >= limit {
             return Err(Error::TooLarge {
                 op,
@@ -725,15 +740,17 @@ impl MsgQueue {
             });
         }
         // No message is larger than the msgmax in force when it was sent: the
-        // current one first. Past it (msgmax was lowered since), twice what
-        // failed, so that a buffer kept by a thread for good grows no larger
-        // than what it met. (Not the queue's capacity: a buffer is zeroed,
-        // and capacities of megabytes are common where msgmax is 8 KiB.)
-        let msgmax = Limits::read().map_or(0, |l| l.msgmax);
+        // current one first (by doubling where it is huge; see
+        // GROW_TO_MSGMAX_UP_TO). Past it (msgmax was lowered since), twice
+        // what failed, so that a buffer kept by a thread for good grows no
+        // larger than what it met. (Not the queue's capacity: a buffer is
+        // zeroed, and capacities of megabytes are common where msgmax is
+        // 8 KiB.)
+        let doubled = have.saturating_mul(2).max(FIRST_RECV_CAPACITY);
         let want = if have < msgmax {
-            msgmax
+            msgmax.min(doubled.max(GROW_TO_MSGMAX_UP_TO))
         } else {
-            have.saturating_mul(2).max(FIRST_RECV_CAPACITY)
+            doubled
         };
         buf.reserve_text(want.min(limit));
         Ok(())

@@ -163,6 +163,12 @@ fn large_messages_are_received_whole_or_left_on_the_queue() {
     let big: Vec<u8> = (0..msgmax).map(|i| (i % 251) as u8).collect();
     q.send(3, &big).unwrap();
 
+    // A bounded buffer starts small whatever its limit.
+    for limit in [usize::MAX, 1 << 40, 1 << 20] {
+        assert_eq!(MsgBuffer::bounded(limit).capacity(), 8192, "{limit}");
+    }
+    // (Rounded up to whole words.)
+    assert!((100..108).contains(&MsgBuffer::bounded(100).capacity()));
     // A bounded buffer that is too small: an error, and the message stays.
     let mut small = MsgBuffer::bounded(100);
     match q.try_recv_into(Selector::Any, &mut small) {
@@ -177,6 +183,12 @@ fn large_messages_are_received_whole_or_left_on_the_queue() {
     assert_eq!(buf.mtype(), 3);
     assert_eq!(buf.body(), &big[..]);
     assert_eq!(q.stat().unwrap().messages, 0);
+
+    // So does a bounded buffer whose limit is larger, growing if it must.
+    let mut roomy = MsgBuffer::bounded(1 << 20);
+    q.send(4, &big).unwrap();
+    q.recv_into(Selector::Any, &mut roomy).unwrap();
+    assert_eq!((roomy.mtype(), roomy.body()), (4, &big[..]));
 }
 
 #[test]

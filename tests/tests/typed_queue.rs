@@ -170,6 +170,22 @@ fn messages_larger_than_the_stack_buffer_go_whole() {
 }
 
 #[test]
+fn a_message_within_a_huge_msgmax_is_received_and_a_small_one_grows_little() {
+    let Some(text) = peer_in_own_ipc_namespace("huge-msgmax") else {
+        return;
+    };
+    // 1 MiB for a 9000-byte message, not msgmax's 80 MiB (nor 64 MiB).
+    assert_eq!(
+        text,
+        format!(
+            "grew to {} for 9000\nreceived {} whole true\n",
+            1 << 20,
+            80 << 20
+        )
+    );
+}
+
+#[test]
 fn receive_buffers_grow_to_msgmax_not_to_the_queues_capacity() {
     let Some(text) = peer_in_own_ipc_namespace("msgmax-lowered") else {
         return;

@@ -480,6 +480,32 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             q.remove()?;
             println!("ok {checked}");
         }
+        "huge-msgmax" => {
+            // Run inside a new IPC namespace (unshare --ipc): msgmax of
+            // 80 MiB, past the 64 MiB a receive buffer grows to of itself.
+            let huge = 80 << 20;
+            std::fs::write("/proc/sys/kernel/msgmax", huge.to_string()).expect("set msgmax");
+            std::fs::write("/proc/sys/kernel/msgmnb", huge.to_string()).expect("set msgmnb");
+            let q = MsgQueue::create(Key::private())?;
+            // A message a little larger than the first 8 KiB does not grow a
+            // buffer to msgmax.
+            let mut buf = ipcq::MsgBuffer::new();
+            q.send(1, &[5u8; 9000])?;
+            q.recv_into(Selector::Any, &mut buf)?;
+            writeln!(out, "grew to {} for 9000", buf.capacity()).unwrap();
+            // Every message the kernel takes is taken off whole.
+            let body: Vec<u8> = (0..huge).map(|i| (i % 251) as u8).collect();
+            q.send(2, &body)?;
+            let got = q.recv(Selector::Any)?;
+            writeln!(
+                out,
+                "received {} whole {}",
+                got.body.len(),
+                got.body == body
+            )
+            .unwrap();
+            q.remove()?;
+        }
         "msgmax-lowered" => {
             // Run inside a new IPC namespace (unshare --ipc): a queue of 16 MiB
             // where msgmax is 64 KiB, then 8 KiB.

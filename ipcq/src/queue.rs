@@ -886,6 +886,9 @@ impl MsgQueue {
                 Err(errno) => return Outcome::Failed(errno),
             }
         };
+        // Before the first look at the flag: a stop and a reset between
+        // that look and the registration below still stop this call.
+        let began = self.stop.as_ref().map(StopHandle::stops);
         self.refuse_if_stopped(op, wait)?;
         let deadline = match wait {
             Wait::No => return Ok(nowait(&mut call)),
@@ -903,7 +906,11 @@ impl MsgQueue {
             .then(|| WakeUnblocked::new(op))
             .transpose()?;
         let _alarm = deadline.map(|d| DeadlineAlarm::arm(op, d)).transpose()?;
-        let blocked = self.stop.as_ref().map(StopHandle::enter);
+        let blocked = self
+            .stop
+            .as_ref()
+            .zip(began)
+            .map(|(s, began)| s.enter(began));
         loop {
             if blocked.as_ref().is_some_and(Blocked::stop_requested) {
                 return Err(stopped(op));

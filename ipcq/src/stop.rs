@@ -135,15 +135,23 @@ impl StopHandle {
         self.inner.stopped.store(false, Ordering::SeqCst);
     }
 
+    /// The count of stops requested so far: read by a call before it first
+    /// looks at the flag, and handed to [`enter`](Self::enter) if it waits.
+    pub(crate) fn stops(&self) -> u64 {
+        self.inner.stops.load(Ordering::SeqCst)
+    }
+
     /// Registers the calling thread as blocked until the guard drops, so that a
-    /// stop can wake it. The wake signal must be handled (see
+    /// stop can wake it; `stops` is what [`stops`](Self::stops) said when the
+    /// call began. The wake signal must be handled (see
     /// [`wake::ensure_handler`]).
-    pub(crate) fn enter(&self) -> Blocked<'_> {
-        // A stop counted after this load set the flag before: the call's
-        // first look at it sees that stop, unless a reset came since. One
-        // counted before it, whose `stop()` may not find this thread on
-        // the list, moved the count past this.
-        let stops = self.inner.stops.load(Ordering::SeqCst);
+    ///
+    /// A stop counted after that read set the flag before: the call's first
+    /// look at the flag sees it, unless a reset came since, and then the
+    /// count has moved past `stops`, which [`Blocked::stop_requested`] sees,
+    /// however late the call registers. A stop counted before the read ended
+    /// before the call began.
+    pub(crate) fn enter(&self, stops: u64) -> Blocked<'_> {
         let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
         self.lock().push(Waiter {
             ticket,
@@ -170,12 +178,12 @@ impl StopHandle {
 pub(crate) struct Blocked<'a> {
     stop: &'a StopHandle,
     ticket: u64,
-    /// The handle's count of stops when the thread registered.
+    /// The handle's count of stops when the call began.
     stops: u64,
 }
 
 impl Blocked<'_> {
-    /// Whether a stop was requested since the thread registered, or is now.
+    /// Whether a stop was requested since the call began, or is now.
     pub(crate) fn stop_requested(&self) -> bool {
         let inner = &self.stop.inner;
         inner.stopped.load(Ordering::SeqCst) || inner.stops.load(Ordering::SeqCst) != self.stops
@@ -185,5 +193,25 @@ impl Blocked<'_> {
 impl Drop for Blocked<'_> {
     fn drop(&mut self) {
         self.stop.lock().retain(|w| w.ticket != self.ticket);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_and_reset_before_a_call_registers_still_stop_it() {
+        let handle = StopHandle::new();
+        // The call begins, and finds no stop.
+        let began = handle.stops();
+        assert!(!handle.is_stopped());
+        // Before it registers as blocked: a stop, which finds no thread to
+        // wake, then a reset.
+        handle.stop();
+        handle.reset();
+        assert!(handle.enter(began).stop_requested());
+        // A call that begins after the reset waits as usual.
+        assert!(!handle.enter(handle.stops()).stop_requested());
     }
 }

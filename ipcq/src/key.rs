@@ -35,6 +35,22 @@ impl Key {
         Key(key)
     }
 
+    /// A key from its 32 bits, as `ipcs` shows them in hex: `0xdeadbeef`,
+    /// which as an `i32` literal for [`new`](Self::new) would overflow.
+    ///
+    /// ```
+    /// use ipcq::Key;
+    ///
+    /// let key = Key::from_u32(0xdead_beef);
+    /// assert_eq!(key.to_string(), "0xdeadbeef");
+    /// assert_eq!(key, "0xdeadbeef".parse()?);
+    /// assert_eq!(key.get(), 0xdead_beef_u32 as i32);
+    /// # Ok::<(), ipcq::ParseKeyError>(())
+    /// ```
+    pub const fn from_u32(bits: u32) -> Self {
+        Key(bits as i32)
+    }
+
     /// `IPC_PRIVATE`: every open with this key creates a new queue that has no key.
     pub const fn private() -> Self {
         Key(libc::IPC_PRIVATE)

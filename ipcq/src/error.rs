@@ -149,10 +149,11 @@ pub enum Distrust {
         /// The queue's permission bits, as in `ipcs -q` (e.g. `0o666`).
         mode: u32,
     },
-    /// Who controls the queue cannot be read: this process may not read the
-    /// queue's status (`IPC_STAT`), and `/proc/sysvipc/msg`, which lists
-    /// every queue whatever its mode, cannot be read either (not mounted, or
-    /// masked, as systemd's `ProcSubset=pid` does).
+    /// Who controls the queue cannot be read: the queue's status
+    /// (`IPC_STAT`) cannot be read by this process, and `/proc/sysvipc/msg`,
+    /// which lists every queue whatever its mode, cannot be read either or
+    /// does not list it (not mounted, or masked, as systemd's
+    /// `ProcSubset=pid` does).
     Unverifiable,
 }
 
@@ -168,8 +169,8 @@ impl Distrust {
             Distrust::WorldWritable { .. } => {
                 ", so anyone can put any message in it; have whoever creates it give a mode \
                  without write permission for others (0600, 0660), or, if every user is meant \
-                 to send to it, open it with that mode (OpenOptions::mode) or with \
-                 allow_foreign(true)"
+                 to send to it, open it as its creator would, with create(true) and that mode, \
+                 or with allow_foreign(true)"
             }
             Distrust::Unverifiable => {
                 "; give this process read permission on the queue, make /proc/sysvipc readable \
@@ -207,8 +208,8 @@ impl fmt::Display for Distrust {
             }
             Distrust::Unverifiable => {
                 return f.write_str(
-                    "who owns it cannot be told: this process may not read its status \
-                     (IPC_STAT), and /proc/sysvipc/msg cannot be read",
+                    "who owns it cannot be told: its status cannot be read (IPC_STAT), and \
+                     /proc/sysvipc/msg cannot be read or does not list it",
                 );
             }
         };
@@ -700,8 +701,8 @@ mod tests {
             "cannot open the queue (msgget): refusing queue 0x0000002a: its mode 0662 lets every \
              user write to it, so anyone can put any message in it; have whoever creates it \
              give a mode without write permission for others (0600, 0660), or, if every user \
-             is meant to send to it, open it with that mode (OpenOptions::mode) or with \
-             allow_foreign(true)"
+             is meant to send to it, open it as its creator would, with create(true) and that \
+             mode, or with allow_foreign(true)"
         );
         let error = Error::Untrusted {
             op: Op::Open,
@@ -712,8 +713,8 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "cannot open the queue (msgget): refusing queue 0x0000002a: who owns it cannot be \
-             told: this process may not read its status (IPC_STAT), and /proc/sysvipc/msg \
-             cannot be read; give this process read permission on the queue, make \
+             told: its status cannot be read (IPC_STAT), and /proc/sysvipc/msg cannot be read \
+             or does not list it; give this process read permission on the queue, make \
              /proc/sysvipc readable to it, or open the queue with allow_foreign(true)"
         );
     }

@@ -86,12 +86,14 @@ impl OpenOptions {
     /// Only the low nine bits count: read lets a process receive and stat, write
     /// lets it send. The process umask does not apply to System V queues.
     ///
-    /// A mode that lets every user write (`0o622`, `0o666`) also says that
-    /// such a queue is what the caller wants: an existing queue whose mode
-    /// lets every user write is opened rather than refused as
+    /// With [`create`](Self::create) or [`create_new`](Self::create_new), a
+    /// mode that lets every user write (`0o622`, `0o666`) also says that such
+    /// a queue is what the caller wants: an existing queue whose mode lets
+    /// every user write is opened rather than refused as
     /// [`Distrust::WorldWritable`](crate::Distrust::WorldWritable) (its owner
     /// and creator are still checked), so a daemon that takes commands from
     /// every local user can open its own queue again when it restarts.
+    /// Without creation the mode says nothing, and such a queue is refused.
     pub fn mode(&mut self, mode: u32) -> &mut Self {
         self.mode = mode & 0o777;
         self
@@ -123,8 +125,8 @@ impl OpenOptions {
     /// owns or created it can change who may write (the creator keeps that
     /// right after giving the queue to another owner). So by default an
     /// existing queue is opened only if this process's user or root owns and
-    /// created it, and its mode does not let every user write (unless
-    /// [`mode`](Self::mode) gives every user write permission too). Opt in
+    /// created it, and its mode does not let every user write (unless these
+    /// options create queues with such a [`mode`](Self::mode)). Opt in
     /// for a queue whose owner you trust: a daemon's queue that the daemon's
     /// own user created, say.
     ///
@@ -139,7 +141,8 @@ impl OpenOptions {
 
     /// Also trusts existing queues that user `uid` owns or created, as this
     /// process's user and root are trusted: a queue that every user may write
-    /// to is still refused (unless [`mode`](Self::mode) asks for that).
+    /// to is still refused (unless these options create queues with such a
+    /// [`mode`](Self::mode)).
     ///
     /// The narrow form of [`allow_foreign`](Self::allow_foreign), for a
     /// client of a daemon that runs as its own user and owns its queue.
@@ -182,8 +185,9 @@ impl OpenOptions {
     /// creation; [`Error::AlreadyExists`] for `create_new` on a taken key;
     /// [`Error::Untrusted`] for an existing queue that a user other than this
     /// process's, root or the [trusted](Self::trust_owner) one owns or
-    /// created, that every user may write to (unless [`mode`](Self::mode)
-    /// asks for that), or whose owner cannot be read at all, unless
+    /// created, that every user may write to (unless these options create
+    /// queues with such a [`mode`](Self::mode)), or whose owner cannot be
+    /// read at all, unless
     /// [`allow_foreign`](Self::allow_foreign);
     /// [`Error::PermissionDenied`] when the queue's mode shuts this process out or
     /// the owner cannot be given away; [`Error::LimitReached`] when the host has
@@ -246,15 +250,17 @@ impl OpenOptions {
             }
         };
         if !self.allow_foreign {
-            self.check_trusted(&status)?;
+            // Nothing is created here, so no mode says what is wanted.
+            check_trusted(&status, self.trusted_owner, false)?;
         }
         Ok(MsgQueue::from_id(status.key, id, self.stop.clone()))
     }
 
     /// [`check_trusted`] with these options: the trusted owner, and whether
-    /// the mode these options create with lets every user write.
+    /// these options create queues with a mode that lets every user write.
     fn check_trusted(&self, status: &QueueStat) -> Result<()> {
-        check_trusted(status, self.trusted_owner, self.mode & 0o002 != 0)
+        let creates_world_writable = (self.create || self.create_new) && self.mode & 0o002 != 0;
+        check_trusted(status, self.trusted_owner, creates_world_writable)
     }
 
     /// msgget, telling whether this call created the queue.

@@ -165,17 +165,19 @@ pub(crate) fn find_proc_entry(matches: impl Fn(&QueueStat) -> bool) -> Option<Qu
 /// where this process may not read the queue, from `/proc/sysvipc/msg`, which
 /// lists every queue whatever its mode (with a capacity of 0). `Ok(None)`
 /// when the queue is gone; `Err` with `IPC_STAT`'s errno when neither can
-/// say (no read permission, and `/proc` not mounted or masked, as systemd's
-/// `ProcSubset=pid` does).
+/// say: no read permission, and `/proc` not mounted, masked (as systemd's
+/// `ProcSubset=pid` does) or not listing the queue (a file bound over it).
 pub(crate) fn status_of(id: QueueId) -> std::result::Result<Option<QueueStat>, nix::errno::Errno> {
     use nix::errno::Errno;
     match sys::msgctl_stat(id.0) {
         Ok(ds) => Ok(Some(QueueStat::from_ds(id, &ds))),
         Err(Errno::EINVAL | Errno::EIDRM) => Ok(None),
-        Err(errno) => match std::fs::read_to_string(PROC_MSG) {
-            Ok(text) => Ok(proc_entries(&text).find(|stat| stat.id == id)),
-            Err(_) => Err(errno),
-        },
+        // The queue is there, refusing to be read: /proc must show it.
+        Err(errno) => std::fs::read_to_string(PROC_MSG)
+            .ok()
+            .and_then(|text| proc_entries(&text).find(|stat| stat.id == id))
+            .map(Some)
+            .ok_or(errno),
     }
 }
 

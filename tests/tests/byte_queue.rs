@@ -530,10 +530,20 @@ fn a_caller_that_creates_queues_every_user_may_write_to_opens_them_again() {
         ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("OpenOptions::mode"), "{err}");
+    assert!(err.to_string().contains("create(true) and that mode"), "{err}");
+    // Without creation a mode says nothing of what the caller wants.
+    for options in [
+        OpenOptions::new().mode(0o666),
+        OpenOptions::new().create(true).mode(0o666),
+    ] {
+        assert!(matches!(
+            options.open_id(q.id()),
+            Err(Error::Untrusted { .. })
+        ));
+    }
     assert!(matches!(
-        OpenOptions::new().mode(0o666).open_id(q.id()),
-        Ok(opened) if opened.id() == q.id()
+        OpenOptions::new().mode(0o666).open(q.key()),
+        Err(Error::Untrusted { .. })
     ));
 }
 

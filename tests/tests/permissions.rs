@@ -220,12 +220,17 @@ fn a_stopped_batch_to_a_queue_whose_capacity_the_sender_cannot_read_is_refused()
 /// `/proc/sysvipc` is hidden under an empty tmpfs, as a sandbox or systemd's
 /// `ProcSubset=pid` can hide it; returns its exit code and output.
 fn without_proc_sysvipc(args: &[&str]) -> (Option<i32>, String) {
+    hiding_proc_sysvipc("mount -t tmpfs none /proc/sysvipc", args)
+}
+
+/// [`without_proc_sysvipc`], hiding it with `mount`, a shell command.
+fn hiding_proc_sysvipc(mount: &str, args: &[&str]) -> (Option<i32>, String) {
     let out = std::process::Command::new("unshare")
         .args([
             "--mount",
             "sh",
             "-c",
-            r#"mount -t tmpfs none /proc/sysvipc && exec "$@""#,
+            &format!(r#"{mount} && exec "$@""#),
             "sh",
             env!("CARGO_BIN_EXE_peer"),
         ])
@@ -282,12 +287,18 @@ fn a_queue_whose_owner_cannot_be_read_at_all_is_refused() {
         as_nobody(&["open-checked", &key]),
         (Some(0), format!("opened {}\n", q.id()))
     );
-    let (code, out) = without_proc_sysvipc(&["as", NOBODY, NOBODY, "open-checked", &key]);
-    assert_eq!(code, Some(3), "{out}");
-    assert!(
-        out.starts_with("error untrusted: ")
-            && out.contains("who owns it cannot be told")
-            && out.contains("allow_foreign(true)"),
-        "{out}"
-    );
+    // /proc/sysvipc hidden, or its list emptied (a file bound over it).
+    for mount in [
+        "mount -t tmpfs none /proc/sysvipc",
+        "mount --bind /dev/null /proc/sysvipc/msg",
+    ] {
+        let (code, out) = hiding_proc_sysvipc(mount, &["as", NOBODY, NOBODY, "open-checked", &key]);
+        assert_eq!(code, Some(3), "{mount}: {out}");
+        assert!(
+            out.starts_with("error untrusted: ")
+                && out.contains("who owns it cannot be told")
+                && out.contains("allow_foreign(true)"),
+            "{mount}: {out}"
+        );
+    }
 }

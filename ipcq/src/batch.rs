@@ -434,7 +434,7 @@ impl Packer<'_> {
         let whole = self
             .queue
             .refuse_if_stopped(Op::Send, Wait::Forever)
-            .and_then(|()| self.queue.send_msg(self.batch.outgoing(), Wait::No))
+            .and_then(|_| self.queue.send_msg(self.batch.outgoing(), Wait::No))
             .map_err(|error| self.failed(error))?;
         if whole {
             self.count_sent(self.in_run);

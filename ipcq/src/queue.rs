@@ -82,9 +82,19 @@ pub(crate) fn take_thread_buf(key: &'static ThreadBuf, capacity: usize) -> MsgBu
     }
 }
 
-/// Keeps `buf` as this thread's buffer `key`.
+/// The largest buffer a thread keeps between calls: one grown past it for a
+/// message that large (where `msgmax` has been raised to megabytes) is freed
+/// after the call, so that any sender cannot make every thread that receives
+/// from a queue hold that much for good.
+const KEEP_AT_MOST: usize = 1 << 20;
+
+/// Keeps `buf` as this thread's buffer `key`, unless it is larger than
+/// [`KEEP_AT_MOST`].
 #[inline(always)]
 pub(crate) fn put_back_thread_buf(key: &'static ThreadBuf, buf: MsgBuf) {
+    if buf.text_capacity() > KEEP_AT_MOST {
+        return;
+    }
     // During thread exit the buffer is just dropped.
     let _ = key.try_with(|cell| cell.set(Some(buf)));
 }
@@ -368,12 +378,12 @@ impl MsgQueue {
         if size > self.send_limit.load(Ordering::Relaxed) {
             self.check_fits(size)?;
         }
-        self.refuse_if_stopped(Op::Send, wait)?;
+        let began = self.refuse_if_stopped(Op::Send, wait)?;
         loop {
             match sys::msgsnd(self.id.0, msg, libc::IPC_NOWAIT) {
                 Ok(()) => return Ok(true),
                 Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return self.send_when_full(msg, wait),
+                Err(Errno::EAGAIN) => return self.send_when_full(msg, wait, began),
                 Err(errno) => return Err(self.send_error(size, errno)),
             }
         }
@@ -386,8 +396,11 @@ impl MsgQueue {
     /// shrunk since this handle last read it (`msgctl(IPC_SET)` by another
     /// handle or process), so it is read again before waiting, and such a
     /// message fails with [`Error::TooLarge`].
+    ///
+    /// `began` is what [`refuse_if_stopped`](Self::refuse_if_stopped) said
+    /// when the send began.
     #[inline(never)]
-    fn send_when_full(&self, msg: Outgoing<'_>, wait: Wait) -> Result<bool> {
+    fn send_when_full(&self, msg: Outgoing<'_>, wait: Wait, began: Option<u64>) -> Result<bool> {
         let size = msg.text_len();
         if let Some(capacity) = self.refresh_capacity() {
             if size > capacity {
@@ -395,7 +408,9 @@ impl MsgQueue {
             }
         }
         let Some(flags) = self.inline_flags(wait) else {
-            return match self.run(Op::Send, wait, |flags| sys::msgsnd(self.id.0, msg, flags))? {
+            return match self.run(Op::Send, wait, began, |flags| {
+                sys::msgsnd(self.id.0, msg, flags)
+            })? {
                 Outcome::Done(()) => Ok(true),
                 Outcome::Empty => Ok(false),
                 Outcome::Failed(errno) => Err(self.send_error(size, errno)),
@@ -604,8 +619,11 @@ impl MsgQueue {
     ) -> Result<bool> {
         let (msgtyp, flags) = selector.to_msgtyp()?;
         let max = limit.unwrap_or(usize::MAX);
+        // Once for the whole call: growing the buffer and trying again is
+        // the same receive.
+        let began = self.refuse_if_stopped(Op::Receive, wait)?;
         loop {
-            let outcome = self.run(Op::Receive, wait, |wait_flags| {
+            let outcome = self.run(Op::Receive, wait, began, |wait_flags| {
                 sys::msgrcv(self.id.0, buf, max, msgtyp, flags | wait_flags)
             })?;
             match outcome {
@@ -721,6 +739,8 @@ impl MsgQueue {
 
     /// After `E2BIG`: the message stays queued, so grow `buf` to take it whole
     /// on the next try, or fail with `TooLarge` if `buf` may not grow further.
+    #[cold]
+    #[inline(never)]
     fn grow_for_larger_message(
         &self,
         op: Op,
@@ -862,20 +882,32 @@ impl MsgQueue {
 
     /// Refuses a call that may wait once a stop was requested, even one that
     /// would not have had to wait; a call that does not wait goes on.
+    ///
+    /// For a call that may wait on a stop handle, returns the handle's count
+    /// of stops, read before the look at the flag: a stop and a reset
+    /// between this look and the call's registration as blocked still stop
+    /// the call (see [`StopHandle::enter`]).
     #[inline(always)]
-    pub(crate) fn refuse_if_stopped(&self, op: Op, wait: Wait) -> Result<()> {
-        if !matches!(wait, Wait::No) && self.stop_requested() {
+    pub(crate) fn refuse_if_stopped(&self, op: Op, wait: Wait) -> Result<Option<u64>> {
+        let Some(stop) = self.stop.as_ref().filter(|_| !matches!(wait, Wait::No)) else {
+            return Ok(None);
+        };
+        let began = stop.stops();
+        if stop.is_stopped() {
             return Err(stopped(op));
         }
-        Ok(())
+        Ok(Some(began))
     }
 
-    /// Runs a send or receive call as `wait` allows, retrying after signals.
+    /// Runs a send or receive call as `wait` allows, retrying after signals;
+    /// `began` is what [`refuse_if_stopped`](Self::refuse_if_stopped) said
+    /// when the call began.
     #[inline]
     fn run<T>(
         &self,
         op: Op,
         wait: Wait,
+        began: Option<u64>,
         mut call: impl FnMut(c_int) -> Result<T, Errno>,
     ) -> Result<Outcome<T>> {
         let nowait = |call: &mut dyn FnMut(c_int) -> Result<T, Errno>| loop {
@@ -886,10 +918,9 @@ impl MsgQueue {
                 Err(errno) => return Outcome::Failed(errno),
             }
         };
-        // Before the first look at the flag: a stop and a reset between
-        // that look and the registration below still stop this call.
-        let began = self.stop.as_ref().map(StopHandle::stops);
-        self.refuse_if_stopped(op, wait)?;
+        if self.stop_requested() && !matches!(wait, Wait::No) {
+            return Err(stopped(op));
+        }
         let deadline = match wait {
             Wait::No => return Ok(nowait(&mut call)),
             Wait::Forever => None,
@@ -909,8 +940,7 @@ impl MsgQueue {
         let blocked = self
             .stop
             .as_ref()
-            .zip(began)
-            .map(|(s, began)| s.enter(began));
+            .map(|s| s.enter(began.unwrap_or_else(|| s.stops())));
         loop {
             if blocked.as_ref().is_some_and(Blocked::stop_requested) {
                 return Err(stopped(op));
@@ -972,5 +1002,23 @@ pub(crate) fn timed_out(op: Op, timeout: Duration) -> Error {
         op,
         errno: Errno::ETIMEDOUT,
         timeout,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_keeps_its_buffer_unless_a_huge_message_grew_it() {
+        // A fresh thread: its buffers are its own.
+        std::thread::spawn(|| {
+            put_back_thread_buf(&RECV_BUF, MsgBuf::with_capacity(KEEP_AT_MOST));
+            assert_eq!(take_thread_buf(&RECV_BUF, 0).text_capacity(), KEEP_AT_MOST);
+            put_back_thread_buf(&RECV_BUF, MsgBuf::with_capacity(KEEP_AT_MOST + 8));
+            assert_eq!(take_thread_buf(&RECV_BUF, 16).text_capacity(), 16);
+        })
+        .join()
+        .unwrap();
     }
 }

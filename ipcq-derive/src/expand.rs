@@ -320,8 +320,8 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 let fields = tuple(
                     v.fields.iter().zip(&names).map(|(f, name)| {
                         if f.is_byte_vec() {
-                            let krate = input.krate_at(f.ty.span());
-                            quote_spanned!(f.ty.span()=> #krate::__private::AsBytes::of(#name))
+                            let (krate, ty) = (input.krate_at(f.ty.span()), f.ty);
+                            quote_spanned!(f.ty.span()=> #krate::__private::AsBytes::of::<#ty>(#name))
                         } else {
                             quote!(#name)
                         }
@@ -374,9 +374,9 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                     .filter(|(f, _)| f.is_byte_vec())
                     .map(|(f, name)| {
                         // At the type: where a `Vec` that is not std's is reported.
-                        let krate = input.krate_at(f.ty.span());
+                        let (krate, ty) = (input.krate_at(f.ty.span()), f.ty);
                         quote_spanned! {f.ty.span()=>
-                            let #name = #krate::__private::ByteVec::into_field(#name);
+                            let #name = #krate::__private::ByteVec::into_field::<#ty>(#name);
                         }
                     });
                 let (types, fields) = (

@@ -33,7 +33,9 @@ use crate::sys;
 /// program has set the signal to be ignored or back to its default action:
 /// under either, the signal no longer ends a wait, and a wait already under
 /// way sleeps through its timeout until then. A handler of the program's own
-/// is left in place: any handler interrupts the wait.
+/// is left in place: any handler interrupts the wait. It is then called for
+/// each of ipcq's wake-ups too (repeated every millisecond until the woken
+/// thread has seen it), and must take them for what they are.
 ///
 /// [`StopHandle::stop`]: crate::StopHandle::stop
 pub const WAKE_SIGNAL: Signal = Signal::SIGURG;
@@ -72,8 +74,8 @@ pub(crate) fn ensure_handler(op: Op) -> Result<()> {
     static WARNED: AtomicBool = AtomicBool::new(false);
     if !WARNED.swap(true, Ordering::Relaxed) {
         log::warn!(
-            "{WAKE_SIGNAL} was set to be ignored or to its default action after ipcq \
-             installed its handler; ipcq installs it again, as timeouts and stops need it"
+            "{WAKE_SIGNAL} was set to be ignored or to its default action after ipcq began to \
+             use it; ipcq installs its handler, as timeouts and stops need one"
         );
     }
     sys::install_wake_handler(WAKE_SIGNAL).map_err(failed)

@@ -93,8 +93,10 @@ impl Credentials {
 /// `to.gid` among them, as `initgroups(3)` sets them (and as `su`,
 /// `start-stop-daemon --chuid` and systemd's `User=` do): a daemon whose
 /// user is a member of the group that owns a queue (`ipcq create --group`)
-/// may use it. A uid the user database does not know gets `to.gid` alone.
-/// None of root's groups is kept.
+/// may use it. The user is the database's first entry for `to.uid` (where
+/// several names share a uid, the groups of that name). A uid the user
+/// database does not know gets `to.gid` alone. Root's own supplementary
+/// groups are kept only when `to` is root.
 ///
 /// # Errors
 ///

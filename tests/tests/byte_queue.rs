@@ -530,7 +530,10 @@ fn a_caller_that_creates_queues_every_user_may_write_to_opens_them_again() {
         ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("create(true) and that mode"), "{err}");
+    assert!(
+        err.to_string().contains("create(true) and that mode"),
+        "{err}"
+    );
     // Without creation a mode says nothing of what the caller wants.
     for options in [
         OpenOptions::new().mode(0o666),

@@ -173,11 +173,7 @@ pub(crate) fn status_of(id: QueueId) -> std::result::Result<Option<QueueStat>, n
         Ok(ds) => Ok(Some(QueueStat::from_ds(id, &ds))),
         Err(Errno::EINVAL | Errno::EIDRM) => Ok(None),
         // The queue is there, refusing to be read: /proc must show it.
-        Err(errno) => std::fs::read_to_string(PROC_MSG)
-            .ok()
-            .and_then(|text| proc_entries(&text).find(|stat| stat.id == id))
-            .map(Some)
-            .ok_or(errno),
+        Err(errno) => proc_entry(id).map(Some).ok_or(errno),
     }
 }
 

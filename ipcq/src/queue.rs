@@ -874,12 +874,6 @@ impl MsgQueue {
         }
     }
 
-    /// Whether a stop was requested on this handle's stop handle.
-    #[inline(always)]
-    fn stop_requested(&self) -> bool {
-        self.stop.as_ref().is_some_and(StopHandle::is_stopped)
-    }
-
     /// Refuses a call that may wait once a stop was requested, even one that
     /// would not have had to wait; a call that does not wait goes on.
     ///
@@ -918,9 +912,7 @@ impl MsgQueue {
                 Err(errno) => return Outcome::Failed(errno),
             }
         };
-        if self.stop_requested() && !matches!(wait, Wait::No) {
-            return Err(stopped(op));
-        }
+        self.refuse_if_stopped(op, wait)?;
         let deadline = match wait {
             Wait::No => return Ok(nowait(&mut call)),
             Wait::Forever => None,

@@ -443,13 +443,12 @@ impl Packer<'_> {
             // through `item`, which may hold the message that closed it.
             self.single.set_mtype(self.batch.mtype());
             let mut at = BATCH_HEADER_LEN;
-            while let Some((len, width)) = read_varint(&self.batch.text()[at..]) {
-                let (start, end) = (at + width, at + width + len as usize);
+            while let Some(item) = item_at(self.batch.text(), at) {
+                at = item.end;
                 self.single.clear_text();
-                self.single.extend_text(&self.batch.text()[start..end]);
+                self.single.extend_text(&self.batch.text()[item]);
                 send(self.queue, self.single).map_err(|error| self.failed(error))?;
                 self.count_sent(1);
-                at = end;
             }
         }
         self.end_run();
@@ -554,6 +553,15 @@ fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
         0xFD => wide(8),
         _ => None,
     }
+}
+
+/// Where the bytes of the item whose length prefix starts at `at` in
+/// `items` lie, in a batch whose framing is known to be sound (one this
+/// process built, or one [`check_batch`] passed); `None` past the last item.
+fn item_at(items: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
+    let (len, width) = read_varint(&items[at..])?;
+    let start = at + width;
+    Some(start..start + len as usize)
 }
 
 /// Whether a failed decode is a batch of a typed variant: the variant's name if so.
@@ -733,12 +741,10 @@ impl Pending {
         let batch = &mut inner.batches[index];
         let mtype = batch.mtype;
         // check_batch has vouched for the framing.
-        let (len, width) = read_varint(&batch.items[batch.pos..]).expect("a checked batch");
-        let start = batch.pos + width;
-        let end = start + len as usize;
+        let item = item_at(&batch.items, batch.pos).expect("a checked batch");
         // The item is taken before it is decoded, so that a Deserialize impl
         // that panics does not leave it to be decoded (and panic) again.
-        batch.pos = end;
+        batch.pos = item.end;
         batch.left -= 1;
         let emptied = batch.left == 0;
         let held = self.items.load(Ordering::Relaxed);
@@ -746,11 +752,11 @@ impl Pending {
         if !emptied {
             return Some(decode_item::<M, C>(
                 mtype,
-                &inner.batches[index].items[start..end],
+                &inner.batches[index].items[item],
             ));
         }
         let done = inner.batches.remove(index).expect("the index was found");
-        let msg = decode_item::<M, C>(mtype, &done.items[start..end]);
+        let msg = decode_item::<M, C>(mtype, &done.items[item]);
         if inner.spare.len() < SPARE_BODIES {
             inner.spare.push(done.items);
         }

@@ -355,6 +355,16 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         let krate = input.krate_at(span);
         // Each arm's value is the decode's result: the message is built in
         // it, and a failure goes to `or_else`, whose result is the caller's.
+        // A text or bytes variant's one field is read by `read`.
+        let raw = |read: &str| {
+            let read = Ident::new(read, span);
+            quote_spanned! {span=>
+                match #krate::__private::#read(#variant, #body) {
+                    ::core::result::Result::Ok(#(#names)*) => ::core::result::Result::Ok(#pat),
+                    ::core::result::Result::Err(__ipcq_reason) => #or_else(__ipcq_reason),
+                }
+            }
+        };
         let decode = match v.encoding {
             Encoding::Typed => {
                 let signature = v.signature();
@@ -396,18 +406,8 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                     )
                 }
             }
-            Encoding::Text => quote_spanned! {span=>
-                match #krate::__private::decode_text(#variant, #body) {
-                    ::core::result::Result::Ok(#(#names)*) => ::core::result::Result::Ok(#pat),
-                    ::core::result::Result::Err(__ipcq_reason) => #or_else(__ipcq_reason),
-                }
-            },
-            Encoding::Bytes => quote_spanned! {span=>
-                match #krate::__private::decode_bytes(#variant, #body) {
-                    ::core::result::Result::Ok(#(#names)*) => ::core::result::Result::Ok(#pat),
-                    ::core::result::Result::Err(__ipcq_reason) => #or_else(__ipcq_reason),
-                }
-            },
+            Encoding::Text => raw("decode_text"),
+            Encoding::Bytes => raw("decode_bytes"),
         };
         quote!(#mtype => #decode,)
     });

@@ -178,23 +178,22 @@ impl Target {
 /// the command's terms rather than the library's.
 fn refused(error: Error) -> Failure {
     match error {
-        Error::Untrusted { key, reason, .. } => Failure::new(match reason {
-            // No --trust takes a queue refused for its mode: naming a user
-            // would not help.
-            Distrust::WorldWritable { .. } => format!(
-                "refusing queue {key} under --trust: {reason}, so anyone can put any message \
-                 in it; have whoever creates it give a mode without write permission for \
-                 others (0600, 0660), or leave --trust out to act on any queue"
-            ),
-            Distrust::Unverifiable => format!(
-                "refusing queue {key} under --trust: {reason}; leave --trust out to act on any \
-                 queue"
-            ),
-            _ => format!(
-                "refusing queue {key} under --trust: {reason}; pass --trust for that user if \
-                 you trust them, or leave --trust out to act on any queue"
-            ),
-        }),
+        Error::Untrusted { key, reason, .. } => {
+            let advice = match reason {
+                // No --trust takes a queue refused for its mode, or one whose
+                // owner cannot be read: naming a user would not help.
+                Distrust::WorldWritable { .. } => {
+                    ", so anyone can put any message in it; have whoever creates it give a mode \
+                     without write permission for others (0600, 0660), or"
+                }
+                Distrust::Unverifiable => ";",
+                _ => "; pass --trust for that user if you trust them, or",
+            };
+            Failure::new(format!(
+                "refusing queue {key} under --trust: {reason}{advice} leave --trust out to act \
+                 on any queue"
+            ))
+        }
         other => other.into(),
     }
 }

@@ -47,6 +47,8 @@
 use std::cell::Cell;
 use std::fmt;
 
+use crate::codec::CodecError;
+
 use serde::de::{
     DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
@@ -64,6 +66,38 @@ pub(crate) struct DecodeLimits {
     pub(crate) reserve: Cell<usize>,
     /// Sequence elements and map entries it may still yield.
     pub(crate) items: Cell<usize>,
+    /// The bound the body crossed, if it crossed one: the decode failed
+    /// there, in whatever words the format gives a custom error.
+    pub(crate) crossed: Cell<Option<Bound>>,
+}
+
+/// A bound of [`DecodeLimits`] that a body can cross.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bound {
+    /// Values nest more than [`MAX_DEPTH`] deep.
+    Depth,
+    /// More items than the budget.
+    Items,
+}
+
+impl Bound {
+    /// What crossing the bound means, for the decode's error.
+    pub(crate) fn sentence(self) -> &'static str {
+        // The sentence names the limit.
+        const _: () = assert!(MAX_DEPTH == 128);
+        match self {
+            Bound::Depth => {
+                "values nest more than 128 levels deep: a message type that contains itself \
+                 was sent a body nested deeper than ipcq decodes"
+            }
+            Bound::Items => {
+                "more sequence elements and map entries than the body has bytes: a length \
+                 prefix claims more than the body holds, or the value has more elements that \
+                 take no bytes (`()`, unit structs) than ipcq decodes, which is one per byte \
+                 of body"
+            }
+        }
+    }
 }
 
 impl DecodeLimits {
@@ -73,7 +107,29 @@ impl DecodeLimits {
         DecodeLimits {
             reserve: Cell::new(len),
             items: Cell::new(len),
+            crossed: Cell::new(None),
         }
+    }
+
+    /// The codec's `error` for a decode within these limits: the bound the
+    /// body crossed, if it crossed one, since a format may word the custom
+    /// error it was handed its own way (postcard: "Serde Deserialization
+    /// Error").
+    #[cold]
+    pub(crate) fn explain(&self, error: CodecError) -> CodecError {
+        match self.crossed.get() {
+            Some(bound) => CodecError::new(bound.sentence()),
+            None => error,
+        }
+    }
+
+    /// Records that the body crossed `bound`, and the error that stops the
+    /// decode there.
+    #[cold]
+    #[inline(never)]
+    fn cross<E: serde::de::Error>(&self, bound: Bound) -> E {
+        self.crossed.set(Some(bound));
+        E::custom(bound.sentence())
     }
 }
 
@@ -141,7 +197,7 @@ impl<'b, T> Capped<'b, T> {
     #[inline]
     fn within_depth<E: serde::de::Error>(&self) -> Result<(), E> {
         if self.depth >= MAX_DEPTH {
-            return Err(too_deep());
+            return Err(self.limits.cross(Bound::Depth));
         }
         Ok(())
     }
@@ -171,7 +227,7 @@ impl<'b, T> Capped<'b, T> {
                 self.limits.items.set(left);
                 Ok(())
             }
-            None => Err(too_many()),
+            None => Err(self.limits.cross(Bound::Items)),
         }
     }
 
@@ -563,26 +619,6 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Owned<V> {
     }
 }
 
-#[cold]
-#[inline(never)]
-fn too_deep<E: serde::de::Error>() -> E {
-    E::custom(format_args!(
-        "values nest more than {MAX_DEPTH} levels deep: a message type that \
-         contains itself was sent a body nested deeper than ipcq decodes"
-    ))
-}
-
-#[cold]
-#[inline(never)]
-fn too_many<E: serde::de::Error>() -> E {
-    E::custom(
-        "more sequence elements and map entries than the body has bytes: \
-         a length prefix claims more than the body holds, or the value has \
-         more elements that take no bytes (`()`, unit structs) than ipcq \
-         decodes, which is one per byte of body",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, HashMap, HashSet};
@@ -608,6 +644,7 @@ mod tests {
         let limits = DecodeLimits {
             reserve: Cell::new(cap),
             items: Cell::new(items),
+            crossed: Cell::new(None),
         };
         let seed = Capped::new(PhantomData::<T>, &limits);
         bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())

@@ -4,7 +4,7 @@ use std::io;
 use std::marker::PhantomData;
 
 use serde::Serialize;
-use serde::de::{Deserialize, DeserializeOwned, DeserializeSeed, Deserializer};
+use serde::de::{DeserializeOwned, DeserializeSeed};
 
 use crate::capped::{Capped, DecodeLimits};
 use crate::error::counted;
@@ -24,18 +24,100 @@ use crate::error::counted;
 /// sequence of `u8`: bincode and postcard write the same bytes for both, a
 /// self-describing format may not.
 ///
+/// # Decoding within bounds
+///
+/// A codec does not decode values itself: it runs the seed it is handed
+/// ([`decode_seed`](Codec::decode_seed)) on its format's deserializer, and
+/// the seed ipcq hands it keeps a corrupt or hostile body from costing more
+/// than the body, whatever the format:
+///
+/// - Strings and byte buffers are asked of the deserializer as borrowed ones
+///   (`deserialize_str`, `deserialize_bytes`), and the value is handed an
+///   owned copy of what it read. A deserializer that reads from a slice then
+///   checks a length prefix against the bytes it has before anything is
+///   allocated for it.
+/// - The sequences and maps of the value are told that they hold at most as
+///   many elements together as the body has bytes, so serde's collections,
+///   nested ones included, reserve no more than that, whatever their length
+///   prefixes claim; and together they may yield no more than that, so that
+///   elements taking no bytes (`()`, unit structs) cannot be claimed by the
+///   billion.
+/// - Values may nest at most 128 levels deep (every struct, tuple, sequence,
+///   map, enum, `Option` and newtype struct is a level), so that a message
+///   type that contains itself cannot be sent a body that recurses until the
+///   receiving thread's stack overflows.
+///
+/// When the seed refuses a body, the error says which bound it crossed, in
+/// ipcq's words, whatever the format made of the refusal.
+///
 /// # Examples
 ///
-/// A codec for bincode with fixed-width integers, whose bodies line up with
-/// the fields of a packed C struct:
+/// postcard, in full:
 ///
 /// ```
 /// use ipcq::{Codec, CodecError};
+/// use serde::de::DeserializeSeed;
+///
+/// struct Postcard;
+///
+/// impl Codec for Postcard {
+///     const ID: u8 = 0x81; // 0x80 and up are for codecs defined outside ipcq
+///     const NAME: &'static str = "postcard";
+///
+///     fn encode<T, W>(value: &T, out: W) -> Result<(), CodecError>
+///     where
+///         T: serde::Serialize + ?Sized,
+///         W: std::io::Write,
+///     {
+///         postcard::to_io(value, out).map(drop).map_err(CodecError::new)
+///     }
+///
+///     fn decode_seed<'de, S: DeserializeSeed<'de>>(
+///         bytes: &'de [u8],
+///         seed: S,
+///     ) -> Result<S::Value, CodecError> {
+///         let mut deserializer = postcard::Deserializer::from_bytes(bytes);
+///         let value = seed.deserialize(&mut deserializer).map_err(CodecError::new)?;
+///         match deserializer.finalize().map_err(CodecError::new)? {
+///             [] => Ok(value),
+///             rest => Err(CodecError::new(format!("{} bytes left over", rest.len()))),
+///         }
+///     }
+/// }
+///
+/// let mut out = Vec::new();
+/// Postcard::encode(&(300u32, "hi"), &mut out)?;
+/// assert_eq!(out, [0xac, 0x02, 2, b'h', b'i']);
+/// assert_eq!(Postcard::decode::<(u32, String)>(&out)?, (300, "hi".to_string()));
+///
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Node {
+///     kids: Vec<Node>,
+/// }
+///
+/// // One node, holding one node, holding one node... 10,000 deep: refused
+/// // at the 129th level, in ipcq's words (postcard's would be "Serde
+/// // Deserialization Error").
+/// let deep = Postcard::decode::<Node>(&[1; 10_000]).unwrap_err();
+/// assert!(deep.to_string().starts_with("values nest more than 128 levels deep"));
+/// // Three deep is fine.
+/// let node = Postcard::decode::<Node>(&[1, 1, 0])?;
+/// assert_eq!(node.kids[0].kids[0].kids.len(), 0);
+/// # Ok::<(), CodecError>(())
+/// ```
+///
+/// bincode with fixed-width integers, whose integer fields then take their
+/// full width (a struct of integers only lines up with a packed C struct;
+/// for C programs, an `#[ipcq(bytes)]` variant sends a raw body):
+///
+/// ```
+/// use ipcq::{Codec, CodecError};
+/// use serde::de::DeserializeSeed;
 ///
 /// struct FixedInt;
 ///
 /// impl Codec for FixedInt {
-///     const ID: u8 = 0x80; // 0x80 and up are for codecs defined outside ipcq
+///     const ID: u8 = 0x80;
 ///     const NAME: &'static str = "bincode, fixed-width integers";
 ///
 ///     fn encode<T, W>(value: &T, mut out: W) -> Result<(), CodecError>
@@ -49,9 +131,12 @@ use crate::error::counted;
 ///             .map_err(CodecError::new)
 ///     }
 ///
-///     fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+///     fn decode_seed<'de, S: DeserializeSeed<'de>>(
+///         bytes: &'de [u8],
+///         seed: S,
+///     ) -> Result<S::Value, CodecError> {
 ///         let config = bincode::config::standard().with_fixed_int_encoding();
-///         match bincode::serde::decode_from_slice(bytes, config) {
+///         match bincode::serde::seed_decode_from_slice(seed, bytes, config) {
 ///             Ok((value, read)) if read == bytes.len() => Ok(value),
 ///             Ok(_) => Err(CodecError::new("bytes left over")),
 ///             Err(e) => Err(CodecError::new(e)),
@@ -65,62 +150,10 @@ use crate::error::counted;
 /// assert_eq!(FixedInt::decode::<(u32, u16)>(&out)?, (1, 2));
 /// # Ok::<(), CodecError>(())
 /// ```
-///
-/// A codec like this one trusts the body: bincode's `decode_from_slice`
-/// allocates a `String` of the length a prefix claims before it reads the
-/// bytes, so a corrupt or hostile 16-byte body can make it allocate
-/// gigabytes, and a message type that contains itself can be sent a body
-/// that recurses until the receiving thread's stack overflows. ipcq's own
-/// [`Bincode`] decodes within bounds set by the body (`SECURITY.md`); a codec
-/// for queues that foreign processes can write to gets the same bounds from
-/// [`deserialize_bounded`], wrapped around its format's deserializer. Here
-/// for postcard:
-///
-/// ```
-/// use ipcq::{Codec, CodecError};
-///
-/// struct Postcard;
-///
-/// impl Codec for Postcard {
-///     const ID: u8 = 0x81;
-///     const NAME: &'static str = "postcard";
-///
-///     fn encode<T, W>(value: &T, out: W) -> Result<(), CodecError>
-///     where
-///         T: serde::Serialize + ?Sized,
-///         W: std::io::Write,
-///     {
-///         postcard::to_io(value, out).map(drop).map_err(CodecError::new)
-///     }
-///
-///     fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-///         let mut deserializer = postcard::Deserializer::from_bytes(bytes);
-///         let value = ipcq::deserialize_bounded(&mut deserializer, bytes.len())
-///             .map_err(CodecError::new)?;
-///         match deserializer.finalize().map_err(CodecError::new)? {
-///             [] => Ok(value),
-///             rest => Err(CodecError::new(format!("{} bytes left over", rest.len()))),
-///         }
-///     }
-/// }
-///
-/// #[derive(serde::Deserialize, Debug)]
-/// struct Node {
-///     kids: Vec<Node>,
-/// }
-///
-/// // One node, holding one node, holding one node... 10,000 deep: refused
-/// // at the 129th level (postcard words every such error as "Serde
-/// // Deserialization Error").
-/// assert!(Postcard::decode::<Node>(&[1; 10_000]).is_err());
-/// // Three deep is fine.
-/// let node = Postcard::decode::<Node>(&[1, 1, 0])?;
-/// assert_eq!(node.kids[0].kids[0].kids.len(), 0);
-/// # Ok::<(), CodecError>(())
-/// ```
 pub trait Codec {
     /// Identifies the codec in the wire header. ipcq's own codecs use 1 to
-    /// 0x7f; codecs defined elsewhere use 0x80 to 0xff.
+    /// 0x7f; codecs defined elsewhere use 0x80 to 0xff (docs/WIRE.md lists
+    /// the ids taken).
     const ID: u8;
 
     /// The codec's name, for error messages.
@@ -136,34 +169,76 @@ pub trait Codec {
         T: Serialize + ?Sized,
         W: io::Write;
 
-    /// Decodes a value that must take up all of `bytes`.
+    /// Runs `seed` on a deserializer of the format reading `bytes`, which the
+    /// value must take up to the last byte.
+    ///
+    /// This is how every receive decodes; the seed bounds what the body may
+    /// cost ([above](Codec#decoding-within-bounds)). A codec hands the seed
+    /// its deserializer as it is and adds no bounds of its own.
     ///
     /// # Errors
     ///
-    /// When the bytes are not a valid encoding of a `T`, or have bytes left over.
-    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>;
+    /// When the bytes are not a valid encoding of the seed's value, or have
+    /// bytes left over.
+    fn decode_seed<'de, S: DeserializeSeed<'de>>(
+        bytes: &'de [u8],
+        seed: S,
+    ) -> Result<S::Value, CodecError>;
 
-    /// Decodes a value as [`decode`](Self::decode) does, and hands it to
-    /// `ok`, or the error to `err`: what a receive calls.
+    /// Decodes as [`decode_seed`](Self::decode_seed) does, and hands the
+    /// value to `ok`, or the error to `err`.
     ///
-    /// The default calls `decode`. A codec overrides it when it can hand the
-    /// value over without first building a `Result<T, CodecError>`, since a
-    /// large value moved from one `Result` into another is copied once more.
-    /// An override accepts and refuses exactly what `decode` does, and calls
-    /// exactly one of `ok` and `err`; both methods then share a helper, as
-    /// [`Bincode`]'s do (a `decode` that called the default `decode_then`
-    /// would call itself).
+    /// The default calls `decode_seed`. A codec overrides it when it can hand
+    /// the value over without first building a `Result<S::Value,
+    /// CodecError>`, since a large value moved from one `Result` into another
+    /// is copied once more. An override accepts and refuses exactly what
+    /// `decode_seed` does, and calls exactly one of `ok` and `err`; both
+    /// methods then share a helper, as [`Bincode`]'s do (a `decode_seed` that
+    /// called the default `decode_seed_then` would call itself).
     #[inline(always)]
-    fn decode_then<T: DeserializeOwned, R>(
-        bytes: &[u8],
-        ok: impl FnOnce(T) -> R,
+    fn decode_seed_then<'de, S: DeserializeSeed<'de>, R>(
+        bytes: &'de [u8],
+        seed: S,
+        ok: impl FnOnce(S::Value) -> R,
         err: impl FnOnce(CodecError) -> R,
     ) -> R {
-        match Self::decode(bytes) {
+        match Self::decode_seed(bytes, seed) {
             Ok(value) => ok(value),
             Err(error) => err(error),
         }
     }
+
+    /// Decodes a `T` that takes up all of `bytes`, within the bounds a
+    /// receive decodes within ([above](Codec#decoding-within-bounds)).
+    ///
+    /// Provided, and what a receive does through
+    /// [`decode_seed_then`](Self::decode_seed_then); for tests and tools.
+    ///
+    /// # Errors
+    ///
+    /// When the bytes are not a valid encoding of a `T`, cross a bound, or
+    /// have bytes left over.
+    #[inline]
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>
+    where
+        Self: Sized,
+    {
+        decode_bounded_then::<Self, T, _>(bytes, Ok, Err)
+    }
+}
+
+/// Decodes a `T` that takes up all of `bytes` with codec `C`, within the
+/// bounds of [`Codec`]'s docs, and hands it to `ok`, or the error to `err`:
+/// how every receive decodes.
+#[inline(always)]
+pub(crate) fn decode_bounded_then<C: Codec, T: DeserializeOwned, R>(
+    bytes: &[u8],
+    ok: impl FnOnce(T) -> R,
+    err: impl FnOnce(CodecError) -> R,
+) -> R {
+    let limits = DecodeLimits::of_body(bytes.len());
+    let seed = Capped::new(PhantomData::<T>, &limits);
+    C::decode_seed_then(bytes, seed, ok, |error| err(limits.explain(error)))
 }
 
 /// Why a codec could not encode or decode.
@@ -178,59 +253,14 @@ impl CodecError {
     }
 }
 
-/// Deserializes a `T` from `deserializer`, which reads a message body of
-/// `body_len` bytes, within bounds set by that length: the bounds ipcq's own
-/// [`Bincode`] decodes within, for a [`Codec`] over another serde format.
-///
-/// - Strings and byte buffers are asked of `deserializer` as borrowed ones
-///   (`deserialize_str`, `deserialize_bytes`), and the value is handed an
-///   owned copy of what it read. A deserializer that reads from a slice then
-///   checks a length prefix against the bytes it has before anything is
-///   allocated for it.
-/// - The sequences and maps of the value are told that they hold at most
-///   `body_len` elements together (each is told at most what the ones before
-///   it left), so serde's collections, nested ones included, reserve room
-///   for no more elements than the body has bytes, whatever their length
-///   prefixes claim. All the sequences and maps of
-///   the value together may yield at most `body_len` elements and entries, so
-///   that elements that take no bytes (`()`, unit structs) cannot be claimed
-///   by the billion.
-/// - Values may nest at most 128 levels deep (every struct, tuple, sequence,
-///   map, enum, `Option` and newtype struct is a level), so that a type that
-///   contains itself cannot be made to recurse until the stack overflows.
-///
-/// Everything else (the value, the errors, the bytes read) is the wrapped
-/// deserializer's. Checking that the body was read to its end is left to the
-/// codec, which knows how to ask its deserializer. The trait's documentation
-/// shows a codec built on it ([`Codec`], second example).
-///
-/// # Errors
-///
-/// The deserializer's own errors, and a custom error (through
-/// [`serde::de::Error::custom`]) when the value nests too deep or holds more
-/// elements than `body_len`.
-pub fn deserialize_bounded<'de, T, D>(deserializer: D, body_len: usize) -> Result<T, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    let limits = DecodeLimits::of_body(body_len);
-    Capped::new(PhantomData::<T>, &limits).deserialize(deserializer)
-}
-
 /// bincode 2 with its standard configuration: little-endian, variable-length
 /// integers. The default codec of ipcq, with wire id 1.
-///
-/// Decoding takes no more than the body it is given: a length prefix is
-/// checked against the body before anything is allocated for it, collections
-/// reserve room for no more elements than the body has bytes, and values may
-/// nest at most 128 levels deep, so that a body crafted for a message type
-/// that contains itself gets a decode error, not a stack overflow.
 ///
 /// Encoding writes the bytes `bincode::serde::encode_to_vec(value,
 /// bincode::config::standard())` writes, through a serializer of ipcq's own
 /// that inlines into the send (tests compare the two on generated values of
-/// every shape of serde's data model); decoding is bincode's.
+/// every shape of serde's data model); decoding is bincode's, within the
+/// bounds every codec decodes within ([`Codec`]).
 ///
 /// bincode is pinned to 2.0: 3.0.0 is a placeholder release that does not
 /// compile, and the project is no longer maintained (RUSTSEC-2025-0141), which
@@ -238,50 +268,24 @@ where
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bincode;
 
-/// Decodes so that nothing a length prefix claims is allocated before the
-/// body is seen to hold it.
+/// Runs `seed` over all of `bytes` with bincode's standard configuration, for
+/// [`Bincode`]'s `decode_seed` and `decode_seed_then`.
 ///
-/// bincode itself allocates a string or byte buffer of the claimed length
-/// before reading it (16 bytes of body could claim gigabytes). Through
-/// [`Capped`], strings and byte buffers are decoded borrowed from the body
-/// instead, so the value allocated is the one the body holds, and a prefix
-/// that claims more than the body has fails as a short body.
-///
-/// Sequences and maps are allocated by serde, which reserves room for up to
-/// 1 MiB of elements from a length prefix before reading any. [`Capped`] caps
-/// every length hint at the body's length in bytes, so a collection reserves
-/// room for at most as many elements as the body has bytes, and never more
-/// than serde's own cap: `len × size_of::<T>()` bytes for a `Vec<T>`, and for
-/// a hash map or set the buckets hashbrown rounds that many entries up to
-/// (under `16/7 × len`, at least 4, of an entry and a control byte each, plus
-/// 16 control bytes). All the sequences and maps of one decode may yield at
-/// most as many items as the body has bytes, so that items taking no byte
-/// (`()`, structs of skipped fields) cannot be claimed by the billion.
-///
-/// Values nest at most 128 levels deep ([`MAX_DEPTH`](crate::capped::MAX_DEPTH)),
-/// so that a type that contains itself cannot be made to recurse once per
-/// body byte until the thread's stack overflows.
-#[inline(always)]
-fn decode_capped<T: DeserializeOwned>(
-    bytes: &[u8],
-) -> Result<(T, usize), bincode::error::DecodeError> {
-    let limits = DecodeLimits::of_body(bytes.len());
-    let seed = Capped::new(PhantomData::<T>, &limits);
-    bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard())
-}
-
-/// Decodes a `T` that takes up all of `bytes`, for [`Bincode`]'s `decode` and
-/// `decode_then`.
+/// bincode's own decoders allocate a string or byte buffer of the length a
+/// prefix claims before reading it (16 bytes of body could claim gigabytes);
+/// the seeds of receives ask for borrowed ones, which bincode checks against
+/// the body first.
 ///
 /// One match over bincode's result, not `?` and a check after: a 4 KiB value
 /// took one more copy on its way out through the local.
 #[inline(always)]
-fn decode_whole<T: DeserializeOwned, R>(
-    bytes: &[u8],
-    ok: impl FnOnce(T) -> R,
+fn seed_decode_whole<'de, S: DeserializeSeed<'de>, R>(
+    bytes: &'de [u8],
+    seed: S,
+    ok: impl FnOnce(S::Value) -> R,
     err: impl FnOnce(CodecError) -> R,
 ) -> R {
-    match decode_capped(bytes) {
+    match bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard()) {
         Ok((value, read)) if read == bytes.len() => ok(value),
         Ok((_, read)) => err(CodecError(format!(
             "{} left over after the value",
@@ -362,17 +366,21 @@ impl Codec for Bincode {
     }
 
     #[inline(always)]
-    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-        decode_whole(bytes, Ok, Err)
+    fn decode_seed<'de, S: DeserializeSeed<'de>>(
+        bytes: &'de [u8],
+        seed: S,
+    ) -> Result<S::Value, CodecError> {
+        seed_decode_whole(bytes, seed, Ok, Err)
     }
 
     #[inline(always)]
-    fn decode_then<T: DeserializeOwned, R>(
-        bytes: &[u8],
-        ok: impl FnOnce(T) -> R,
+    fn decode_seed_then<'de, S: DeserializeSeed<'de>, R>(
+        bytes: &'de [u8],
+        seed: S,
+        ok: impl FnOnce(S::Value) -> R,
         err: impl FnOnce(CodecError) -> R,
     ) -> R {
-        decode_whole(bytes, ok, err)
+        seed_decode_whole(bytes, seed, ok, err)
     }
 }
 

@@ -81,7 +81,7 @@ mod wire;
 
 pub use batch::{BATCH_MARKER, BatchError};
 pub use buffer::{Message, MsgBuffer};
-pub use codec::{Bincode, Codec, CodecError, deserialize_bounded};
+pub use codec::{Bincode, Codec, CodecError};
 pub use error::{Access, Distrust, Error, Op, Result};
 pub use key::{Key, ParseKeyError, QueueId};
 pub use message::{DecodeError, DecodeReason, Dispatch, EncodeError, MessageKind, QueueMessage};

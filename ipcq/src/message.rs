@@ -245,7 +245,7 @@ pub enum DecodeReason {
 
     /// The sender encoded the body with another codec.
     #[error(
-        "variant {variant}: the body was encoded with codec {found}, this queue uses codec {expected} ({expected_name})"
+        "variant {variant}: the body was encoded with codec {found:#04x}, this queue uses codec {expected:#04x} ({expected_name})"
     )]
     Codec {
         /// The variant the mtype belongs to.

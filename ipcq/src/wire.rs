@@ -311,7 +311,7 @@ pub fn decode_fields_then<C: Codec, T: DeserializeOwned, R>(
             found,
         });
     }
-    C::decode_then(fields, ok, |error| {
+    crate::codec::decode_bounded_then::<C, T, R>(fields, ok, |error| {
         err(DecodeReason::Body { variant, error })
     })
 }

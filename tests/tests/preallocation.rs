@@ -3,7 +3,7 @@
 //! many elements as the body has bytes, and strings and byte buffers are read
 //! borrowed from the body before anything is allocated for them
 //! (`ipcq/src/capped.rs`). For ipcq's own bincode codec, and for a postcard
-//! codec built on `ipcq::deserialize_bounded`.
+//! codec, which gets the same bounds through the seed ipcq hands it.
 //!
 //! A test binary of its own (harness = false) so that no other test's
 //! threads allocate while it measures.

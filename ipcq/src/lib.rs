@@ -50,10 +50,14 @@
 //!
 //! Every fallible call returns [`Error`], one enum whose variants say what
 //! happened ([`Error::Removed`], [`Error::WouldBlock`], [`Error::TooLarge`], …)
-//! and carry the operation and errno; sends that take a message by value
-//! return a [`SendError`] and batches a [`BatchError`], which give back what
-//! was not sent and convert into an [`Error`] with `?`. A message that cannot be decoded comes
-//! back whole in [`Error::Decode`]; nothing is truncated or dropped silently.
+//! and carry the operation and errno. [`TypedQueue::try_send`] and
+//! [`TypedQueue::send_timeout`], which fail on a full queue as a matter of
+//! course, return a [`SendError`] that gives the message back, and
+//! [`TypedQueue::send_batch`] a [`BatchError`] that says how many were sent;
+//! both convert into an [`Error`] with `?`. A blocking
+//! [`send`](TypedQueue::send) returns an [`Error`]: pass the message by
+//! reference to keep it. A message that cannot be decoded comes back whole in
+//! [`Error::Decode`]; nothing is truncated or dropped silently.
 
 #![cfg(target_os = "linux")]
 #![warn(missing_docs)]

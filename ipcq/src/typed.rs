@@ -250,6 +250,10 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
 
     /// Sends a message, by value or by reference, waiting while the queue is full.
     ///
+    /// A message passed by value is dropped when the send fails (a stop, the
+    /// queue's removal); pass it by reference to keep it, or use
+    /// [`send_timeout`](Self::send_timeout), whose error gives it back.
+    ///
     /// # Errors
     ///
     /// [`Error::TooLarge`] when the encoded message exceeds msgmax or the
@@ -691,7 +695,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
 
 /// The iterator of [`TypedQueue::iter`] and [`TypedQueue::try_iter`].
 #[must_use = "iterators are lazy and do nothing unless consumed"]
-pub struct Iter<'q, M, C> {
+pub struct Iter<'q, M, C = Bincode> {
     queue: &'q TypedQueue<M, C>,
     wait: Wait,
     /// Set after an error that would recur: the next call ends the iteration
@@ -721,6 +725,16 @@ impl<M: QueueMessage, C: Codec> Iterator for Iter<'_, M, C> {
     }
 }
 
+/// `for msg in &queue` receives as [`TypedQueue::iter`] does.
+impl<'q, M: QueueMessage, C: Codec> IntoIterator for &'q TypedQueue<M, C> {
+    type Item = Result<M>;
+    type IntoIter = Iter<'q, M, C>;
+
+    fn into_iter(self) -> Iter<'q, M, C> {
+        self.iter()
+    }
+}
+
 impl<M, C> fmt::Debug for Iter<'_, M, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter")
@@ -733,7 +747,10 @@ impl<M, C> fmt::Debug for Iter<'_, M, C> {
 
 /// A failed send that hands the message back, so that nothing is lost.
 ///
-/// Converts into [`Error`] with `?` (dropping the message).
+/// Converts into [`Error`] with `?` (dropping the message). A send by
+/// reference returns a `SendError<&M>`, which borrows the message and so
+/// cannot become a `Box<dyn std::error::Error>` or an `anyhow::Error`:
+/// `.map_err(ipcq::Error::from)?` converts it first.
 pub struct SendError<T> {
     error: Error,
     message: T,

@@ -260,7 +260,14 @@ fn iter_ends_when_the_queue_is_removed() {
     let raw = TestQueue::new();
     let q = typed(&raw);
     std::thread::scope(|s| {
-        let consumer = s.spawn(|| q.iter().map(Result::unwrap).collect::<Vec<_>>());
+        // `for … in &q` is `q.iter()`.
+        let consumer = s.spawn(|| {
+            let mut received = Vec::new();
+            for msg in &q {
+                received.push(msg.unwrap());
+            }
+            received
+        });
         for id in 0..20 {
             q.send(job(id)).unwrap();
         }

@@ -83,8 +83,11 @@ impl OpenOptions {
 
     /// The permission bits of a created queue (default `0o600`).
     ///
-    /// Only the low nine bits count: read lets a process receive and stat, write
-    /// lets it send. The process umask does not apply to System V queues.
+    /// The nine bits of `0o777`: read lets a process receive and stat, write
+    /// lets it send. The process umask does not apply to System V queues. A
+    /// mode with other bits set makes [`open`](Self::open) fail with
+    /// [`Error::InvalidArgument`]: `mode(644)`, in decimal, would otherwise
+    /// create a queue of mode `0o204`.
     ///
     /// With [`create`](Self::create) or [`create_new`](Self::create_new), a
     /// mode that lets every user write (`0o622`, `0o666`) also says that such
@@ -95,7 +98,7 @@ impl OpenOptions {
     /// every local user can open its own queue again when it restarts.
     /// Without creation the mode says nothing, and such a queue is refused.
     pub fn mode(&mut self, mode: u32) -> &mut Self {
-        self.mode = mode & 0o777;
+        self.mode = mode;
         self
     }
 
@@ -193,6 +196,10 @@ impl OpenOptions {
     /// the owner cannot be given away; [`Error::LimitReached`] when the host has
     /// `msgmni` queues already.
     pub fn open(&self, key: Key) -> Result<MsgQueue> {
+        check_mode(Op::Open, self.mode)?;
+        if self.capacity == Some(0) {
+            return Err(Error::invalid(Op::Open, ZERO_CAPACITY));
+        }
         let (id, created) = self.get(key)?;
         if !created && !self.allow_foreign {
             match status_of(id) {
@@ -348,6 +355,27 @@ fn check_trusted(
 }
 
 /// The refusal of a queue whose owner cannot be read.
+/// Refuses a mode with bits outside `0o777`, which System V queues do not
+/// have: most often a mode written in decimal.
+pub(crate) fn check_mode(op: Op, mode: u32) -> Result<()> {
+    if mode & !0o777 == 0 {
+        return Ok(());
+    }
+    let decimal = mode.to_string();
+    let hint = if decimal.len() <= 3 && decimal.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        format!("; {decimal} looks like octal written in decimal: write 0o{decimal}")
+    } else {
+        String::new()
+    };
+    Err(Error::invalid(
+        op,
+        format!("mode {mode:#o} has bits outside 0o777, the read and write bits a queue has{hint}"),
+    ))
+}
+
+/// Why a capacity of 0 is refused.
+pub(crate) const ZERO_CAPACITY: &str = "a queue's capacity must be at least 1 byte";
+
 fn unverifiable(key: Key) -> Error {
     Error::Untrusted {
         op: Op::Open,
@@ -400,7 +428,7 @@ pub struct Attributes {
     pub uid: Option<u32>,
     /// The new owner gid.
     pub gid: Option<u32>,
-    /// The new permission bits (only the low nine bits count).
+    /// The new permission bits, within `0o777`.
     pub mode: Option<u32>,
     /// The new capacity in bytes (`msg_qbytes`).
     pub capacity: Option<u64>,
@@ -408,23 +436,28 @@ pub struct Attributes {
 
 impl Attributes {
     /// Changes nothing yet: name each change with the methods below.
+    #[must_use]
     pub fn new() -> Self {
         Attributes::default()
     }
 
     /// Gives the queue to the user `uid`.
+    #[must_use]
     pub fn uid(mut self, uid: u32) -> Self {
         self.uid = Some(uid);
         self
     }
 
     /// Gives the queue to the group `gid`.
+    #[must_use]
     pub fn gid(mut self, gid: u32) -> Self {
         self.gid = Some(gid);
         self
     }
 
-    /// Sets the permission bits (only the low nine bits count).
+    /// Sets the permission bits, within `0o777`: other bits make
+    /// [`MsgQueue::set_attributes`] fail with [`Error::InvalidArgument`].
+    #[must_use]
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = Some(mode);
         self
@@ -432,6 +465,7 @@ impl Attributes {
 
     /// Sets the capacity in bytes (`msg_qbytes`); above `kernel.msgmnb`
     /// only with `CAP_SYS_RESOURCE`.
+    #[must_use]
     pub fn capacity(mut self, bytes: u64) -> Self {
         self.capacity = Some(bytes);
         self

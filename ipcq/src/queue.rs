@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use crate::buffer::{Message, MsgBuffer};
 use crate::error::{Access, Error, Op, Result};
 use crate::key::{Key, QueueId};
-use crate::options::{Attributes, OpenOptions};
+use crate::options::{Attributes, OpenOptions, ZERO_CAPACITY, check_mode};
 use crate::selector::{Selector, check_mtype};
 use crate::stat::{Limits, QueueStat, proc_entry};
 use crate::stop::{Blocked, StopHandle};
@@ -801,10 +801,10 @@ impl MsgQueue {
     /// that this user namespace does not map.
     pub fn set_attributes(&self, attributes: &Attributes) -> Result<()> {
         if attributes.capacity == Some(0) {
-            return Err(Error::invalid(
-                Op::SetAttributes,
-                "a queue's capacity must be at least 1 byte",
-            ));
+            return Err(Error::invalid(Op::SetAttributes, ZERO_CAPACITY));
+        }
+        if let Some(mode) = attributes.mode {
+            check_mode(Op::SetAttributes, mode)?;
         }
         let mut ds = sys::msgctl_stat(self.id.0).map_err(|errno| self.error(Op::Stat, errno))?;
         if let Some(uid) = attributes.uid {
@@ -814,7 +814,7 @@ impl MsgQueue {
             ds.msg_perm.gid = gid;
         }
         if let Some(mode) = attributes.mode {
-            ds.msg_perm.mode = (mode & 0o777) as libc::c_ushort;
+            ds.msg_perm.mode = mode as libc::c_ushort;
         }
         if let Some(capacity) = attributes.capacity {
             ds.msg_qbytes = capacity;

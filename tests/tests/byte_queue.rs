@@ -584,3 +584,51 @@ fn opening_without_creation_refuses_a_private_key() {
     let err = OpenOptions::new().open(Key::private()).unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
 }
+
+#[test]
+fn modes_outside_0o777_and_a_zero_capacity_are_refused_before_anything_is_made() {
+    let dir = tests::ScratchDir::new(env!("CARGO_TARGET_TMPDIR"), "mode-check");
+    let key = Key::ftok(dir.path(), b'M').unwrap();
+    let refused = |configure: &dyn Fn(&mut OpenOptions)| {
+        let mut options = OpenOptions::new();
+        configure(options.create(true));
+        let result = options.open(key);
+        // Whatever the result, no queue may be left behind under the key.
+        if let Ok(made) = MsgQueue::open(key) {
+            made.remove().unwrap();
+            panic!("a queue was made: {result:?}");
+        }
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+        err.to_string()
+    };
+    // 644 in decimal is 0o1204: without the check, a queue of mode 0o204.
+    assert_eq!(
+        refused(&|o| {
+            o.mode(644);
+        }),
+        "cannot open the queue (msgget): invalid argument: mode 0o1204 has bits outside 0o777, the \
+         read and write bits a queue has; 644 looks like octal written in decimal: write \
+         0o644 (EINVAL)"
+    );
+    let said = refused(&|o| {
+        o.mode(0o1600);
+    });
+    assert!(
+        said.contains("mode 0o1600 has bits outside 0o777"),
+        "{said}"
+    );
+    assert!(!said.contains("looks like octal"), "{said}");
+    let said = refused(&|o| {
+        o.capacity(0);
+    });
+    assert!(said.contains("capacity must be at least 1 byte"), "{said}");
+
+    let q = TestQueue::new();
+    let err = q
+        .set_attributes(&ipcq::Attributes::new().mode(600))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+    assert!(err.to_string().contains("write 0o600"), "{err}");
+    assert_eq!(q.stat().unwrap().mode, 0o600);
+}

@@ -74,6 +74,7 @@ impl<'a> Enum<'a> {
             .iter()
             .map(|variant| {
                 let vattrs = attr::variant_attrs(cx, &variant.attrs);
+                attr::no_serde_wire_attrs(cx, &variant.attrs, "variant");
                 for field in &variant.fields {
                     attr::no_field_attrs(cx, &field.attrs);
                 }

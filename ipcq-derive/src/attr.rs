@@ -3,7 +3,8 @@
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, Path, UnOp};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, Meta, Path, Token, UnOp};
 
 use crate::ctxt::Ctxt;
 
@@ -156,13 +157,59 @@ pub(crate) fn variant_attrs(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
     out
 }
 
-/// Rejects `#[ipcq(...)]` where it has no meaning: on a field.
+/// Rejects `#[ipcq(...)]` where it has no meaning, on a field, and the
+/// `#[serde(...)]` attributes that a user would expect to change what is
+/// sent ([`no_serde_wire_attrs`]).
 pub(crate) fn no_field_attrs(cx: &Ctxt, attrs: &[Attribute]) {
     for attr in attrs.iter().filter(|a| a.path().is_ident("ipcq")) {
         cx.error_spanned_by(
             attr,
             "ipcq attributes go on the enum or on a variant, not on a field",
         );
+    }
+    no_serde_wire_attrs(cx, attrs, "field");
+}
+
+/// Rejects the `#[serde(...)]` attributes of a variant or field (`what`)
+/// that would change its encoding through serde: the derive encodes each
+/// variant's fields itself, every one by its own `Serialize`, so they would
+/// do nothing, and a field marked `skip` (a password, say) would be sent
+/// all the same. Attributes that change nothing in a format without field
+/// names (`rename`, `alias`, `bound`) are left to serde.
+pub(crate) fn no_serde_wire_attrs(cx: &Ctxt, attrs: &[Attribute], what: &str) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        // What does not parse is serde's to report.
+        let Ok(metas) = attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        for meta in metas {
+            let key = word(meta.path());
+            let what_it_does = match key.as_str() {
+                "skip" | "skip_serializing" | "skip_deserializing" | "skip_serializing_if" => {
+                    format!(
+                        "this {what} would be sent all the same; leave it out of the message enum"
+                    )
+                }
+                "with" | "serialize_with" | "deserialize_with" => format!(
+                    "{} encoded by the Serialize and Deserialize of {} type; wrap it in a \
+                     type whose impls do what `{key}` does",
+                    if what == "field" { "the field is" } else { "each field is" },
+                    if what == "field" { "its" } else { "its own" },
+                ),
+                "flatten" => "a variant's fields are encoded as one tuple, and nothing is \
+                              flattened into it"
+                    .to_string(),
+                _ => continue,
+            };
+            cx.error_spanned_by(
+                &meta,
+                format!(
+                    "`#[serde({key})]` does not apply to messages: #[derive(QueueMessage)] \
+                     encodes every field of a variant itself, in order; {what_it_does}"
+                ),
+            );
+        }
     }
 }
 

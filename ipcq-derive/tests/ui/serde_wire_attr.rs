@@ -1,0 +1,30 @@
+use ipcq::QueueMessage;
+use serde::{Deserialize, Serialize};
+
+mod secs {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(d).map(std::time::Duration::from_secs)
+    }
+}
+
+// Every field is sent, whatever serde is told: each of these is an error,
+// and `rename`, which changes nothing in bincode, is not.
+#[derive(QueueMessage, Serialize, Deserialize, Debug)]
+enum Cmd {
+    Login {
+        #[serde(rename = "name")]
+        user: String,
+        #[serde(skip)]
+        password: String,
+        #[serde(rename = "t", with = "secs")]
+        timeout: std::time::Duration,
+    },
+    #[serde(skip)]
+    Internal(u32),
+    Tagged(#[serde(skip_serializing_if = "Option::is_none", default)] Option<u8>),
+}
+
+fn main() {}

@@ -2,8 +2,8 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, Meta, Path, Token, UnOp};
 
 use crate::ctxt::Ctxt;
@@ -194,7 +194,11 @@ pub(crate) fn no_serde_wire_attrs(cx: &Ctxt, attrs: &[Attribute], what: &str) {
                 "with" | "serialize_with" | "deserialize_with" => format!(
                     "{} encoded by the Serialize and Deserialize of {} type; wrap it in a \
                      type whose impls do what `{key}` does",
-                    if what == "field" { "the field is" } else { "each field is" },
+                    if what == "field" {
+                        "the field is"
+                    } else {
+                        "each field is"
+                    },
                     if what == "field" { "its" } else { "its own" },
                 ),
                 "flatten" => "a variant's fields are encoded as one tuple, and nothing is \

@@ -103,7 +103,15 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
     quote! {
         #[doc = #doc]
         #(#lints)*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        // By path: a `Debug` or `Clone` derive of another crate may be in scope.
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::cmp::PartialEq,
+            ::core::cmp::Eq,
+            ::core::hash::Hash
+        )]
         #vis enum #kind {
             #( #[doc = #docs] #idents, )*
         }
@@ -173,7 +181,8 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
 }
 
 /// Names for the fields of a variant as bindings: the field names of a struct
-/// variant, `arg0`, `arg1`… for a tuple variant.
+/// variant, `arg0`, `arg1`… for a tuple variant, at the field's type, where
+/// the compiler then reports a text or bytes field's missing trait.
 fn bindings(variant: &Variant<'_>) -> Vec<Ident> {
     variant
         .fields
@@ -181,7 +190,7 @@ fn bindings(variant: &Variant<'_>) -> Vec<Ident> {
         .enumerate()
         .map(|(i, f)| match f.ident {
             Some(ident) => ident.clone(),
-            None => format_ident!("arg{}", i),
+            None => format_ident!("arg{}", i, span = f.ty.span()),
         })
         .collect()
 }
@@ -232,6 +241,34 @@ pub(crate) fn handler_trait(input: &Enum<'_>) -> TokenStream {
         #[allow(clippy::too_many_arguments, deprecated)]
         #vis trait #handler {
             #(#methods)*
+        }
+    }
+}
+
+/// A check that each field of the typed variants implements `Serialize` and
+/// `Deserialize`, at the field's type: the encode and decode of a variant
+/// need them of the fields' tuple, and the compiler reports a tuple's
+/// failing bound at the tuple, whose tokens can only be at one field.
+fn field_checks(input: &Enum<'_>) -> TokenStream {
+    let name = input.ident;
+    let checks = input
+        .variants
+        .iter()
+        .filter(|v| v.encoding == Encoding::Typed)
+        .flat_map(|v| &v.fields)
+        .filter(|f| !f.is_byte_vec())
+        .map(|f| {
+            let (span, ty) = (f.ty.span(), f.ty);
+            let krate = input.krate_at(span);
+            quote_spanned!(span=> #krate::__private::field_is_serde::<#ty>();)
+        });
+    quote! {
+        #[automatically_derived]
+        impl #name {
+            #[allow(dead_code)]
+            fn __ipcq_fields_are_serde() {
+                #(#checks)*
+            }
         }
     }
 }
@@ -412,6 +449,8 @@ fn impls(input: &Enum<'_>) -> TokenStream {
         quote!(#mtype => #decode,)
     });
 
+    let field_checks = field_checks(input);
+
     let dispatch_arms = input.variants.iter().map(|v| {
         let pat = pattern(name, v);
         let method = v.method_ident();
@@ -420,6 +459,10 @@ fn impls(input: &Enum<'_>) -> TokenStream {
     });
 
     quote! {
+        // First: the compiler reports a missing impl here, at the field,
+        // before it reports it at the fields' tuple below.
+        #field_checks
+
         #[automatically_derived]
         impl #krate::QueueMessage for #name {
             type Kind = #kind;

@@ -61,7 +61,10 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
         }
         check_encoding(cx, variant);
         check_field_names(cx, variant);
-        if let Some((_, discriminant)) = &variant.original.discriminant {
+        // A discriminant beside an explicit mtype is the user's own, for `as`
+        // casts: the generated code never uses it.
+        if let (Some((_, discriminant)), None) = (&variant.original.discriminant, &variant.explicit)
+        {
             cx.error_spanned_by(
                 discriminant,
                 "explicit discriminants are not used as mtypes: write #[ipcq(mtype = N)] on the variant instead",

@@ -131,4 +131,8 @@ pub mod __private {
     };
     pub use serde::Serialize;
     pub use serde::de::DeserializeOwned;
+
+    /// Compiles only for a field type the derive can encode and decode; the
+    /// derive calls it at each field, where a missing impl is reported.
+    pub const fn field_is_serde<T: Serialize + DeserializeOwned>() {}
 }

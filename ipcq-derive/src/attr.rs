@@ -99,6 +99,11 @@ pub(crate) fn enum_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EnumAttrs {
         });
         if let Err(err) = result {
             cx.syn_error(err);
+            // A misspelt `base`, perhaps: the numbering is not known, and
+            // mtypes counted without it would draw errors of their own.
+            if !out.base.is_present() {
+                out.base = Setting::Invalid;
+            }
         }
     }
     out

@@ -33,6 +33,14 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
             );
             false
         }
+        Setting::Given(base) if input.variants.first().is_some_and(|v| v.explicit.is_some()) => {
+            cx.error_spanned_by(
+                &base.tokens,
+                "`base` has no effect: the first variant has an mtype of its own, and the \
+                 variants after it count on from that; drop `base` or the first variant's mtype",
+            );
+            false
+        }
         _ => true,
     };
     let mut mtypes: HashMap<i128, (&Variant<'_>, &'static str)> = HashMap::new();
@@ -61,6 +69,10 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
         }
         check_encoding(cx, variant);
         check_field_names(cx, variant);
+        // With a lifetime parameter, that is the error to fix.
+        if input.original.generics.lifetimes().next().is_none() {
+            check_field_types(cx, variant);
+        }
         // A discriminant beside an explicit mtype is the user's own, for `as`
         // casts: the generated code never uses it.
         if let (Some((_, discriminant)), None) = (&variant.original.discriminant, &variant.explicit)
@@ -145,6 +157,22 @@ fn check_field_names(cx: &Ctxt, variant: &Variant<'_>) {
                     "field names starting with `__ipcq` are reserved for the code \
                      #[derive(QueueMessage)] generates; rename `{name}`"
                 ),
+            );
+        }
+    }
+}
+
+/// A field that borrows (`&'static str`) cannot be decoded into: a received
+/// message owns its data. The compiler's own error ("implementation of
+/// `Deserialize` is not general enough") does not say so.
+fn check_field_types(cx: &Ctxt, variant: &Variant<'_>) {
+    for field in &variant.fields {
+        if let syn::Type::Reference(reference) = field.ty {
+            cx.error_spanned_by(
+                reference,
+                "a message cannot borrow: a received message owns its data, so a field \
+                 cannot be a reference; use an owned type (`String` for `&str`, `Vec<T>` or \
+                 `Box<[T]>` for `&[T]`)",
             );
         }
     }

@@ -368,7 +368,7 @@ pub(crate) fn allocations_per_message(rounds: u64) -> Res<AllocReport> {
     const ROUND: u64 = 256;
     let q = TypedQueue::<Msg16>::open_with(Key::private(), OpenOptions::new().create_new(true))?;
     let _guard = Guard::sysv(q.id().get());
-    let vq = TypedQueue::<VecMsg>::from_queue(q.as_bytes().clone());
+    let vq = TypedQueue::<VecMsg>::from_queue(q.as_queue().clone());
     let msg = Msg16::Up(Bytes::numbered(1));
     let vmsg = VecMsg::Up(vec![1; 16]);
     let batch = || (0..ROUND).map(|seq| Msg16::Up(Bytes::numbered(seq)));
@@ -510,7 +510,7 @@ fn typed_same_thread<const N: usize, M: BenchMsg<N>>(
     };
     if batch {
         // As many as fit in one System V message, so that it never blocks.
-        let chunk = (tq.as_bytes().max_message_size() / (N + 10)).max(1) as u64;
+        let chunk = (tq.as_queue().max_message_size() / (N + 10)).max(1) as u64;
         let mut seq = 0;
         while seq < count {
             let end = (seq + chunk).min(count);

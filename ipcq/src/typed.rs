@@ -195,7 +195,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     }
 
     /// The byte queue underneath, to send or receive raw messages.
-    pub fn as_bytes(&self) -> &MsgQueue {
+    pub fn as_queue(&self) -> &MsgQueue {
         &self.queue
     }
 
@@ -218,12 +218,12 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     ///     buffered.extend(q.try_recv()?);
     /// }
     /// assert_eq!(buffered, [Cmd::Job(2), Cmd::Job(3)]);
-    /// let raw = q.into_bytes(); // nothing lost: Job(4) is still on the queue
+    /// let raw = q.into_queue(); // nothing lost: Job(4) is still on the queue
     /// assert_eq!(raw.stat()?.messages, 1);
     /// # raw.remove()?;
     /// # Ok::<(), ipcq::Error>(())
     /// ```
-    pub fn into_bytes(self) -> MsgQueue {
+    pub fn into_queue(self) -> MsgQueue {
         self.queue
     }
 

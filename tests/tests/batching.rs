@@ -465,7 +465,7 @@ fn a_capacity_lowered_after_the_handle_looked_is_met_not_waited_on_for_ever() {
     let typed = typed(&q);
     // The handle has read the default capacity (16 KiB or more); another
     // handle lowers it to 1000 bytes.
-    assert!(typed.as_bytes().max_message_size() > 2000);
+    assert!(typed.as_queue().max_message_size() > 2000);
     let shrink = ipcq::Attributes::new().capacity(1000);
     q.set_attributes(&shrink).unwrap();
     std::thread::scope(|s| {

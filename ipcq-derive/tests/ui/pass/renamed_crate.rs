@@ -73,7 +73,7 @@ fn main() {
     }
     assert_eq!(worker.seen, ["start 7", "hi", "stop"]);
 
-    let raw = TypedQueue::<Raw>::from_queue(q.as_bytes().clone());
+    let raw = TypedQueue::<Raw>::from_queue(q.as_queue().clone());
     raw.send(Raw::Blob(vec![1, 2, 3])).unwrap();
     assert_eq!(raw.recv().unwrap(), Raw::Blob(vec![1, 2, 3]));
     assert_eq!(Raw::Blob(vec![]).kind(), RawKind::Blob);

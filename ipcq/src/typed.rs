@@ -384,6 +384,27 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         self.recv_by(Selector::kind(kind))
     }
 
+    /// Receives the oldest message of one variant if one is waiting now.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    #[inline]
+    pub fn try_recv_kind(&self, kind: M::Kind) -> Result<Option<M>> {
+        self.try_recv_by(Selector::kind(kind))
+    }
+
+    /// Receives the oldest message of one variant, waiting at most
+    /// `timeout`; `Ok(None)` if none came.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    #[inline]
+    pub fn recv_kind_timeout(&self, kind: M::Kind, timeout: Duration) -> Result<Option<M>> {
+        self.recv_by_timeout(Selector::kind(kind), timeout)
+    }
+
     /// Receives the message with the lowest mtype at or below `up_to`'s, the
     /// oldest of those first: lower mtypes are more urgent. Without explicit
     /// mtypes that is the order of declaration; kinds compare by mtype

@@ -32,7 +32,22 @@ fn every_receive_mode_on_messages_from_another_process() {
             .unwrap(),
         None
     );
-    assert_eq!(q.try_recv().unwrap(), Some(job(2)));
+    assert_eq!(q.try_recv_kind(WorkKind::Urgent).unwrap(), None);
+    assert_eq!(
+        q.recv_kind_timeout(WorkKind::Log, Duration::from_millis(20))
+            .unwrap(),
+        None
+    );
+    // Job(2) 2 is left, for the variant's own receives and for any.
+    assert_eq!(
+        q.recv_kind_timeout(WorkKind::Job, Duration::from_secs(5))
+            .unwrap(),
+        Some(job(2))
+    );
+    q.send(job(3)).unwrap();
+    assert_eq!(q.try_recv_kind(WorkKind::Job).unwrap(), Some(job(3)));
+    q.send(job(4)).unwrap();
+    assert_eq!(q.try_recv().unwrap(), Some(job(4)));
     assert_eq!(q.try_recv().unwrap(), None);
     assert_eq!(q.recv_timeout(Duration::from_millis(20)).unwrap(), None);
 }

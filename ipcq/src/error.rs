@@ -503,6 +503,12 @@ impl Error {
         matches!(self, Error::Stopped { .. })
     }
 
+    /// Whether a send with a timeout found the queue full until its
+    /// deadline.
+    pub fn is_timed_out(&self) -> bool {
+        matches!(self, Error::TimedOut { .. })
+    }
+
     /// Whether an operation on a queue's id found no queue there. Other
     /// `NotFound`s (a key, a file, a user) say nothing of a queue that was.
     fn is_dead_id(&self) -> bool {
@@ -660,6 +666,22 @@ fn limit_reached(errno: Errno) -> &'static str {
     }
 }
 
+/// An [`Error`] as an [`io::Error`](std::io::Error), for callers whose
+/// errors are I/O errors: the kind is the errno's (`WouldBlock` for
+/// `EAGAIN`, `NotFound` for `ENOENT`, …), and the `Error` is its inner
+/// error, text and all.
+impl From<Error> for std::io::Error {
+    fn from(error: Error) -> std::io::Error {
+        let kind = match &error {
+            Error::Io { source, .. } => source.kind(),
+            other => other.errno().map_or(std::io::ErrorKind::Other, |errno| {
+                std::io::Error::from_raw_os_error(errno as i32).kind()
+            }),
+        };
+        std::io::Error::new(kind, error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -770,5 +792,42 @@ mod tests {
             what: "no user is named \"nobody-here\"".into(),
         };
         assert!(no_user.is_not_found() && !no_user.is_removed());
+    }
+
+    #[test]
+    fn as_an_io_error_the_kind_is_the_errnos_and_the_error_is_kept() {
+        let full = Error::from_errno(Op::Send, Errno::EAGAIN, Some(QueueId(7)));
+        let text = full.to_string();
+        let io = std::io::Error::from(full);
+        assert_eq!(io.kind(), std::io::ErrorKind::WouldBlock);
+        assert_eq!(io.to_string(), text);
+        let inner = io.into_inner().unwrap().downcast::<Error>().unwrap();
+        assert!(inner.is_would_block());
+
+        let missing = Error::from_errno(Op::Open, Errno::ENOENT, None);
+        assert_eq!(
+            std::io::Error::from(missing).kind(),
+            std::io::ErrorKind::NotFound
+        );
+        let timed_out = Error::TimedOut {
+            op: Op::Send,
+            errno: Errno::ETIMEDOUT,
+            timeout: Duration::from_millis(1),
+        };
+        assert!(timed_out.is_timed_out());
+        assert!(!Error::from_errno(Op::Send, Errno::EAGAIN, None).is_timed_out());
+        assert_eq!(
+            std::io::Error::from(timed_out).kind(),
+            std::io::ErrorKind::TimedOut
+        );
+        let decode = Error::Decode(crate::DecodeError::new(
+            1,
+            b"x",
+            crate::DecodeReason::UnknownType,
+        ));
+        assert_eq!(
+            std::io::Error::from(decode).kind(),
+            std::io::ErrorKind::Other
+        );
     }
 }

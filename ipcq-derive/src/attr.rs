@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, Meta, Path, Token, UnOp};
+use syn::{Attribute, Expr, ExprLit, ExprUnary, Ident, Lit, Meta, Path, Token, UnOp};
 
 use crate::ctxt::Ctxt;
 
@@ -43,6 +43,10 @@ pub(crate) struct EnumAttrs {
     /// `crate = "path"`: where the generated code finds ipcq, for a
     /// dependency renamed in Cargo.toml or re-exported by another crate.
     pub(crate) krate: Option<Path>,
+    /// `kind = "Name"`: the Kind enum's name, instead of `…Kind`.
+    pub(crate) kind: Option<Ident>,
+    /// `handler = "Name"`: the handler trait's name, instead of `…Handler`.
+    pub(crate) handler: Option<Ident>,
 }
 
 /// How a variant's body is encoded.
@@ -83,6 +87,20 @@ pub(crate) fn enum_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EnumAttrs {
                 }
                 out.krate = Some(path);
                 Ok(())
+            } else if meta.path.is_ident("kind") || meta.path.is_ident("handler") {
+                let key = word(&meta.path);
+                let expr: Expr = meta.value()?.parse()?;
+                let ident = item_name(&expr, &key)?;
+                let slot = if key == "kind" {
+                    &mut out.kind
+                } else {
+                    &mut out.handler
+                };
+                if slot.is_some() {
+                    cx.error_spanned_by(&meta.path, format!("duplicate ipcq attribute `{key}`"));
+                }
+                *slot = Some(ident);
+                Ok(())
             } else if meta.path.is_ident("mtype")
                 || meta.path.is_ident("text")
                 || meta.path.is_ident("bytes")
@@ -93,7 +111,8 @@ pub(crate) fn enum_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EnumAttrs {
                 )))
             } else {
                 Err(meta.error(
-                    "unknown ipcq attribute on the enum: expected `base = N` or `crate = \"path\"`",
+                    "unknown ipcq attribute on the enum: expected `base = N`, `crate = \"path\"`, \
+                     `kind = \"Name\"` or `handler = \"Name\"`",
                 ))
             }
         });
@@ -139,7 +158,10 @@ pub(crate) fn variant_attrs(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
                 out.encoding = encoding;
                 out.encoding_span = meta.path.span();
                 Ok(())
-            } else if meta.path.is_ident("base") || meta.path.is_ident("crate") {
+            } else if ["base", "crate", "kind", "handler"]
+                .iter()
+                .any(|key| meta.path.is_ident(key))
+            {
                 Err(meta.error(format!(
                     "`{}` belongs on the enum, not on a variant",
                     word(&meta.path)
@@ -219,6 +241,32 @@ pub(crate) fn no_serde_wire_attrs(cx: &Ctxt, attrs: &[Attribute], what: &str) {
                 ),
             );
         }
+    }
+}
+
+/// The name in `kind = "Name"` or `handler = "Name"` (`key`), written as a
+/// string as serde's `rename` is.
+fn item_name(expr: &Expr, key: &str) -> syn::Result<Ident> {
+    let message = format!(
+        "expected a name for the generated {} as a string, such as `{key} = \"{}\"`",
+        if key == "kind" {
+            "Kind enum"
+        } else {
+            "handler trait"
+        },
+        if key == "kind" {
+            "CmdType"
+        } else {
+            "CmdWorker"
+        }
+    );
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => lit
+            .parse::<Ident>()
+            .map_err(|_| syn::Error::new_spanned(lit, &message)),
+        _ => Err(syn::Error::new_spanned(expr, message)),
     }
 }
 

@@ -7,7 +7,7 @@ use syn::DeriveInput;
 use syn::spanned::Spanned;
 
 use crate::ast::{Enum, Style, Variant};
-use crate::attr::Encoding;
+use crate::attr::{Encoding, EnumAttrs};
 use crate::ctxt::Ctxt;
 use crate::{fallback, valid};
 
@@ -57,19 +57,26 @@ fn mtype(variant: &Variant<'_>) -> i64 {
         .expect("mtypes are checked before expansion")
 }
 
-pub(crate) fn kind_ident(input: &syn::Ident) -> Ident {
-    format_ident!("{}Kind", input)
+/// The Kind enum's name: `kind = "..."`, or the enum's name and `Kind`.
+pub(crate) fn kind_ident(input: &syn::Ident, attrs: Option<&EnumAttrs>) -> Ident {
+    attrs
+        .and_then(|a| a.kind.clone())
+        .unwrap_or_else(|| format_ident!("{}Kind", input))
 }
 
-pub(crate) fn handler_ident(input: &syn::Ident) -> Ident {
-    format_ident!("{}Handler", input)
+/// The handler trait's name: `handler = "..."`, or the enum's name and
+/// `Handler`.
+pub(crate) fn handler_ident(input: &syn::Ident, attrs: Option<&EnumAttrs>) -> Ident {
+    attrs
+        .and_then(|a| a.handler.clone())
+        .unwrap_or_else(|| format_ident!("{}Handler", input))
 }
 
 fn kind_enum(input: &Enum<'_>) -> TokenStream {
     let krate = input.krate();
     let vis = input.vis;
     let name = input.ident;
-    let kind = kind_ident(name);
+    let kind = kind_ident(name, Some(&input.attrs));
     let idents: Vec<&syn::Ident> = input.variants.iter().map(|v| v.ident).collect();
     let names: Vec<String> = input.variants.iter().map(Variant::name).collect();
     let mtypes: Vec<i64> = input.variants.iter().map(mtype).collect();
@@ -209,7 +216,7 @@ fn pattern(enum_ident: &syn::Ident, variant: &Variant<'_>) -> TokenStream {
 pub(crate) fn handler_trait(input: &Enum<'_>) -> TokenStream {
     let vis = input.vis;
     let name = input.ident;
-    let handler = handler_ident(name);
+    let handler = handler_ident(name, Some(&input.attrs));
     // Colliding names are an error reported by `valid`; keeping the first
     // spares the user a second error about the same thing from the fallback.
     let mut seen = std::collections::HashSet::new();
@@ -326,8 +333,8 @@ fn nest(items: Vec<TokenStream>, span: Span) -> TokenStream {
 fn impls(input: &Enum<'_>) -> TokenStream {
     let krate = &input.krate();
     let name = input.ident;
-    let kind = kind_ident(name);
-    let handler = handler_ident(name);
+    let kind = kind_ident(name, Some(&input.attrs));
+    let handler = handler_ident(name, Some(&input.attrs));
     // The body parameter, named at the call site: the arms below are spanned
     // at the fields, which may come from a `macro_rules!` whose hygiene would
     // hide a local named there.

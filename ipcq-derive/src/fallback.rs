@@ -9,6 +9,7 @@ use syn::{Data, DeriveInput};
 
 use crate::ast::Enum;
 use crate::expand::{handler_ident, handler_trait, kind_ident};
+use crate::valid::generated_names_differ;
 
 pub(crate) fn expand(
     input: &DeriveInput,
@@ -25,11 +26,14 @@ pub(crate) fn expand(
     let krate = crate::ast::krate(model.map(|m| &m.attrs));
     let vis = &input.vis;
     let name = &input.ident;
-    let kind = kind_ident(name);
+    // Names that collide were reported; stand-ins under them would only add
+    // errors about the collision.
+    let model = model.filter(|m| generated_names_differ(name, &m.attrs));
+    let kind = kind_ident(name, model.map(|m| &m.attrs));
     let handler = match model {
         Some(model) => handler_trait(model),
         None => {
-            let handler = handler_ident(name);
+            let handler = handler_ident(name, None);
             quote!(#[allow(missing_docs)] #vis trait #handler {})
         }
     };

@@ -7,7 +7,7 @@ use syn::GenericParam;
 use syn::ext::IdentExt;
 
 use crate::ast::{Enum, Variant};
-use crate::attr::{Encoding, Setting};
+use crate::attr::{Encoding, EnumAttrs, Setting};
 use crate::ctxt::Ctxt;
 
 /// The largest mtype: msgsnd takes a C `long`, 64 bits on the 64-bit Linux
@@ -43,6 +43,7 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
         }
         _ => true,
     };
+    check_generated_names(cx, input);
     let mut mtypes: HashMap<i128, (&Variant<'_>, &'static str)> = HashMap::new();
     let mut methods: HashMap<String, &Variant<'_>> = HashMap::new();
     let mut after_explicit = false;
@@ -96,6 +97,37 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
                 methods.insert(method, variant);
             }
         }
+    }
+}
+
+/// Whether the names of the enum, its Kind and its handler trait differ, as
+/// [`check_generated_names`] requires.
+pub(crate) fn generated_names_differ(name: &syn::Ident, attrs: &EnumAttrs) -> bool {
+    let kind = crate::expand::kind_ident(name, Some(attrs));
+    let handler = crate::expand::handler_ident(name, Some(attrs));
+    kind != *name && handler != *name && kind != handler
+}
+
+/// The names given to the Kind enum and the handler trait must differ from
+/// each other and from the enum's.
+fn check_generated_names(cx: &Ctxt, input: &Enum<'_>) {
+    let name = input.ident;
+    let (kind, handler) = (&input.attrs.kind, &input.attrs.handler);
+    for (given, what) in [(kind, "Kind enum"), (handler, "handler trait")] {
+        if let Some(given) = given.as_ref().filter(|g| *g == name) {
+            cx.error_spanned_by(
+                given,
+                format!("the {what} cannot be named `{name}`, as the message enum is"),
+            );
+        }
+    }
+    let kind = crate::expand::kind_ident(name, Some(&input.attrs));
+    // Named as the enum as well: reported above.
+    if let Some(handler) = handler.as_ref().filter(|h| **h == kind && *h != name) {
+        cx.error_spanned_by(
+            handler,
+            format!("the handler trait cannot be named `{kind}`, as the Kind enum is"),
+        );
     }
 }
 

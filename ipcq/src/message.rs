@@ -47,6 +47,8 @@ use crate::wire::Body;
 /// | `#[ipcq(text)]` | a variant of one field | the body is the field's `Display` text, parsed back with `FromStr` |
 /// | `#[ipcq(bytes)]` | a variant of one `Vec<u8>`, `String` or `[u8; N]` | the body is the field's bytes; an array takes bodies of exactly `N` bytes |
 /// | `#[ipcq(crate = "path")]` | the enum | where the generated code finds ipcq (default `::ipcq`): for a dependency renamed in `Cargo.toml`, or ipcq re-exported by another crate |
+/// | `#[ipcq(kind = "Name")]` | the enum | the name of the generated Kind enum (default the enum's name and `Kind`), when that name is taken |
+/// | `#[ipcq(handler = "Name")]` | the enum | the name of the generated handler trait (default the enum's name and `Handler`), when that name is taken |
 ///
 /// Text and bytes variants have no header, so that programs in other
 /// languages can send and read them as they are (`docs/WIRE.md`, section 6).

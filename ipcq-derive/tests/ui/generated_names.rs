@@ -1,0 +1,23 @@
+use ipcq::QueueMessage;
+use serde::{Deserialize, Serialize};
+
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+#[ipcq(kind = 5, handler = "not a name")]
+enum Cmd {
+    #[ipcq(kind = "Other")]
+    Start,
+}
+
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+#[ipcq(kind = "Job", handler = "Job")]
+enum Job {
+    Run,
+}
+
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+#[ipcq(handler = "B", kind = "A", kind = "B")]
+enum Task {
+    Run,
+}
+
+fn main() {}

@@ -95,6 +95,13 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
         (a.path().is_ident("allow") || a.path().is_ident("expect"))
             .then(|| quote!(#[allow(#tokens)]))
     });
+    // A variant added to a `#[non_exhaustive]` enum adds a kind: other
+    // crates must not match its kinds exhaustively either.
+    let non_exhaustive = input
+        .original
+        .attrs
+        .iter()
+        .find(|a| a.path().is_ident("non_exhaustive"));
     let doc =
         format!("Which variant of [`{name}`] a message is: one value per variant, with its mtype.");
     // The trait impls, Display and From repeat the matches rather than call
@@ -110,6 +117,7 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
     quote! {
         #[doc = #doc]
         #(#lints)*
+        #non_exhaustive
         // By path: a `Debug` or `Clone` derive of another crate may be in scope.
         #[derive(
             ::core::clone::Clone,
@@ -532,6 +540,34 @@ mod tests {
         (0..n)
             .map(|i| format_ident!("T{i}").to_token_stream())
             .collect()
+    }
+
+    /// The Kind enum generated for `input`, as text.
+    fn kind_of(input: TokenStream) -> String {
+        let input: DeriveInput = syn::parse2(input).unwrap();
+        let cx = Ctxt::new();
+        let model = Enum::from_ast(&cx, &input).unwrap();
+        cx.check().unwrap();
+        kind_enum(&model).to_string()
+    }
+
+    #[test]
+    fn a_non_exhaustive_enum_has_a_non_exhaustive_kind() {
+        let open = kind_of(quote!(
+            #[non_exhaustive]
+            pub enum Cmd {
+                A,
+                B(u8),
+            }
+        ));
+        assert!(open.contains("# [non_exhaustive] # [derive"), "{open}");
+        let closed = kind_of(quote!(
+            pub enum Cmd {
+                A,
+                B(u8),
+            }
+        ));
+        assert!(!closed.contains("non_exhaustive"), "{closed}");
     }
 
     #[test]

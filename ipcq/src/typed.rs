@@ -559,6 +559,13 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// [`Error::Decode`] the undecodable message is in the error and the loop
     /// can simply be called again.
     ///
+    /// A handler ends the loop by removing the queue, or by stopping its
+    /// [`StopHandle`] ([`serve_by`](Self::serve_by)'s example). A stop stays
+    /// in force: until [`StopHandle::reset`], every blocking call through a
+    /// handle it is attached to returns [`Error::Stopped`] at once, so a
+    /// program that serves again, or sends with [`send`](Self::send), resets
+    /// it first.
+    ///
     /// # Errors
     ///
     /// As [`recv`](Self::recv), except removal and stop.

@@ -52,15 +52,17 @@ use crate::error::counted;
 ///
 /// # Examples
 ///
-/// postcard, in full:
+/// A codec for postcard, in full, as a crate outside ipcq writes one (ipcq
+/// ships this one as [`Postcard`](crate::Postcard), with the `postcard`
+/// feature and wire id 2):
 ///
 /// ```
 /// use ipcq::{Codec, CodecError};
 /// use serde::de::DeserializeSeed;
 ///
-/// struct Postcard;
+/// struct MyPostcard;
 ///
-/// impl Codec for Postcard {
+/// impl Codec for MyPostcard {
 ///     const ID: u8 = 0x81; // 0x80 and up are for codecs defined outside ipcq
 ///     const NAME: &'static str = "postcard";
 ///
@@ -86,9 +88,9 @@ use crate::error::counted;
 /// }
 ///
 /// let mut out = Vec::new();
-/// Postcard::encode(&(300u32, "hi"), &mut out)?;
+/// MyPostcard::encode(&(300u32, "hi"), &mut out)?;
 /// assert_eq!(out, [0xac, 0x02, 2, b'h', b'i']);
-/// assert_eq!(Postcard::decode::<(u32, String)>(&out)?, (300, "hi".to_string()));
+/// assert_eq!(MyPostcard::decode::<(u32, String)>(&out)?, (300, "hi".to_string()));
 ///
 /// #[derive(serde::Deserialize, Debug)]
 /// struct Node {
@@ -98,10 +100,10 @@ use crate::error::counted;
 /// // One node, holding one node, holding one node... 10,000 deep: refused
 /// // at the 129th level, in ipcq's words (postcard's would be "Serde
 /// // Deserialization Error").
-/// let deep = Postcard::decode::<Node>(&[1; 10_000]).unwrap_err();
+/// let deep = MyPostcard::decode::<Node>(&[1; 10_000]).unwrap_err();
 /// assert!(deep.to_string().starts_with("values nest more than 128 levels deep"));
 /// // Three deep is fine.
-/// let node = Postcard::decode::<Node>(&[1, 1, 0])?;
+/// let node = MyPostcard::decode::<Node>(&[1, 1, 0])?;
 /// assert_eq!(node.kids[0].kids[0].kids.len(), 0);
 /// # Ok::<(), CodecError>(())
 /// ```
@@ -152,8 +154,8 @@ use crate::error::counted;
 /// ```
 pub trait Codec {
     /// Identifies the codec in the wire header. ipcq's own codecs use 1 to
-    /// 0x7f; codecs defined elsewhere use 0x80 to 0xff (docs/WIRE.md lists
-    /// the ids taken).
+    /// 0x7f ([`Bincode`] 1, [`Postcard`](crate::Postcard) 2); codecs defined
+    /// elsewhere use 0x80 to 0xff (docs/WIRE.md lists the ids taken).
     const ID: u8;
 
     /// The codec's name, for error messages.

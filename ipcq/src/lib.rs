@@ -72,6 +72,8 @@ mod error;
 mod key;
 mod message;
 mod options;
+#[cfg(feature = "postcard")]
+mod postcard_codec;
 mod queue;
 mod selector;
 pub mod service;
@@ -90,6 +92,8 @@ pub use error::{Access, Distrust, Error, Op, Result};
 pub use key::{Key, ParseKeyError, QueueId};
 pub use message::{DecodeError, DecodeReason, Dispatch, EncodeError, MessageKind, QueueMessage};
 pub use options::{Attributes, OpenOptions};
+#[cfg(feature = "postcard")]
+pub use postcard_codec::Postcard;
 pub use queue::MsgQueue;
 pub use selector::Selector;
 pub use stat::{Limits, QueueStat, list};

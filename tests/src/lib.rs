@@ -1,8 +1,7 @@
 //! Shared pieces of the integration tests: queues that clean up after
-//! themselves, the message enums the tests and the `peer` process share, a
-//! second codec, and a way to start that peer.
+//! themselves, the message enums the tests and the `peer` process share, and
+//! a way to start that peer.
 
-pub mod codecs;
 pub mod foreign;
 pub mod messages;
 

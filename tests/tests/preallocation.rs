@@ -12,10 +12,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ipcq::{Bincode, Codec};
+use ipcq::{Bincode, Codec, Postcard};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use tests::codecs::Postcard;
+
 use tests::messages::ByteBuf;
 
 struct Measuring;

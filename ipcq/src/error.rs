@@ -667,14 +667,28 @@ fn limit_reached(errno: Errno) -> &'static str {
 }
 
 /// An [`Error`] as an [`io::Error`](std::io::Error), for callers whose
-/// errors are I/O errors: the kind is the errno's (`WouldBlock` for
-/// `EAGAIN`, `NotFound` for `ENOENT`, …), and the `Error` is its inner
-/// error, text and all.
+/// errors are I/O errors; the `Error` is its inner error, text and all.
+///
+/// The kind is the errno's (`WouldBlock` for `EAGAIN`, `NotFound` for
+/// `ENOENT`, `PermissionDenied` for `EACCES`, …), but for:
+///
+/// - `Other` for [`Error::Stopped`], not the `Interrupted` of its `EINTR`,
+///   which std's `read_exact`, `write_all` and their kin retry: a stop stays
+///   in force, so they would retry for ever;
+/// - `InvalidData` for [`Error::Decode`], `InvalidInput` for
+///   [`Error::Encode`];
+/// - `ResourceBusy` for [`Error::AlreadyRunning`];
+/// - its own error's kind for [`Error::Io`].
 impl From<Error> for std::io::Error {
     fn from(error: Error) -> std::io::Error {
+        use std::io::ErrorKind;
         let kind = match &error {
             Error::Io { source, .. } => source.kind(),
-            other => other.errno().map_or(std::io::ErrorKind::Other, |errno| {
+            Error::Stopped { .. } => ErrorKind::Other,
+            Error::Decode(_) => ErrorKind::InvalidData,
+            Error::Encode(_) => ErrorKind::InvalidInput,
+            Error::AlreadyRunning { .. } => ErrorKind::ResourceBusy,
+            other => other.errno().map_or(ErrorKind::Other, |errno| {
                 std::io::Error::from_raw_os_error(errno as i32).kind()
             }),
         };
@@ -827,7 +841,24 @@ mod tests {
         ));
         assert_eq!(
             std::io::Error::from(decode).kind(),
+            std::io::ErrorKind::InvalidData
+        );
+        // Not Interrupted, which std's I/O loops retry: a stop stays.
+        let stopped = Error::Stopped {
+            op: Op::Receive,
+            errno: Errno::EINTR,
+        };
+        assert_eq!(
+            std::io::Error::from(stopped).kind(),
             std::io::ErrorKind::Other
+        );
+        let held = Error::AlreadyRunning {
+            path: "/run/x.pid".into(),
+            pid: Some(7),
+        };
+        assert_eq!(
+            std::io::Error::from(held).kind(),
+            std::io::ErrorKind::ResourceBusy
         );
     }
 }

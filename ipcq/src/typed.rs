@@ -835,6 +835,13 @@ impl<T> std::error::Error for SendError<T> {
     }
 }
 
+/// As [`Error`]'s conversion, dropping the message.
+impl<T> From<SendError<T>> for std::io::Error {
+    fn from(e: SendError<T>) -> std::io::Error {
+        e.error.into()
+    }
+}
+
 impl<T> From<SendError<T>> for Error {
     fn from(e: SendError<T>) -> Error {
         e.error

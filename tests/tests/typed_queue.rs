@@ -73,6 +73,9 @@ fn try_send_on_a_full_queue_hands_the_message_back() {
     // By reference, the caller keeps the message anyway.
     let msg = job(99);
     assert!(q.try_send(&msg).unwrap_err().is_full());
+    // As an I/O error, for callers whose errors are.
+    let io = std::io::Error::from(q.try_send(&msg).unwrap_err());
+    assert_eq!(io.kind(), std::io::ErrorKind::WouldBlock);
 
     let timed = q
         .send_timeout(job(sent), Duration::from_millis(30))

@@ -53,8 +53,8 @@ use crate::error::counted;
 /// # Examples
 ///
 /// A codec for postcard, in full, as a crate outside ipcq writes one (ipcq
-/// ships this one as [`Postcard`](crate::Postcard), with the `postcard`
-/// feature and wire id 2):
+/// ships this one as `ipcq::Postcard`, with the `postcard` feature and wire
+/// id 2):
 ///
 /// ```
 /// use ipcq::{Codec, CodecError};
@@ -154,8 +154,8 @@ use crate::error::counted;
 /// ```
 pub trait Codec {
     /// Identifies the codec in the wire header. ipcq's own codecs use 1 to
-    /// 0x7f ([`Bincode`] 1, [`Postcard`](crate::Postcard) 2); codecs defined
-    /// elsewhere use 0x80 to 0xff (docs/WIRE.md lists the ids taken).
+    /// 0x7f ([`Bincode`] 1, `ipcq::Postcard` 2); codecs defined elsewhere
+    /// use 0x80 to 0xff (docs/WIRE.md lists the ids taken).
     const ID: u8;
 
     /// The codec's name, for error messages.

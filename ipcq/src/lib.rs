@@ -61,6 +61,7 @@
 
 #![cfg(target_os = "linux")]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod batch;
 mod bincode_encoder;
@@ -93,6 +94,7 @@ pub use key::{Key, ParseKeyError, QueueId};
 pub use message::{DecodeError, DecodeReason, Dispatch, EncodeError, MessageKind, QueueMessage};
 pub use options::{Attributes, OpenOptions};
 #[cfg(feature = "postcard")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postcard")))]
 pub use postcard_codec::Postcard;
 pub use queue::MsgQueue;
 pub use selector::Selector;

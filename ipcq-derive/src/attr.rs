@@ -197,12 +197,15 @@ pub(crate) fn no_field_attrs(cx: &Ctxt, attrs: &[Attribute]) {
     no_serde_wire_attrs(cx, attrs, "field");
 }
 
-/// Rejects the `#[serde(...)]` attributes of a variant or field (`what`)
-/// that would change its encoding through serde: the derive encodes each
-/// variant's fields itself, every one by its own `Serialize`, so they would
-/// do nothing, and a field marked `skip` (a password, say) would be sent
-/// all the same. Attributes that change nothing in a format without field
-/// names (`rename`, `alias`, `bound`) are left to serde.
+/// Rejects `#[serde(skip)]` and `#[serde(skip_serializing)]` on a variant
+/// or field (`what`): the derive encodes each variant's fields itself,
+/// every one of them, so a field marked so (a password, say) would be sent
+/// all the same, against what the attribute says.
+///
+/// Other serde attributes are left to serde: they shape the enum's own
+/// `Serialize` (JSON logs, say) and change nothing on the queue, where a
+/// field is encoded by its type's impls at both ends (`with`,
+/// `skip_serializing_if`, `rename`, `default`, …).
 pub(crate) fn no_serde_wire_attrs(cx: &Ctxt, attrs: &[Attribute], what: &str) {
     for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
         // What does not parse is serde's to report.
@@ -212,32 +215,16 @@ pub(crate) fn no_serde_wire_attrs(cx: &Ctxt, attrs: &[Attribute], what: &str) {
         };
         for meta in metas {
             let key = word(meta.path());
-            let what_it_does = match key.as_str() {
-                "skip" | "skip_serializing" | "skip_deserializing" | "skip_serializing_if" => {
-                    format!(
-                        "this {what} would be sent all the same; leave it out of the message enum"
-                    )
-                }
-                "with" | "serialize_with" | "deserialize_with" => format!(
-                    "{} encoded by the Serialize and Deserialize of {} type; wrap it in a \
-                     type whose impls do what `{key}` does",
-                    if what == "field" {
-                        "the field is"
-                    } else {
-                        "each field is"
-                    },
-                    if what == "field" { "its" } else { "its own" },
-                ),
-                "flatten" => "a variant's fields are encoded as one tuple, and nothing is \
-                              flattened into it"
-                    .to_string(),
-                _ => continue,
-            };
+            if key != "skip" && key != "skip_serializing" {
+                continue;
+            }
             cx.error_spanned_by(
                 &meta,
                 format!(
-                    "`#[serde({key})]` does not apply to messages: #[derive(QueueMessage)] \
-                     encodes every field of a variant itself, in order; {what_it_does}"
+                    "`#[serde({key})]` does not keep a {what} off the queue: \
+                     #[derive(QueueMessage)] sends every field of a variant; leave the {what} \
+                     out of the message enum, or, to keep it out of other formats only, use \
+                     `serialize_with`"
                 ),
             );
         }

@@ -10,8 +10,10 @@ mod secs {
     }
 }
 
-// Every field is sent, whatever serde is told: each of these is an error,
-// and `rename`, which changes nothing in bincode, is not.
+// Every field is sent, whatever serde is told: `skip` and
+// `skip_serializing`, which say otherwise, are errors; attributes that shape
+// other formats only (`rename`, `with`, `skip_serializing_if`, `default`)
+// are not.
 #[derive(QueueMessage, Serialize, Deserialize, Debug)]
 enum Cmd {
     Login {
@@ -21,6 +23,8 @@ enum Cmd {
         password: String,
         #[serde(rename = "t", with = "secs")]
         timeout: std::time::Duration,
+        #[serde(default, skip_serializing)]
+        token: String,
     },
     #[serde(skip)]
     Internal(u32),

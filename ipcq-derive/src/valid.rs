@@ -121,13 +121,20 @@ fn check_generated_names(cx: &Ctxt, input: &Enum<'_>) {
             );
         }
     }
+    // The names in use, given or not: `kind = "CmdHandler"` takes the
+    // handler trait's default name.
     let kind = crate::expand::kind_ident(name, Some(&input.attrs));
+    let handler = crate::expand::handler_ident(name, Some(&input.attrs));
     // Named as the enum as well: reported above.
-    if let Some(handler) = handler.as_ref().filter(|h| **h == kind && *h != name) {
-        cx.error_spanned_by(
-            handler,
-            format!("the handler trait cannot be named `{kind}`, as the Kind enum is"),
-        );
+    if kind == handler && kind != *name {
+        // At whichever name was given; the handler's if both were.
+        let given = input.attrs.handler.as_ref().or(input.attrs.kind.as_ref());
+        if let Some(given) = given {
+            cx.error_spanned_by(
+                given,
+                format!("the Kind enum and the handler trait cannot both be named `{kind}`"),
+            );
+        }
     }
 }
 

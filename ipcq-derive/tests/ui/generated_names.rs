@@ -20,4 +20,11 @@ enum Task {
     Run,
 }
 
+// The Kind given the handler trait's default name.
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+#[ipcq(kind = "StepHandler")]
+enum Step {
+    Run,
+}
+
 fn main() {}

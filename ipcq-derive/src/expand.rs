@@ -40,13 +40,18 @@ fn expand(input: &Enum<'_>) -> TokenStream {
     }
 }
 
-/// Where a field type lacking Serialize or Deserialize is reported: at the
-/// variant's first field rather than at the derive.
+/// Where the calls of a variant's arms are, and so where the compiler
+/// reports a bound they need that does not hold: at the variant's first
+/// field for a text or bytes variant (its one field), and at the variant's
+/// name for a typed one, whose fields go to the codec as one tuple. A field
+/// type lacking `Serialize` or `Deserialize` is reported at that field
+/// first ([`field_checks`]); the tuple's error follows at the variant, not
+/// at a field that is not at fault.
 fn fields_span(variant: &Variant<'_>) -> Span {
-    variant
-        .fields
-        .first()
-        .map_or_else(|| variant.ident.span(), |f| f.ty.span())
+    match (variant.encoding, variant.fields.first()) {
+        (Encoding::Text | Encoding::Bytes, Some(first)) => first.ty.span(),
+        _ => variant.ident.span(),
+    }
 }
 
 /// A checked mtype: `valid` has made sure that it is known and fits an i64.

@@ -86,8 +86,9 @@ impl OpenOptions {
     /// The nine bits of `0o777`: read lets a process receive and stat, write
     /// lets it send. The process umask does not apply to System V queues. A
     /// mode with other bits set makes [`open`](Self::open) fail with
-    /// [`Error::InvalidArgument`]: `mode(644)`, in decimal, would otherwise
-    /// create a queue of mode `0o204`.
+    /// [`Error::InvalidArgument`]: that catches most modes written in decimal
+    /// (`mode(644)` would create a queue of mode `0o204`), but not those up to
+    /// 511 (`mode(400)` is `0o620`). Write modes in octal.
     ///
     /// With [`create`](Self::create) or [`create_new`](Self::create_new), a
     /// mode that lets every user write (`0o622`, `0o666`) also says that such
@@ -354,7 +355,6 @@ fn check_trusted(
     })
 }
 
-/// The refusal of a queue whose owner cannot be read.
 /// Refuses a mode with bits outside `0o777`, which System V queues do not
 /// have: most often a mode written in decimal.
 pub(crate) fn check_mode(op: Op, mode: u32) -> Result<()> {
@@ -376,6 +376,7 @@ pub(crate) fn check_mode(op: Op, mode: u32) -> Result<()> {
 /// Why a capacity of 0 is refused.
 pub(crate) const ZERO_CAPACITY: &str = "a queue's capacity must be at least 1 byte";
 
+/// The refusal of a queue whose owner cannot be read.
 fn unverifiable(key: Key) -> Error {
     Error::Untrusted {
         op: Op::Open,

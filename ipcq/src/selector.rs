@@ -48,10 +48,13 @@ impl Selector {
     /// The oldest message of one variant: [`Type`](Self::Type) with `kind`'s
     /// mtype.
     ///
-    /// With the `…_by` methods of [`TypedQueue`](crate::TypedQueue), this gives
-    /// the non-blocking and timed forms of `recv_kind`, `recv_priority` and
-    /// `recv_except`. Unlike those, a selector holds only the mtype: a kind of
-    /// another message enum compiles, and selects that mtype on this queue.
+    /// With the `…_by` methods of [`TypedQueue`](crate::TypedQueue), this and
+    /// its siblings give the worker loops of one variant
+    /// ([`serve_by`](crate::TypedQueue::serve_by)) and the non-blocking and
+    /// timed forms of `recv_priority` and `recv_except`; `recv_kind` has its
+    /// own (`try_recv_kind`, `recv_kind_timeout`). Unlike the typed methods,
+    /// a selector holds only the mtype: a kind of another message enum
+    /// compiles, and selects that mtype on this queue.
     ///
     /// ```
     /// # use ipcq::{Key, QueueMessage, Selector, TypedQueue};

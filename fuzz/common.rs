@@ -308,8 +308,13 @@ pub(crate) struct Decoded {
 /// bounds. `None` for the empty input. A panic inside the decode itself
 /// propagates, which is what the fuzzer looks for.
 pub(crate) fn check(data: &[u8]) -> Option<Decoded> {
+    check_with::<Bincode>(data)
+}
+
+/// [`check`] with codec `C`: what a `TypedQueue<Fuzz, C>` receiver does.
+pub(crate) fn check_with<C: Codec>(data: &[u8]) -> Option<Decoded> {
     let (mtype, body) = split(data)?;
-    let (result, allocs) = measure(|| Fuzz::decode_body::<Bincode>(mtype, body));
+    let (result, allocs) = measure(|| Fuzz::decode_body::<C>(mtype, body));
     allocs.assert_bounded(body.len());
     let kind = FuzzKind::from_mtype(mtype);
     match &result {
@@ -320,7 +325,9 @@ pub(crate) fn check(data: &[u8]) -> Option<Decoded> {
             match msg {
                 Fuzz::Note(s) | Fuzz::Blob(s) => assert_eq!(s.as_bytes(), body),
                 Fuzz::Raw(bytes) => assert_eq!(bytes, body),
-                Fuzz::Ping | Fuzz::Shutdown => assert_eq!(body, header(mtype).as_slice()),
+                Fuzz::Ping | Fuzz::Shutdown => {
+                    assert_eq!(body, header_with::<C>(mtype).as_slice());
+                }
                 _ => {}
             }
         }
@@ -379,8 +386,13 @@ fn check_reason(mtype: i64, kind: Option<FuzzKind>, reason: &DecodeReason) {
 /// The 6-byte header of a typed body of the variant of `mtype`, as
 /// `docs/WIRE.md` section 3 lays it out.
 pub(crate) fn header(mtype: i64) -> Vec<u8> {
+    header_with::<Bincode>(mtype)
+}
+
+/// [`header`] for codec `C`.
+pub(crate) fn header_with<C: Codec>(mtype: i64) -> Vec<u8> {
     let kind = FuzzKind::from_mtype(mtype).expect("a variant's mtype");
-    let mut out = vec![ipcq::WIRE_VERSION, Bincode::ID];
+    let mut out = vec![ipcq::WIRE_VERSION, C::ID];
     out.extend(ipcq::fingerprint(signature(kind)).to_le_bytes());
     out
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 mod common;
 
 use common::{Decoded, Fuzz};
-use ipcq::{Bincode, DecodeReason, QueueMessage};
+use ipcq::{Bincode, Codec, DecodeReason, Postcard, QueueMessage};
 
 #[global_allocator]
 static ALLOC: common::Counting = common::Counting;
@@ -52,6 +52,31 @@ fn corpus_decodes_without_panics_within_the_allocation_bound() {
     println!("{} inputs: {ok} decoded, {err} refused", files.len());
     // Real messages of every variant were seeded; some must have stayed.
     assert!(ok > 0, "no input of the corpus decodes ({err} errors)");
+}
+
+/// The corpus through `ipcq::Postcard`: each typed body's codec id is set to
+/// postcard's, so that its fields reach postcard's decoder. The bytes were
+/// made for bincode, and most are refused; none may panic or allocate past
+/// the bound, which holds for every codec (the seed ipcq hands a codec
+/// bounds the decode, not the codec).
+#[test]
+fn corpus_decodes_through_postcard_without_panics_within_the_allocation_bound() {
+    let files = corpus();
+    let mut failures = Vec::new();
+    let mut reached = 0;
+    for (path, bytes) in &files {
+        let mut input = bytes.clone();
+        // Selector byte, then the header: version, codec id.
+        if input.len() >= 3 && input[1] == ipcq::WIRE_VERSION && input[2] == Bincode::ID {
+            input[2] = Postcard::ID;
+            reached += 1;
+        }
+        if panic::catch_unwind(|| common::check_with::<Postcard>(&input)).is_err() {
+            failures.push(path.display().to_string());
+        }
+    }
+    assert!(failures.is_empty(), "panicked on {failures:?}");
+    assert!(reached > 0, "no input reached postcard's decoder");
 }
 
 #[test]

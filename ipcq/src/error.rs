@@ -818,11 +818,6 @@ mod tests {
         let inner = io.into_inner().unwrap().downcast::<Error>().unwrap();
         assert!(inner.is_would_block());
 
-        let missing = Error::from_errno(Op::Open, Errno::ENOENT, None);
-        assert_eq!(
-            std::io::Error::from(missing).kind(),
-            std::io::ErrorKind::NotFound
-        );
         let timed_out = Error::TimedOut {
             op: Op::Send,
             errno: Errno::ETIMEDOUT,
@@ -830,35 +825,33 @@ mod tests {
         };
         assert!(timed_out.is_timed_out());
         assert!(!Error::from_errno(Op::Send, Errno::EAGAIN, None).is_timed_out());
-        assert_eq!(
-            std::io::Error::from(timed_out).kind(),
-            std::io::ErrorKind::TimedOut
-        );
-        let decode = Error::Decode(crate::DecodeError::new(
-            1,
-            b"x",
-            crate::DecodeReason::UnknownType,
-        ));
-        assert_eq!(
-            std::io::Error::from(decode).kind(),
-            std::io::ErrorKind::InvalidData
-        );
-        // Not Interrupted, which std's I/O loops retry: a stop stays.
-        let stopped = Error::Stopped {
-            op: Op::Receive,
-            errno: Errno::EINTR,
-        };
-        assert_eq!(
-            std::io::Error::from(stopped).kind(),
-            std::io::ErrorKind::Other
-        );
-        let held = Error::AlreadyRunning {
-            path: "/run/x.pid".into(),
-            pid: Some(7),
-        };
-        assert_eq!(
-            std::io::Error::from(held).kind(),
-            std::io::ErrorKind::ResourceBusy
-        );
+        let undecodable = crate::DecodeError::new(1, b"x", crate::DecodeReason::UnknownType);
+        let cases = [
+            (
+                Error::from_errno(Op::Open, Errno::ENOENT, None),
+                std::io::ErrorKind::NotFound,
+            ),
+            (timed_out, std::io::ErrorKind::TimedOut),
+            (Error::Decode(undecodable), std::io::ErrorKind::InvalidData),
+            // Not Interrupted, which std's I/O loops retry: a stop stays.
+            (
+                Error::Stopped {
+                    op: Op::Receive,
+                    errno: Errno::EINTR,
+                },
+                std::io::ErrorKind::Other,
+            ),
+            (
+                Error::AlreadyRunning {
+                    path: "/run/x.pid".into(),
+                    pid: Some(7),
+                },
+                std::io::ErrorKind::ResourceBusy,
+            ),
+        ];
+        for (error, kind) in cases {
+            let said = error.to_string();
+            assert_eq!(std::io::Error::from(error).kind(), kind, "{said}");
+        }
     }
 }

@@ -678,6 +678,30 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
 
     /// Runs a worker loop with a closure for every message, as [`serve`](Self::serve) does.
     ///
+    /// A loop that ends on a message of its own is a `for` over the queue,
+    /// which ends on a stop or the queue's removal as this does, and hands
+    /// over each undecodable message as an `Err` item and goes on:
+    ///
+    /// ```
+    /// # use ipcq::{Key, QueueMessage, TypedQueue};
+    /// # #[derive(QueueMessage, serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    /// # enum Cmd { Add(u64), Quit }
+    /// let q = TypedQueue::<Cmd>::create(Key::private())?;
+    /// for msg in [Cmd::Add(1), Cmd::Add(2), Cmd::Quit, Cmd::Add(4)] {
+    ///     q.send(msg)?;
+    /// }
+    /// let mut total = 0;
+    /// for msg in &q {
+    ///     match msg? {
+    ///         Cmd::Add(n) => total += n,
+    ///         Cmd::Quit => break,
+    ///     }
+    /// }
+    /// assert_eq!((total, q.recv()?), (3, Cmd::Add(4)));
+    /// # q.remove()?;
+    /// # Ok::<(), ipcq::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`serve`](Self::serve).

@@ -14,7 +14,7 @@ use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender};
-use ipcq::{Key, MsgBuffer, MsgQueue, QueueId, Selector, TypedQueue};
+use ipcq::{Bincode, Codec, Key, MsgBuffer, MsgQueue, Postcard, QueueId, Selector, TypedQueue};
 use nix::mqueue::{MQ_OFlag, MqAttr, MqdT, mq_close, mq_open, mq_receive, mq_send};
 use nix::sys::resource::{Resource, getrlimit};
 use nix::sys::stat::Mode;
@@ -40,6 +40,9 @@ pub(crate) enum Transport {
     Typed,
     /// `TypedQueue` with a `Vec<u8>` payload.
     TypedVec,
+    /// `TypedQueue<_, Postcard>` with a `Bytes<N>` payload: the codec a
+    /// queue moving off bincode takes.
+    TypedPostcard,
     /// `TypedQueue` with a `#[ipcq(bytes)]` `[u8; N]` payload: no header,
     /// no length prefix.
     TypedRecord,
@@ -54,12 +57,13 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    pub(crate) const ALL: [Transport; 10] = [
+    pub(crate) const ALL: [Transport; 11] = [
         Transport::Raw,
         Transport::RawTypedSize,
         Transport::Bytes,
         Transport::Typed,
         Transport::TypedVec,
+        Transport::TypedPostcard,
         Transport::TypedRecord,
         Transport::TypedBatch,
         Transport::IpcChannel,
@@ -75,6 +79,7 @@ impl Transport {
             Transport::Bytes => "ipcq-bytes",
             Transport::Typed => "ipcq-typed",
             Transport::TypedVec => "ipcq-typed-vec",
+            Transport::TypedPostcard => "ipcq-typed-postcard",
             Transport::TypedRecord => "ipcq-typed-record",
             Transport::TypedBatch => "ipcq-typed-batch",
             Transport::IpcChannel => "ipc-channel",
@@ -91,6 +96,7 @@ impl Transport {
             Transport::Bytes => "ipcq MsgQueue",
             Transport::Typed => "ipcq TypedQueue, Bytes<N>",
             Transport::TypedVec => "ipcq TypedQueue, Vec<u8>",
+            Transport::TypedPostcard => "ipcq TypedQueue<_, Postcard>, Bytes<N>",
             Transport::TypedRecord => "ipcq TypedQueue, #[ipcq(bytes)] [u8; N]",
             Transport::TypedBatch => "ipcq TypedQueue send_batch",
             Transport::IpcChannel => "ipc-channel 0.23",
@@ -111,6 +117,7 @@ impl Transport {
                 | Transport::Bytes
                 | Transport::Typed
                 | Transport::TypedVec
+                | Transport::TypedPostcard
                 | Transport::TypedRecord
                 | Transport::TypedBatch
         )
@@ -293,6 +300,14 @@ fn open_sysv<const N: usize>(
                 n => return Err(format!("no typed message with a {n}-byte payload").into()),
             }
         }
+        (Transport::TypedPostcard, _) => match N {
+            16 => Box::new(TypedEp::<16, Msg16, Postcard>::new(q, side, recv, false)),
+            256 => Box::new(TypedEp::<256, Msg256, Postcard>::new(q, side, recv, false)),
+            4096 => Box::new(TypedEp::<4096, Msg4096, Postcard>::new(
+                q, side, recv, false,
+            )),
+            n => return Err(format!("no typed message with a {n}-byte payload").into()),
+        },
         (Transport::TypedRecord, _) => match N {
             16 => Box::new(TypedEp::<16, Rec16>::new(q, side, recv, false)),
             256 => Box::new(TypedEp::<256, Rec256>::new(q, side, recv, false)),
@@ -425,15 +440,15 @@ impl<const N: usize> Endpoint for BytesEp<N> {
 
 // ---- ipcq TypedQueue ----
 
-struct TypedEp<const N: usize, M: BenchMsg<N>> {
-    q: TypedQueue<M>,
+struct TypedEp<const N: usize, M: BenchMsg<N>, C = Bincode> {
+    q: TypedQueue<M, C>,
     /// The message sent, its payload's first byte changed for each send.
     msg: M,
     recv_kind: Option<M::Kind>,
     batch: bool,
 }
 
-impl<const N: usize, M: BenchMsg<N>> TypedEp<N, M> {
+impl<const N: usize, M: BenchMsg<N>, C: Codec> TypedEp<N, M, C> {
     fn new(q: MsgQueue, side: Side, recv: Recv, batch: bool) -> Self {
         let payload = Bytes::numbered(0);
         let (msg, own) = match side {
@@ -452,7 +467,7 @@ impl<const N: usize, M: BenchMsg<N>> TypedEp<N, M> {
 /// Chunks handed to one `send_batch` call.
 pub(crate) const BATCH_CHUNK: u64 = 1024;
 
-impl<const N: usize, M: BenchMsg<N>> Endpoint for TypedEp<N, M> {
+impl<const N: usize, M: BenchMsg<N>, C: Codec> Endpoint for TypedEp<N, M, C> {
     fn send(&mut self, seq: u64) -> Res<()> {
         if let Some(payload) = self.msg.payload_mut() {
             payload[0] = seq as u8;

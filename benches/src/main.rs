@@ -45,8 +45,8 @@ const USAGE: &str = "usage: ipcq-benches [--quick] [--json FILE] [--runs N] [--o
                    alloc
   --transports IDS comma-separated, for stream, interleave and pingpong: raw, raw-typed-size
                    (not pingpong),
-                   ipcq-bytes, ipcq-typed, ipcq-typed-vec, ipcq-typed-record, ipc-channel, posix-mq,
-                   unix-socket
+                   ipcq-bytes, ipcq-typed, ipcq-typed-vec, ipcq-typed-postcard, ipcq-typed-record,
+                   ipc-channel, posix-mq, unix-socket
                    (raw is always kept)
   --msgmnb BYTES   run in a private IPC namespace whose System V queues hold BYTES (the
                    host's default is 16384) and whose POSIX queues as many messages (root)
@@ -219,12 +219,13 @@ fn size_index(size: usize) -> usize {
 }
 
 /// Streaming is measured for these; `TypedBatch` only at 16 bytes.
-const STREAMED: [Transport; 9] = [
+const STREAMED: [Transport; 10] = [
     Transport::Raw,
     Transport::RawTypedSize,
     Transport::Bytes,
     Transport::Typed,
     Transport::TypedVec,
+    Transport::TypedPostcard,
     Transport::TypedRecord,
     Transport::IpcChannel,
     Transport::PosixMq,
@@ -303,7 +304,7 @@ fn exit_code(who: &str, result: Res<()>) -> ExitCode {
 /// has the command); prints ns per pair.
 fn pairs(args: &[String]) -> Res<()> {
     let [transport, size, count] = args else {
-        return Err("usage: --pairs raw|ipcq-bytes|ipcq-typed|ipcq-typed-record|ipcq-typed-batch SIZE COUNT".into());
+        return Err("usage: --pairs raw|ipcq-bytes|ipcq-typed|ipcq-typed-vec|ipcq-typed-postcard|ipcq-typed-record|ipcq-typed-batch SIZE COUNT".into());
     };
     let transport =
         Transport::from_id(transport).ok_or_else(|| format!("unknown transport {transport}"))?;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use ipcq::{Key, OpenOptions, TypedQueue};
+use ipcq::{Bincode, Codec, Key, OpenOptions, Postcard, TypedQueue};
 use nix::sys::resource::{UsageWho, getrusage};
 use serde::Serialize;
 
@@ -456,18 +456,33 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
             let batch = transport == Transport::TypedBatch;
             let q = q.clone();
             (start, sum) = match N {
-                16 => typed_same_thread::<16, crate::payload::Msg16>(q, count, batch),
-                256 => typed_same_thread::<256, crate::payload::Msg256>(q, count, batch),
-                4096 => typed_same_thread::<4096, crate::payload::Msg4096>(q, count, batch),
+                16 => typed_same_thread::<16, crate::payload::Msg16, Bincode>(q, count, batch),
+                256 => typed_same_thread::<256, crate::payload::Msg256, Bincode>(q, count, batch),
+                4096 => {
+                    typed_same_thread::<4096, crate::payload::Msg4096, Bincode>(q, count, batch)
+                }
+                _ => Err("unsupported size".into()),
+            }?;
+        }
+        Transport::TypedPostcard => {
+            let q = q.clone();
+            (start, sum) = match N {
+                16 => typed_same_thread::<16, crate::payload::Msg16, Postcard>(q, count, false),
+                256 => typed_same_thread::<256, crate::payload::Msg256, Postcard>(q, count, false),
+                4096 => {
+                    typed_same_thread::<4096, crate::payload::Msg4096, Postcard>(q, count, false)
+                }
                 _ => Err("unsupported size".into()),
             }?;
         }
         Transport::TypedRecord => {
             let q = q.clone();
             (start, sum) = match N {
-                16 => typed_same_thread::<16, crate::payload::Rec16>(q, count, false),
-                256 => typed_same_thread::<256, crate::payload::Rec256>(q, count, false),
-                4096 => typed_same_thread::<4096, crate::payload::Rec4096>(q, count, false),
+                16 => typed_same_thread::<16, crate::payload::Rec16, Bincode>(q, count, false),
+                256 => typed_same_thread::<256, crate::payload::Rec256, Bincode>(q, count, false),
+                4096 => {
+                    typed_same_thread::<4096, crate::payload::Rec4096, Bincode>(q, count, false)
+                }
                 _ => Err("unsupported size".into()),
             }?;
         }
@@ -495,12 +510,12 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
 
 /// The typed loops of [`same_thread_n`]: when they started, and the sum of
 /// the first bytes received.
-fn typed_same_thread<const N: usize, M: BenchMsg<N>>(
+fn typed_same_thread<const N: usize, M: BenchMsg<N>, C: Codec>(
     q: ipcq::MsgQueue,
     count: u64,
     batch: bool,
 ) -> Res<(Instant, u64)> {
-    let tq = TypedQueue::<M>::from_queue(q);
+    let tq = TypedQueue::<M, C>::from_queue(q);
     let mut msg = M::up(Bytes::numbered(0));
     let mut sum = 0u64;
     let start = Instant::now();

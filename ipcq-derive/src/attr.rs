@@ -197,15 +197,19 @@ pub(crate) fn no_field_attrs(cx: &Ctxt, attrs: &[Attribute]) {
     no_serde_wire_attrs(cx, attrs, "field");
 }
 
-/// Rejects `#[serde(skip)]` and `#[serde(skip_serializing)]` on a variant
-/// or field (`what`): the derive encodes each variant's fields itself,
-/// every one of them, so a field marked so (a password, say) would be sent
-/// all the same, against what the attribute says.
+/// Rejects the `#[serde(...)]` attributes of a variant or field (`what`)
+/// that the queue would contradict. The derive sends every field of a
+/// variant and decodes each with its type's own `Deserialize`:
+///
+/// - `skip` and `skip_serializing` say that a field is not sent; it would be
+///   (a password, say);
+/// - `skip_deserializing`, `deserialize_with` and `with` say how a field is
+///   taken from input; a received message would set it from the body, past
+///   the check or the default (an `is_admin` flag, say).
 ///
 /// Other serde attributes are left to serde: they shape the enum's own
-/// `Serialize` (JSON logs, say) and change nothing on the queue, where a
-/// field is encoded by its type's impls at both ends (`with`,
-/// `skip_serializing_if`, `rename`, `default`, …).
+/// `Serialize` (JSON logs, say) and change nothing a receiver relies on
+/// (`serialize_with`, `skip_serializing_if`, `rename`, `default`, …).
 pub(crate) fn no_serde_wire_attrs(cx: &Ctxt, attrs: &[Attribute], what: &str) {
     for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
         // What does not parse is serde's to report.
@@ -215,18 +219,21 @@ pub(crate) fn no_serde_wire_attrs(cx: &Ctxt, attrs: &[Attribute], what: &str) {
         };
         for meta in metas {
             let key = word(meta.path());
-            if key != "skip" && key != "skip_serializing" {
-                continue;
-            }
-            cx.error_spanned_by(
-                &meta,
-                format!(
+            let message = match key.as_str() {
+                "skip" | "skip_serializing" => format!(
                     "`#[serde({key})]` does not keep a {what} off the queue: \
                      #[derive(QueueMessage)] sends every field of a variant; leave the {what} \
-                     out of the message enum, or, to keep it out of other formats only, use \
-                     `serialize_with`"
+                     out of the message enum"
                 ),
-            );
+                "skip_deserializing" | "deserialize_with" | "with" => format!(
+                    "`#[serde({key})]` does not apply to received messages: \
+                     #[derive(QueueMessage)] decodes every field of a variant from the body, \
+                     with its type's own Deserialize; leave the {what} out of the message \
+                     enum, or give the check to a type of its own"
+                ),
+                _ => continue,
+            };
+            cx.error_spanned_by(&meta, message);
         }
     }
 }

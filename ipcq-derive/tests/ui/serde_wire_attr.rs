@@ -10,10 +10,10 @@ mod secs {
     }
 }
 
-// Every field is sent, whatever serde is told: `skip` and
-// `skip_serializing`, which say otherwise, are errors; attributes that shape
-// other formats only (`rename`, `with`, `skip_serializing_if`, `default`)
-// are not.
+// Every field is sent, and decoded by its type, whatever serde is told:
+// `skip`, `skip_serializing`, `skip_deserializing` and `with`, which say
+// otherwise, are errors; attributes that shape other formats only (`rename`,
+// `serialize_with`, `skip_serializing_if`, `default`) are not.
 #[derive(QueueMessage, Serialize, Deserialize, Debug)]
 enum Cmd {
     Login {
@@ -23,6 +23,10 @@ enum Cmd {
         password: String,
         #[serde(rename = "t", with = "secs")]
         timeout: std::time::Duration,
+        #[serde(serialize_with = "secs::serialize")]
+        idle: std::time::Duration,
+        #[serde(skip_deserializing)]
+        is_admin: bool,
         #[serde(default, skip_serializing)]
         token: String,
     },

@@ -272,6 +272,13 @@ impl From<BatchError> for Error {
     }
 }
 
+/// As [`Error`]'s conversion, dropping the count.
+impl From<BatchError> for std::io::Error {
+    fn from(e: BatchError) -> std::io::Error {
+        e.error.into()
+    }
+}
+
 /// What the packer holds that is not sent yet.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Run {

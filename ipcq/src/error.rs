@@ -833,6 +833,14 @@ mod tests {
             ),
             (timed_out, std::io::ErrorKind::TimedOut),
             (Error::Decode(undecodable), std::io::ErrorKind::InvalidData),
+            (
+                Error::Encode(EncodeError {
+                    variant: "Job",
+                    mtype: 2,
+                    error: crate::CodecError::new("a map key is not a string"),
+                }),
+                std::io::ErrorKind::InvalidInput,
+            ),
             // Not Interrupted, which std's I/O loops retry: a stop stays.
             (
                 Error::Stopped {

@@ -45,8 +45,8 @@ const USAGE: &str = "usage: ipcq-benches [--quick] [--json FILE] [--runs N] [--o
                    alloc
   --transports IDS comma-separated, for stream, interleave and pingpong: raw, raw-typed-size
                    (not pingpong),
-                   ipcq-bytes, ipcq-typed, ipcq-typed-vec, ipcq-typed-postcard, ipcq-typed-record,
-                   ipc-channel, posix-mq, unix-socket
+                   ipcq-bytes, ipcq-typed, ipcq-typed-vec (not pingpong), ipcq-typed-postcard
+                   (not pingpong), ipcq-typed-record, ipc-channel, posix-mq, unix-socket
                    (raw is always kept)
   --msgmnb BYTES   run in a private IPC namespace whose System V queues hold BYTES (the
                    host's default is 16384) and whose POSIX queues as many messages (root)

@@ -62,6 +62,8 @@
 #![cfg(target_os = "linux")]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Every item is Linux-only; a badge saying so on each would say nothing.
+#![cfg_attr(docsrs, doc(auto_cfg(hide(target_os = "linux"))))]
 
 mod batch;
 mod bincode_encoder;

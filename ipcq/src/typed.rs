@@ -680,7 +680,8 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     ///
     /// A loop that ends on a message of its own is a `for` over the queue,
     /// which ends on a stop or the queue's removal as this does, and hands
-    /// over each undecodable message as an `Err` item and goes on:
+    /// over each undecodable message as an `Err` item and goes on after it
+    /// (`?` on the item would end the loop there instead):
     ///
     /// ```
     /// # use ipcq::{Key, QueueMessage, TypedQueue};
@@ -692,9 +693,10 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// }
     /// let mut total = 0;
     /// for msg in &q {
-    ///     match msg? {
-    ///         Cmd::Add(n) => total += n,
-    ///         Cmd::Quit => break,
+    ///     match msg {
+    ///         Ok(Cmd::Add(n)) => total += n,
+    ///         Ok(Cmd::Quit) => break,
+    ///         Err(e) => eprintln!("skipped: {e}"),
     ///     }
     /// }
     /// assert_eq!((total, q.recv()?), (3, Cmd::Add(4)));

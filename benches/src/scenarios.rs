@@ -416,6 +416,22 @@ pub(crate) fn same_thread(transport: Transport, size: usize, count: u64) -> Res<
     sized!(size, same_thread_n(transport, count))
 }
 
+/// [`typed_same_thread`] on queue `$q` with the message type of payload size
+/// `N`, in [`same_thread_n`]: one of `$m16`, `$m256` and `$m4096`, and codec
+/// `$codec`.
+macro_rules! typed_of_size {
+    ($q:expr, $count:expr, $batch:expr, $codec:ty, $m16:ident, $m256:ident, $m4096:ident) => {{
+        use crate::payload::{$m16, $m256, $m4096};
+        let (q, count, batch) = ($q.clone(), $count, $batch);
+        match N {
+            16 => typed_same_thread::<16, $m16, $codec>(q, count, batch),
+            256 => typed_same_thread::<256, $m256, $codec>(q, count, batch),
+            4096 => typed_same_thread::<4096, $m4096, $codec>(q, count, batch),
+            _ => Err("unsupported size".into()),
+        }?
+    }};
+}
+
 fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
     let q = ipcq::MsgQueue::options()
         .create_new(true)
@@ -454,37 +470,13 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
         }
         Transport::Typed | Transport::TypedBatch => {
             let batch = transport == Transport::TypedBatch;
-            let q = q.clone();
-            (start, sum) = match N {
-                16 => typed_same_thread::<16, crate::payload::Msg16, Bincode>(q, count, batch),
-                256 => typed_same_thread::<256, crate::payload::Msg256, Bincode>(q, count, batch),
-                4096 => {
-                    typed_same_thread::<4096, crate::payload::Msg4096, Bincode>(q, count, batch)
-                }
-                _ => Err("unsupported size".into()),
-            }?;
+            (start, sum) = typed_of_size!(q, count, batch, Bincode, Msg16, Msg256, Msg4096);
         }
         Transport::TypedPostcard => {
-            let q = q.clone();
-            (start, sum) = match N {
-                16 => typed_same_thread::<16, crate::payload::Msg16, Postcard>(q, count, false),
-                256 => typed_same_thread::<256, crate::payload::Msg256, Postcard>(q, count, false),
-                4096 => {
-                    typed_same_thread::<4096, crate::payload::Msg4096, Postcard>(q, count, false)
-                }
-                _ => Err("unsupported size".into()),
-            }?;
+            (start, sum) = typed_of_size!(q, count, false, Postcard, Msg16, Msg256, Msg4096);
         }
         Transport::TypedRecord => {
-            let q = q.clone();
-            (start, sum) = match N {
-                16 => typed_same_thread::<16, crate::payload::Rec16, Bincode>(q, count, false),
-                256 => typed_same_thread::<256, crate::payload::Rec256, Bincode>(q, count, false),
-                4096 => {
-                    typed_same_thread::<4096, crate::payload::Rec4096, Bincode>(q, count, false)
-                }
-                _ => Err("unsupported size".into()),
-            }?;
+            (start, sum) = typed_of_size!(q, count, false, Bincode, Rec16, Rec256, Rec4096);
         }
         Transport::TypedVec => {
             let tq = TypedQueue::<crate::payload::VecMsg>::from_queue(q.clone());

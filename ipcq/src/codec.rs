@@ -253,6 +253,16 @@ impl CodecError {
     pub fn new(error: impl ToString) -> Self {
         CodecError(error.to_string())
     }
+
+    /// The error of a decode that left `bytes` of the body unread, in the
+    /// same words for ipcq's codecs.
+    #[cold]
+    pub(crate) fn left_over(bytes: usize) -> Self {
+        CodecError(format!(
+            "{} left over after the value",
+            counted(bytes, "byte")
+        ))
+    }
 }
 
 /// bincode 2 with its standard configuration: little-endian, variable-length
@@ -289,10 +299,7 @@ fn seed_decode_whole<'de, S: DeserializeSeed<'de>, R>(
 ) -> R {
     match bincode::serde::seed_decode_from_slice(seed, bytes, bincode::config::standard()) {
         Ok((value, read)) if read == bytes.len() => ok(value),
-        Ok((_, read)) => err(CodecError(format!(
-            "{} left over after the value",
-            counted(bytes.len() - read, "byte")
-        ))),
+        Ok((_, read)) => err(CodecError::left_over(bytes.len() - read)),
         Err(error) => err(decode_failure(error)),
     }
 }

@@ -63,10 +63,7 @@ impl Codec for Postcard {
             .map_err(CodecError::new)?;
         match deserializer.finalize().map_err(CodecError::new)? {
             [] => Ok(value),
-            rest => Err(CodecError::new(format!(
-                "{} left over after the value",
-                crate::error::counted(rest.len(), "byte")
-            ))),
+            rest => Err(CodecError::left_over(rest.len())),
         }
     }
 }

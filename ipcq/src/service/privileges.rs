@@ -175,16 +175,13 @@ fn verify(to: Credentials, groups: Option<&[Gid]>) -> Result<()> {
             raw.dedup();
             raw
         };
-        let held = getgroups().map_err(|e| failed(e, "getgroups"))?;
-        if sorted(&held) != sorted(asked) {
+        let held = sorted(&getgroups().map_err(|e| failed(e, "getgroups"))?);
+        let asked = sorted(asked);
+        if held != asked {
             return Err(Error::Os {
                 op: Op::DropPrivileges,
                 errno: Errno::EPERM,
-                detail: format!(
-                    "after dropping privileges the groups are {:?}, not {:?}",
-                    sorted(&held),
-                    sorted(asked)
-                ),
+                detail: format!("after dropping privileges the groups are {held:?}, not {asked:?}"),
             });
         }
     }

@@ -41,6 +41,9 @@ pub(crate) struct Field<'a> {
     /// The field's name in a struct variant.
     pub(crate) ident: Option<&'a Ident>,
     pub(crate) ty: &'a Type,
+    /// Whether `ty` is written `Vec<u8>` ([`is_byte_vec`]): such a field
+    /// goes to the codec as a byte string.
+    pub(crate) byte_vec: bool,
 }
 
 impl<'a> Enum<'a> {
@@ -101,6 +104,7 @@ impl<'a> Enum<'a> {
                         .map(|f| Field {
                             ident: f.ident.as_ref(),
                             ty: &f.ty,
+                            byte_vec: is_byte_vec(&f.ty),
                         })
                         .collect(),
                     encoding: vattrs.encoding,
@@ -201,53 +205,50 @@ impl Variant<'_> {
     }
 }
 
-impl Field<'_> {
-    /// Whether the field's type is written `Vec<u8>` (or `std::vec::Vec<u8>`,
-    /// `alloc::vec::Vec<u8>`): the generated code passes such a field to the
-    /// codec as a byte string, whose bytes in bincode are those of the
-    /// sequence serde would make of it, in one write and one copy instead of
-    /// one call per byte. A type behind an alias is not seen, and goes
-    /// through serde as it is.
-    pub(crate) fn is_byte_vec(&self) -> bool {
-        let Type::Path(path) = self.ty else {
-            return false;
-        };
-        if path.qself.is_some() {
-            return false;
-        }
-        let segments: Vec<String> = path
+/// Whether a field's type is written `Vec<u8>` (or `std::vec::Vec<u8>`,
+/// `alloc::vec::Vec<u8>`): the generated code passes such a field to the
+/// codec as a byte string, whose bytes in bincode are those of the sequence
+/// serde would make of it, in one write and one copy instead of one call per
+/// byte. A type behind an alias is not seen, and goes through serde as it is.
+fn is_byte_vec(ty: &Type) -> bool {
+    let Type::Path(path) = ty else {
+        return false;
+    };
+    if path.qself.is_some() {
+        return false;
+    }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let prefix_ok = match segments.as_slice() {
+        [_] => path.path.leading_colon.is_none(),
+        [krate, module, _] => (krate == "std" || krate == "alloc") && module == "vec",
+        _ => false,
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return false;
+    };
+    prefix_ok
+        && last.ident == "Vec"
+        && args.args.len() == 1
+        && matches!(
+            args.args.first(),
+            Some(syn::GenericArgument::Type(Type::Path(elem)))
+                if elem.qself.is_none() && elem.path.is_ident("u8")
+        )
+        && path
             .path
             .segments
             .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
-        let prefix_ok = match segments.as_slice() {
-            [_] => path.path.leading_colon.is_none(),
-            [krate, module, _] => (krate == "std" || krate == "alloc") && module == "vec",
-            _ => false,
-        };
-        let Some(last) = path.path.segments.last() else {
-            return false;
-        };
-        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-            return false;
-        };
-        prefix_ok
-            && last.ident == "Vec"
-            && args.args.len() == 1
-            && matches!(
-                args.args.first(),
-                Some(syn::GenericArgument::Type(Type::Path(elem)))
-                    if elem.qself.is_none() && elem.path.is_ident("u8")
-            )
-            && path
-                .path
-                .segments
-                .iter()
-                .rev()
-                .skip(1)
-                .all(|s| s.arguments.is_none())
-    }
+            .rev()
+            .skip(1)
+            .all(|s| s.arguments.is_none())
 }
 
 /// Whether `name` is a keyword, strict or reserved, in any edition up to 2024.
@@ -285,18 +286,11 @@ pub(crate) fn snake_case(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Field, snake_case};
+    use super::{is_byte_vec, snake_case};
 
     #[test]
     fn byte_vecs_are_read_from_how_the_type_is_written() {
-        let is_byte_vec = |ty: &str| {
-            let ty: syn::Type = syn::parse_str(ty).unwrap();
-            Field {
-                ident: None,
-                ty: &ty,
-            }
-            .is_byte_vec()
-        };
+        let is_byte_vec = |ty: &str| is_byte_vec(&syn::parse_str(ty).unwrap());
         for ty in [
             "Vec<u8>",
             "std::vec::Vec<u8>",

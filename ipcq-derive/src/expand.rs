@@ -276,7 +276,7 @@ fn field_checks(input: &Enum<'_>) -> TokenStream {
         .iter()
         .filter(|v| v.encoding == Encoding::Typed)
         .flat_map(|v| &v.fields)
-        .filter(|f| !f.is_byte_vec())
+        .filter(|f| !f.byte_vec)
         .map(|f| {
             let (span, ty) = (f.ty.span(), f.ty);
             let krate = input.krate_at(span);
@@ -376,7 +376,7 @@ fn impls(input: &Enum<'_>) -> TokenStream {
                 let signature = v.signature();
                 let fields = tuple(
                     v.fields.iter().zip(&names).map(|(f, name)| {
-                        if f.is_byte_vec() {
+                        if f.byte_vec {
                             let (krate, ty) = (input.krate_at(f.ty.span()), f.ty);
                             quote_spanned!(f.ty.span()=> #krate::__private::AsBytes::of::<#ty>(#name))
                         } else {
@@ -426,26 +426,22 @@ fn impls(input: &Enum<'_>) -> TokenStream {
             Encoding::Typed => {
                 let signature = v.signature();
                 // `Vec<u8>` fields are read as byte strings (see
-                // `Field::is_byte_vec`).
+                // `Field::byte_vec`).
                 let types = v.fields.iter().map(|f| {
-                    if f.is_byte_vec() {
+                    if f.byte_vec {
                         quote_spanned!(span=> #krate::__private::ByteVec)
                     } else {
                         f.ty.to_token_stream()
                     }
                 });
-                let into_fields = v
-                    .fields
-                    .iter()
-                    .zip(&names)
-                    .filter(|(f, _)| f.is_byte_vec())
-                    .map(|(f, name)| {
-                        // At the type: where a `Vec` that is not std's is reported.
-                        let (krate, ty) = (input.krate_at(f.ty.span()), f.ty);
-                        quote_spanned! {f.ty.span()=>
-                            let #name = #krate::__private::ByteVec::into_field::<#ty>(#name);
-                        }
-                    });
+                let byte_vecs = v.fields.iter().zip(&names).filter(|(f, _)| f.byte_vec);
+                let into_fields = byte_vecs.map(|(f, name)| {
+                    // At the type: where a `Vec` that is not std's is reported.
+                    let (krate, ty) = (input.krate_at(f.ty.span()), f.ty);
+                    quote_spanned! {f.ty.span()=>
+                        let #name = #krate::__private::ByteVec::into_field::<#ty>(#name);
+                    }
+                });
                 let (types, fields) = (
                     tuple(types, span),
                     tuple(names.iter().map(|n| quote!(#n)), span),

@@ -47,6 +47,9 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
     let mut mtypes: HashMap<i128, (&Variant<'_>, &'static str)> = HashMap::new();
     let mut methods: HashMap<String, &Variant<'_>> = HashMap::new();
     let mut after_explicit = false;
+    // With a lifetime parameter, that is the error to fix, not each
+    // borrowing field.
+    let borrows = input.original.generics.lifetimes().next().is_some();
     // Past the largest mtype: the variants counted on from it are too, and
     // one error says it.
     let mut overflowed = false;
@@ -70,8 +73,7 @@ pub(crate) fn check(cx: &Ctxt, input: &Enum<'_>) {
         }
         check_encoding(cx, variant);
         check_field_names(cx, variant);
-        // With a lifetime parameter, that is the error to fix.
-        if input.original.generics.lifetimes().next().is_none() {
+        if !borrows {
             check_field_types(cx, variant);
         }
         // A discriminant beside an explicit mtype is the user's own, for `as`

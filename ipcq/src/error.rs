@@ -231,8 +231,9 @@ impl fmt::Display for Distrust {
 /// [`Error::WouldBlock`], a wait cut short by a stop [`Error::Stopped`], and
 /// so on. A listener loop ends cleanly when [`Error::is_removed`] is true: on
 /// [`Error::Removed`] when the queue went away while the call waited, and on
-/// [`Error::NotFound`] when it was gone before the call. Each carries the [`Op`] that failed and, for a failed syscall, its errno;
-/// `Display` explains the failure for that operation in a sentence.
+/// [`Error::NotFound`] when it was gone before the call. Each carries the
+/// [`Op`] that failed and, for a failed syscall, its errno; `Display`
+/// explains the failure for that operation in a sentence.
 ///
 /// # Examples
 ///

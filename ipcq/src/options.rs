@@ -1,5 +1,7 @@
 //! How a queue is opened or created.
 
+use std::time::Duration;
+
 use nix::errno::Errno;
 
 use crate::error::{Access, Distrust, Error, Op, Result};
@@ -43,6 +45,7 @@ pub struct OpenOptions {
     gid: Option<u32>,
     capacity: Option<u64>,
     stop: Option<StopHandle>,
+    spin: Duration,
     allow_foreign: bool,
     trusted_owner: Option<u32>,
 }
@@ -64,6 +67,7 @@ impl OpenOptions {
             gid: None,
             capacity: None,
             stop: None,
+            spin: Duration::ZERO,
             allow_foreign: false,
             trusted_owner: None,
         }
@@ -177,6 +181,13 @@ impl OpenOptions {
         self
     }
 
+    /// How long the opened queue's calls that would sleep retry first (see
+    /// [`MsgQueue::with_spin`]); zero, the default, sleeps at once.
+    pub fn spin(&mut self, spin: Duration) -> &mut Self {
+        self.spin = spin;
+        self
+    }
+
     /// Opens or creates the queue named by `key`, as these options say.
     ///
     /// [`Key::private`] always creates a new queue, so it needs
@@ -210,7 +221,7 @@ impl OpenOptions {
                 Err(_) => return Err(unverifiable(key)),
             }
         }
-        let queue = MsgQueue::from_id(key, id, self.stop.clone());
+        let queue = MsgQueue::from_id(key, id, self.stop.clone()).with_spin(self.spin);
         if created && (self.uid.is_some() || self.gid.is_some() || self.capacity.is_some()) {
             let attributes = Attributes {
                 uid: self.uid,
@@ -261,7 +272,7 @@ impl OpenOptions {
             // Nothing is created here, so no mode says what is wanted.
             check_trusted(&status, self.trusted_owner, false)?;
         }
-        Ok(MsgQueue::from_id(status.key, id, self.stop.clone()))
+        Ok(MsgQueue::from_id(status.key, id, self.stop.clone()).with_spin(self.spin))
     }
 
     /// [`check_trusted`] with these options: the trusted owner, and whether

@@ -194,6 +194,19 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
         }
     }
 
+    /// Makes a send or receive that would sleep retry without sleeping for up
+    /// to `spin` first (see [`MsgQueue::with_spin`]): for request and reply
+    /// between processes on different CPUs, at the price of CPU time spent
+    /// waiting.
+    #[must_use = "the spin applies to the returned handle"]
+    pub fn with_spin(self, spin: Duration) -> Self {
+        TypedQueue {
+            queue: self.queue.with_spin(spin),
+            pending: self.pending,
+            _types: PhantomData,
+        }
+    }
+
     /// The byte queue underneath, to send or receive raw messages.
     pub fn as_queue(&self) -> &MsgQueue {
         &self.queue

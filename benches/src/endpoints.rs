@@ -12,6 +12,7 @@ use std::io::{self, BufReader, Read, Write};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender};
 use ipcq::{Bincode, Codec, Key, MsgBuffer, MsgQueue, Postcard, QueueId, Selector, TypedQueue};
@@ -38,6 +39,9 @@ pub(crate) enum Transport {
     Bytes,
     /// ipcq's `TypedQueue` with a `Bytes<N>` payload.
     Typed,
+    /// `Typed` on handles that spin for [`SPIN`] before they sleep
+    /// (`TypedQueue::with_spin`).
+    TypedSpin,
     /// `TypedQueue` with a `Vec<u8>` payload.
     TypedVec,
     /// `TypedQueue<_, Postcard>` with a `Bytes<N>` payload: the codec a
@@ -57,11 +61,12 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    pub(crate) const ALL: [Transport; 11] = [
+    pub(crate) const ALL: [Transport; 12] = [
         Transport::Raw,
         Transport::RawTypedSize,
         Transport::Bytes,
         Transport::Typed,
+        Transport::TypedSpin,
         Transport::TypedVec,
         Transport::TypedPostcard,
         Transport::TypedRecord,
@@ -78,6 +83,7 @@ impl Transport {
             Transport::RawTypedSize => "raw-typed-size",
             Transport::Bytes => "ipcq-bytes",
             Transport::Typed => "ipcq-typed",
+            Transport::TypedSpin => "ipcq-typed-spin",
             Transport::TypedVec => "ipcq-typed-vec",
             Transport::TypedPostcard => "ipcq-typed-postcard",
             Transport::TypedRecord => "ipcq-typed-record",
@@ -95,6 +101,7 @@ impl Transport {
             Transport::RawTypedSize => "raw, TypedQueue's body size",
             Transport::Bytes => "ipcq MsgQueue",
             Transport::Typed => "ipcq TypedQueue, Bytes<N>",
+            Transport::TypedSpin => "ipcq TypedQueue, Bytes<N>, 50 us spin",
             Transport::TypedVec => "ipcq TypedQueue, Vec<u8>",
             Transport::TypedPostcard => "ipcq TypedQueue<_, Postcard>, Bytes<N>",
             Transport::TypedRecord => "ipcq TypedQueue, #[ipcq(bytes)] [u8; N]",
@@ -116,6 +123,7 @@ impl Transport {
                 | Transport::RawTypedSize
                 | Transport::Bytes
                 | Transport::Typed
+                | Transport::TypedSpin
                 | Transport::TypedVec
                 | Transport::TypedPostcard
                 | Transport::TypedRecord
@@ -130,6 +138,10 @@ pub(crate) enum Side {
     Parent,
     Child,
 }
+
+/// How long the handles of [`Transport::TypedSpin`] spin before they sleep:
+/// longer than a wake-up of the other CPU takes on the benchmarks' host.
+pub(crate) const SPIN: Duration = Duration::from_micros(50);
 
 const UP: i64 = 1;
 const DOWN: i64 = 2;
@@ -291,8 +303,12 @@ fn open_sysv<const N: usize>(
         )),
         (Transport::Bytes, _) => Box::new(BytesEp::<N>::new(q, side, recv)),
         (Transport::TypedVec, _) => Box::new(VecEp::new(q, side, recv, N)),
-        (Transport::Typed | Transport::TypedBatch, _) => {
+        (Transport::Typed | Transport::TypedSpin | Transport::TypedBatch, _) => {
             let batch = transport == Transport::TypedBatch;
+            let q = match transport {
+                Transport::TypedSpin => q.with_spin(SPIN),
+                _ => q,
+            };
             match N {
                 16 => Box::new(TypedEp::<16, Msg16>::new(q, side, recv, batch)),
                 256 => Box::new(TypedEp::<256, Msg256>::new(q, side, recv, batch)),

@@ -44,10 +44,9 @@ const USAGE: &str = "usage: ipcq-benches [--quick] [--json FILE] [--runs N] [--o
   --only SECTIONS  comma-separated: stream, interleave, pingpong, fan, batch, overhead, timeout,
                    alloc
   --transports IDS comma-separated, for stream, interleave and pingpong: raw, raw-typed-size
-                   (not pingpong),
-                   ipcq-bytes, ipcq-typed, ipcq-typed-vec (not pingpong), ipcq-typed-postcard
-                   (not pingpong), ipcq-typed-record, ipc-channel, posix-mq, unix-socket
-                   (raw is always kept)
+                   (not pingpong), ipcq-bytes, ipcq-typed, ipcq-typed-spin, ipcq-typed-vec
+                   (not pingpong), ipcq-typed-postcard (not pingpong), ipcq-typed-record,
+                   ipc-channel, posix-mq, unix-socket (raw is always kept)
   --msgmnb BYTES   run in a private IPC namespace whose System V queues hold BYTES (the
                    host's default is 16384) and whose POSIX queues as many messages (root)
        ipcq-benches --pairs TRANSPORT SIZE COUNT
@@ -219,11 +218,12 @@ fn size_index(size: usize) -> usize {
 }
 
 /// Streaming is measured for these; `TypedBatch` only at 16 bytes.
-const STREAMED: [Transport; 10] = [
+const STREAMED: [Transport; 11] = [
     Transport::Raw,
     Transport::RawTypedSize,
     Transport::Bytes,
     Transport::Typed,
+    Transport::TypedSpin,
     Transport::TypedVec,
     Transport::TypedPostcard,
     Transport::TypedRecord,
@@ -232,10 +232,11 @@ const STREAMED: [Transport; 10] = [
     Transport::Uds,
 ];
 
-const PINGED: [Transport; 7] = [
+const PINGED: [Transport; 8] = [
     Transport::Raw,
     Transport::Bytes,
     Transport::Typed,
+    Transport::TypedSpin,
     Transport::TypedRecord,
     Transport::IpcChannel,
     Transport::PosixMq,

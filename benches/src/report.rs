@@ -561,63 +561,79 @@ fn targets(results: &Results) -> Vec<Target> {
         });
     }
     let peers = [Transport::IpcChannel, Transport::PosixMq, Transport::Uds];
-    for size in [16, 256] {
-        // Compared as ratios to raw, as the streaming tables show them.
-        let ratio = |t: Transport| stream(t, size).and_then(|r| r.x_raw.median);
-        out.extend(ahead_of_peers(
-            format!("TypedQueue streaming ahead of every peer at {size} B"),
-            ratio(Transport::Typed),
-            peers.map(|p| (p, ratio(p))),
-            |typed, peer| typed > peer,
-            |x| format!("{x:.2}x raw"),
-        ));
-        let ratio =
-            |t: Transport| interleaved(t, size, Pattern::Stream, None).and_then(|r| r.x_raw.median);
-        out.extend(ahead_of_peers(
-            format!("TypedQueue interleaved streaming ahead of every peer at {size} B"),
-            ratio(Transport::Typed),
-            peers.map(|p| (p, ratio(p))),
-            |typed, peer| typed > peer,
-            |x| format!("{x:.3}x raw"),
-        ));
-        for placement in PLACEMENTS {
-            // Round trips per second over raw's: above is faster.
+    // TypedQueue as it comes, then on handles that spin before they sleep
+    // (opt-in: it spends CPU time on waiting).
+    let typed = [
+        (Transport::Typed, "TypedQueue"),
+        (Transport::TypedSpin, "TypedQueue with a 50 us spin"),
+    ];
+    for (transport, who) in typed {
+        for size in [16, 256] {
+            // Compared as ratios to raw, as the streaming tables show them.
+            let ratio = |t: Transport| stream(t, size).and_then(|r| r.x_raw.median);
+            out.extend(ahead_of_peers(
+                format!("{who} streaming ahead of every peer at {size} B"),
+                who,
+                ratio(transport),
+                peers.map(|p| (p, ratio(p))),
+                |typed, peer| typed > peer,
+                |x| format!("{x:.2}x raw"),
+            ));
             let ratio = |t: Transport| {
-                interleaved(t, size, Pattern::PingPong, Some(placement))
-                    .and_then(|r| r.x_raw.median)
+                interleaved(t, size, Pattern::Stream, None).and_then(|r| r.x_raw.median)
             };
             out.extend(ahead_of_peers(
-                format!(
-                    "TypedQueue interleaved ping-pong faster than every peer at {size} B ({placement})"
-                ),
-                ratio(Transport::Typed),
+                format!("{who} interleaved streaming ahead of every peer at {size} B"),
+                who,
+                ratio(transport),
                 peers.map(|p| (p, ratio(p))),
                 |typed, peer| typed > peer,
                 |x| format!("{x:.3}x raw"),
             ));
-            let ping = |t: Transport| {
-                results
-                    .pingpong
-                    .iter()
-                    .find(|r| r.transport == t.id() && r.size == size && r.placement == placement)
-                    .and_then(|r| r.p50_us)
-            };
-            out.extend(ahead_of_peers(
-                format!("TypedQueue ping-pong p50 below every peer at {size} B ({placement})"),
-                ping(Transport::Typed),
-                peers.map(|p| (p, ping(p))),
-                |typed, peer| typed < peer,
-                |x| format!("{x:.1} us"),
-            ));
+            for placement in PLACEMENTS {
+                // Round trips per second over raw's: above is faster.
+                let ratio = |t: Transport| {
+                    interleaved(t, size, Pattern::PingPong, Some(placement))
+                        .and_then(|r| r.x_raw.median)
+                };
+                out.extend(ahead_of_peers(
+                    format!(
+                        "{who} interleaved ping-pong faster than every peer at {size} B ({placement})"
+                    ),
+                    who,
+                    ratio(transport),
+                    peers.map(|p| (p, ratio(p))),
+                    |typed, peer| typed > peer,
+                    |x| format!("{x:.3}x raw"),
+                ));
+                let ping = |t: Transport| {
+                    results
+                        .pingpong
+                        .iter()
+                        .find(|r| {
+                            r.transport == t.id() && r.size == size && r.placement == placement
+                        })
+                        .and_then(|r| r.p50_us)
+                };
+                out.extend(ahead_of_peers(
+                    format!("{who} ping-pong p50 below every peer at {size} B ({placement})"),
+                    who,
+                    ping(transport),
+                    peers.map(|p| (p, ping(p))),
+                    |typed, peer| typed < peer,
+                    |x| format!("{x:.1} us"),
+                ));
+            }
         }
     }
     out
 }
 
-/// A target that TypedQueue's `typed` beats every peer's value; none when
-/// TypedQueue or every peer went unmeasured (`--transports`).
+/// A target that TypedQueue's `typed` (measured as `who`) beats every peer's
+/// value; none when TypedQueue or every peer went unmeasured (`--transports`).
 fn ahead_of_peers<const P: usize>(
     name: String,
+    who: &str,
     typed: Option<f64>,
     peers: [(Transport, Option<f64>); P],
     beats: impl Fn(f64, f64) -> bool,
@@ -638,7 +654,7 @@ fn ahead_of_peers<const P: usize>(
     Some(Target {
         name,
         met: measured.iter().all(|&(_, v)| beats(typed, v)),
-        detail: format!("TypedQueue {}; {}", show(typed), compared.join(", ")),
+        detail: format!("{who} {}; {}", show(typed), compared.join(", ")),
     })
 }
 
@@ -1125,16 +1141,17 @@ mod tests {
         let faster = |typed: f64, peer: f64| typed > peer;
         let show = |x: f64| format!("{x:.2}x raw");
         let none = [(Transport::PosixMq, None), (Transport::Uds, None)];
-        assert!(ahead_of_peers("t".into(), Some(0.9), none, faster, show).is_none());
+        assert!(ahead_of_peers("t".into(), "TypedQueue", Some(0.9), none, faster, show).is_none());
         let some = [(Transport::PosixMq, Some(0.7)), (Transport::Uds, None)];
-        assert!(ahead_of_peers("t".into(), None, some, faster, show).is_none());
+        assert!(ahead_of_peers("t".into(), "TypedQueue", None, some, faster, show).is_none());
 
-        let ahead = ahead_of_peers("t".into(), Some(0.9), some, faster, show).unwrap();
+        let ahead =
+            ahead_of_peers("t".into(), "TypedQueue", Some(0.9), some, faster, show).unwrap();
         assert!(ahead.met);
         assert_eq!(ahead.detail, "TypedQueue 0.90x raw; posix-mq 0.70x raw");
         let level = [(Transport::PosixMq, Some(0.7)), (Transport::Uds, Some(0.9))];
         assert!(
-            !ahead_of_peers("t".into(), Some(0.9), level, faster, show)
+            !ahead_of_peers("t".into(), "TypedQueue", Some(0.9), level, faster, show)
                 .unwrap()
                 .met
         );

@@ -36,8 +36,9 @@
 //! # Layers
 //!
 //! - [`MsgQueue`]: bytes and mtypes over `msgsnd`/`msgrcv`, with every receive
-//!   selection ([`Selector`]), timeouts, status and limits. All `unsafe` code of
-//!   ipcq is in its private `sys` module.
+//!   selection ([`Selector`]), timeouts, an optional spin before sleeping
+//!   ([`MsgQueue::with_spin`], for round trips across CPUs), status and
+//!   limits. All `unsafe` code of ipcq is in its private `sys` module.
 //! - [`TypedQueue`]: the variants of a [`QueueMessage`] enum, encoded by a
 //!   [`Codec`] ([`Bincode`] by default) behind a short header that catches
 //!   sender and receiver built from different versions of the enum

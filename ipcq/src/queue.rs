@@ -298,13 +298,14 @@ impl MsgQueue {
     /// the host scheduling the idle virtual CPU again), far longer than the
     /// message itself. A request and its reply that both arrive within the
     /// spin never pay for that wake-up: on the two-CPU host of
-    /// `docs/BENCHMARKS.md` a round trip between two processes that spin
-    /// 50 us takes about 5 us instead of 60 to 100. The price is CPU time:
-    /// every call that finds nothing to take (or no room) keeps its CPU busy
-    /// with non-blocking syscalls for up to `spin` before it sleeps, and a
-    /// process that waits for rare messages gains nothing by it. On a
-    /// process sharing one CPU with its peer, each try yields to the peer,
-    /// which then runs as it would after a sleep.
+    /// `docs/BENCHMARKS.md` a round trip between two processes on different
+    /// CPUs that both spin 50 us takes 6 to 9 us instead of 85 to 100. The
+    /// price is CPU time: every call that finds nothing to take (or no room)
+    /// keeps its CPU busy with non-blocking syscalls for up to `spin` before
+    /// it sleeps, and a process that waits for rare messages gains nothing
+    /// by it. A process sharing one CPU with its peer yields it to the peer
+    /// at each try, as a sleep would, and pays for the tries: about 1 us a
+    /// round trip there.
     ///
     /// A deadline ([`recv_timeout`](Self::recv_timeout) and the like) ends
     /// the spin as it ends the wait, and so do a stop and the queue's

@@ -298,14 +298,17 @@ impl MsgQueue {
     /// the host scheduling the idle virtual CPU again), far longer than the
     /// message itself. A request and its reply that both arrive within the
     /// spin never pay for that wake-up: on the two-CPU host of
-    /// `docs/BENCHMARKS.md` a round trip between two processes on different
-    /// CPUs that both spin 50 us takes 6 to 9 us instead of 85 to 100. The
-    /// price is CPU time: every call that finds nothing to take (or no room)
-    /// keeps its CPU busy with non-blocking syscalls for up to `spin` before
-    /// it sleeps, and a process that waits for rare messages gains nothing
-    /// by it. A process sharing one CPU with its peer yields it to the peer
-    /// at each try, as a sleep would, and pays for the tries: about 1 us a
-    /// round trip there.
+    /// `docs/BENCHMARKS.md` a round trip of 16 or 256 bytes between two
+    /// processes on different CPUs that both spin 50 us takes 5.5 to 9 us
+    /// instead of 85 to 100. The price is CPU time: every call that finds
+    /// nothing to take (or no room) keeps its CPU busy with non-blocking
+    /// syscalls for up to `spin` before it sleeps, and a process that waits
+    /// for rare messages gains nothing by it. A process sharing one CPU with
+    /// its peer yields it to the peer at each try, as a sleep would, and
+    /// pays for the tries: about 1 us a round trip there. (`sched_yield`
+    /// gives way only to threads of the same scheduling policy and
+    /// priority: a real-time spinner shuts a normal peer on its CPU out
+    /// until the spin is over.)
     ///
     /// A deadline ([`recv_timeout`](Self::recv_timeout) and the like) ends
     /// the spin as it ends the wait, and so do a stop and the queue's
@@ -319,7 +322,7 @@ impl MsgQueue {
     /// use ipcq::{Key, MsgQueue, Selector};
     ///
     /// let q = MsgQueue::create(Key::private())?.with_spin(Duration::from_micros(50));
-    /// assert_eq!(q.spin(), Duration::from_micros(50));
+    /// assert_eq!(q.spin_duration(), Duration::from_micros(50));
     /// q.send(1, b"ping")?;
     /// assert_eq!(q.recv(Selector::Any)?.body, b"ping");
     /// // Nothing arrives: the spin ends at the deadline, the call with it.
@@ -335,7 +338,7 @@ impl MsgQueue {
 
     /// How long a call that would sleep retries first (see
     /// [`with_spin`](Self::with_spin)); zero when it sleeps at once.
-    pub fn spin(&self) -> Duration {
+    pub fn spin_duration(&self) -> Duration {
         self.spin
     }
 
@@ -570,7 +573,8 @@ impl MsgQueue {
     /// Receives the message `selector` picks, waiting at most `timeout`.
     ///
     /// `Ok(None)` means that none came in time. The wait sleeps in the kernel
-    /// and returns within about a millisecond of the deadline.
+    /// (after the handle's [spin](Self::with_spin), if it has one) and
+    /// returns within about a millisecond of the deadline.
     ///
     /// # Errors
     ///
@@ -979,18 +983,24 @@ impl MsgQueue {
             Outcome::Empty => {}
             done => return Ok(done),
         }
-        if let Some(done) = self.spin_before_wait(op, deadline, began, &mut || nowait(&mut call))? {
-            return Ok(done);
-        }
         // Only a wait that a timer or a stop may end needs the wake signal.
         let _unblocked = (deadline.is_some() || self.stop.is_some())
             .then(|| WakeUnblocked::new(op))
             .transpose()?;
-        let _alarm = deadline.map(|d| DeadlineAlarm::arm(op, d)).transpose()?;
+        // Registered before the spin too: a stop returns only once every call
+        // under way has left.
         let blocked = self
             .stop
             .as_ref()
             .map(|s| s.enter(began.unwrap_or_else(|| s.stops())));
+        if !self.spin.is_zero() {
+            let spun =
+                self.spin_before_wait(op, deadline, blocked.as_ref(), &mut || nowait(&mut call))?;
+            if let Some(done) = spun {
+                return Ok(done);
+            }
+        }
+        let _alarm = deadline.map(|d| DeadlineAlarm::arm(op, d)).transpose()?;
         loop {
             if blocked.as_ref().is_some_and(Blocked::stop_requested) {
                 return Err(stopped(op));
@@ -1008,36 +1018,32 @@ impl MsgQueue {
 
     /// The spin of [`run`](Self::run) before it sleeps (see
     /// [`with_spin`](Self::with_spin)): `try_once` again after each yield of
-    /// the CPU, until it does not find the queue empty (or full), the spin
-    /// or the deadline is over, or a stop is requested since `began`.
-    /// `None` when the call is to sleep.
+    /// the CPU, until it does not find the queue empty (or full), the
+    /// deadline passes (`Empty`), a stop is requested ([`Error::Stopped`]),
+    /// or the spin is over: `None`, and the call is to sleep.
     fn spin_before_wait<T>(
         &self,
         op: Op,
         deadline: Option<Instant>,
-        began: Option<u64>,
+        blocked: Option<&Blocked<'_>>,
         try_once: &mut dyn FnMut() -> Outcome<T>,
     ) -> Result<Option<Outcome<T>>> {
-        if self.spin.is_zero() {
-            return Ok(None);
-        }
         // A spin too long to represent lasts until the call can go on.
-        let end = match (Instant::now().checked_add(self.spin), deadline) {
-            (Some(end), Some(deadline)) => Some(end.min(deadline)),
-            (end, deadline) => end.or(deadline),
-        };
+        let end = Instant::now().checked_add(self.spin);
         loop {
             std::thread::yield_now();
-            if let (Some(stop), Some(began)) = (&self.stop, began) {
-                if stop.is_stopped() || stop.stops() != began {
-                    return Err(stopped(op));
-                }
+            if blocked.is_some_and(Blocked::stop_requested) {
+                return Err(stopped(op));
             }
             match try_once() {
                 Outcome::Empty => {}
                 done => return Ok(Some(done)),
             }
-            if end.is_some_and(|end| Instant::now() >= end) {
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Ok(Some(Outcome::Empty));
+            }
+            if end.is_some_and(|end| now >= end) {
                 return Ok(None);
             }
         }

@@ -149,7 +149,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     }
 
     /// Opens or creates the queue named by `key` as `options` say (exclusive
-    /// create, mode, owner, capacity, stop handle).
+    /// create, mode, owner, capacity, stop handle, spin).
     ///
     /// # Errors
     ///
@@ -248,6 +248,12 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// The stop handle attached to this queue, if any.
     pub fn stop_handle(&self) -> Option<&StopHandle> {
         self.queue.stop_handle()
+    }
+
+    /// How long a call that would sleep retries first (see
+    /// [`with_spin`](Self::with_spin)); zero when it sleeps at once.
+    pub fn spin_duration(&self) -> Duration {
+        self.queue.spin_duration()
     }
 
     /// The largest encoded message this queue takes now (see
@@ -376,8 +382,9 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
 
     /// Receives the oldest message, waiting at most `timeout`; `Ok(None)` if none came.
     ///
-    /// The wait sleeps in the kernel and wakes when a message arrives or about a
-    /// millisecond after the deadline.
+    /// The wait sleeps in the kernel (after the handle's
+    /// [spin](Self::with_spin), if it has one) and wakes when a message
+    /// arrives or about a millisecond after the deadline.
     ///
     /// # Errors
     ///

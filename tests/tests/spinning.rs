@@ -1,9 +1,13 @@
 //! Handles that spin before they sleep: the spin changes how a call waits,
 //! never what it returns, and deadlines, stops and removal end it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ipcq::{Error, Key, MsgQueue, Selector, StopHandle, TypedQueue};
+use ipcq::{Error, MsgBuffer, MsgQueue, Selector, StopHandle, TypedQueue};
+use nix::sched::{CpuSet, sched_setaffinity};
+use nix::unistd::{Pid, gettid};
 use tests::TestQueue;
 use tests::messages::Work;
 
@@ -14,60 +18,157 @@ const LONG_SPIN: Duration = Duration::from_secs(60);
 /// Well under [`LONG_SPIN`], and generous for a loaded machine.
 const BOUND: Duration = Duration::from_secs(20);
 
+/// A second handle to `q` that spins for `spin`.
+fn spinning(q: &TestQueue, spin: Duration) -> MsgQueue {
+    MsgQueue::open_id(q.id()).unwrap().with_spin(spin)
+}
+
+/// Runs `f` and returns its result with how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    let value = f();
+    (value, started.elapsed())
+}
+
+/// The state letter of thread `tid` of this process: `R` running or ready to
+/// run, `S` asleep, as `/proc` shows it.
+fn thread_state(tid: Pid) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+    // The name in parentheses may hold spaces; the state follows it.
+    let after_name = &stat[stat.rfind(')').unwrap() + 1..];
+    after_name.trim_start().chars().next().unwrap()
+}
+
+/// The states of thread `tid` at `n` moments 5 ms apart.
+fn states(tid: Pid, n: usize) -> String {
+    (0..n)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(5));
+            thread_state(tid)
+        })
+        .collect()
+}
+
+/// Keeps the calling thread, and the threads it starts from now on, on CPU 0.
+fn pin_to_cpu0() {
+    let mut cpus = CpuSet::new();
+    cpus.set(0).unwrap();
+    sched_setaffinity(Pid::from_raw(0), &cpus).unwrap();
+}
+
 #[test]
 fn the_spin_is_set_by_the_options_and_kept_by_clones_and_typed_views() {
     let q = TestQueue::with(|o| {
         o.spin(Duration::from_micros(40));
     });
-    assert_eq!(q.spin(), Duration::from_micros(40));
-    assert_eq!(q.clone().spin(), Duration::from_micros(40));
+    assert_eq!(q.spin_duration(), Duration::from_micros(40));
+    assert_eq!(q.clone().spin_duration(), Duration::from_micros(40));
     let opened = MsgQueue::options()
         .spin(Duration::from_micros(7))
         .open_id(q.id())
         .unwrap();
-    assert_eq!(opened.spin(), Duration::from_micros(7));
-    assert_eq!(MsgQueue::open_id(q.id()).unwrap().spin(), Duration::ZERO);
+    assert_eq!(opened.spin_duration(), Duration::from_micros(7));
+    assert_eq!(
+        MsgQueue::open_id(q.id()).unwrap().spin_duration(),
+        Duration::ZERO
+    );
 
     let typed = TypedQueue::<Work>::from_queue(MsgQueue::open_id(q.id()).unwrap())
         .with_spin(Duration::from_micros(9));
-    assert_eq!(typed.as_queue().spin(), Duration::from_micros(9));
-    assert_eq!(typed.clone().as_queue().spin(), Duration::from_micros(9));
+    assert_eq!(typed.spin_duration(), Duration::from_micros(9));
+    assert_eq!(typed.clone().spin_duration(), Duration::from_micros(9));
 }
 
 #[test]
 fn a_spinning_receive_takes_a_message_sent_while_it_spins() {
     let q = TestQueue::new();
-    let spinning = MsgQueue::open_id(q.id()).unwrap().with_spin(LONG_SPIN);
+    let spinning = spinning(&q, LONG_SPIN);
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(Duration::from_millis(50));
             q.send(3, b"during").unwrap();
         });
-        let started = Instant::now();
-        assert_eq!(spinning.recv(Selector::Type(3)).unwrap().body, b"during");
-        assert!(started.elapsed() < BOUND);
+        let (got, took) = timed(|| spinning.recv(Selector::Type(3)));
+        assert_eq!(got.unwrap().body, b"during");
+        assert!(took < BOUND);
     });
 }
 
 #[test]
-fn a_receive_whose_spin_ran_out_sleeps_until_a_message_comes() {
+fn a_spinning_receive_stays_on_the_cpu_then_sleeps_and_a_plain_one_sleeps_at_once() {
     let q = TestQueue::new();
-    let spinning = MsgQueue::open_id(q.id())
-        .unwrap()
-        .with_spin(Duration::from_micros(20));
+    let spin = Duration::from_millis(400);
+    for handle in [spinning(&q, spin), spinning(&q, Duration::ZERO)] {
+        std::thread::scope(|s| {
+            let (tid_tx, tid_rx) = mpsc::channel();
+            let handle = &handle;
+            let waiter = s.spawn(move || {
+                tid_tx.send(gettid()).unwrap();
+                handle.recv(Selector::Type(9)).unwrap()
+            });
+            let tid = tid_rx.recv().unwrap();
+            let started = Instant::now();
+            std::thread::sleep(Duration::from_millis(50));
+            let early = states(tid, 20);
+            let spun_early = started.elapsed() < spin;
+            // Long after the spin: asleep in msgrcv, both handles.
+            std::thread::sleep(spin + Duration::from_millis(600));
+            let late = states(tid, 10);
+            q.send(9, b"done").unwrap();
+            assert_eq!(waiter.join().unwrap().body, b"done");
+            if handle.spin_duration().is_zero() {
+                assert!(early.chars().all(|c| c == 'S'), "did not sleep: {early}");
+            } else if spun_early {
+                assert!(!early.contains('S'), "slept while spinning: {early}");
+            }
+            assert!(late.chars().all(|c| c == 'S'), "did not sleep: {late}");
+        });
+    }
+}
+
+#[test]
+fn a_spin_shorter_than_the_timeout_is_followed_by_a_sleep_until_the_deadline() {
+    let q = TestQueue::new();
+    let spinning = spinning(&q, Duration::from_millis(1));
+    let timeout = Duration::from_millis(150);
+    let (got, took) = timed(|| spinning.recv_timeout(Selector::Any, timeout));
+    assert_eq!(got.unwrap(), None);
+    assert!(took >= timeout, "returned early, after {took:?}");
+    assert!(took < BOUND);
+    // A message that comes after the spin but before the deadline.
     std::thread::scope(|s| {
         s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(200));
-            q.send(1, b"after").unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            q.send(1, b"in time").unwrap();
         });
-        assert_eq!(spinning.recv(Selector::Any).unwrap().body, b"after");
+        let got = spinning.recv_timeout(Selector::Any, Duration::from_secs(30));
+        assert_eq!(got.unwrap().unwrap().body, b"in time");
     });
+}
+
+#[test]
+fn non_blocking_calls_do_not_spin() {
+    let q = TestQueue::with(|o| {
+        o.capacity(8).spin(LONG_SPIN);
+    });
+    let (got, took) = timed(|| q.try_recv(Selector::Any));
+    assert_eq!(got.unwrap(), None);
+    assert!(took < BOUND);
+    q.send(1, &[0; 8]).unwrap();
+    let (got, took) = timed(|| q.try_send(1, b"x"));
+    assert!(got.unwrap_err().is_would_block());
+    assert!(took < BOUND);
+    let typed = q.typed::<Work>().with_spin(LONG_SPIN);
+    q.try_recv(Selector::Any).unwrap();
+    let (got, took) = timed(|| typed.try_recv());
+    assert_eq!(got.unwrap(), None);
+    assert!(took < BOUND);
 }
 
 #[test]
 fn a_spinning_receive_keeps_to_its_selector() {
     let q = TestQueue::new();
-    let spinning = MsgQueue::open_id(q.id()).unwrap().with_spin(LONG_SPIN);
+    let spinning = spinning(&q, LONG_SPIN);
     q.send(1, b"other").unwrap();
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -80,25 +181,51 @@ fn a_spinning_receive_keeps_to_its_selector() {
 }
 
 #[test]
+fn a_message_too_large_for_the_buffer_during_a_spin_grows_it_or_stays_queued() {
+    let q = TestQueue::new();
+    let spinning = spinning(&q, LONG_SPIN);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            q.send(1, &[7; 6000]).unwrap();
+        });
+        // A new buffer, which has no room at all, grows to take it.
+        let mut buf = MsgBuffer::new();
+        spinning.recv_into(Selector::Any, &mut buf).unwrap();
+        assert_eq!(buf.body(), &[7; 6000][..]);
+    });
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            q.send(2, &[8; 200]).unwrap();
+        });
+        // A bounded one refuses it, and it stays on the queue.
+        let mut bounded = MsgBuffer::bounded(100);
+        let (got, took) = timed(|| spinning.recv_into(Selector::Any, &mut bounded));
+        assert!(matches!(got, Err(Error::TooLarge { .. })), "{got:?}");
+        assert!(took < BOUND);
+    });
+    assert_eq!(q.try_recv(Selector::Any).unwrap().unwrap().body, [8; 200]);
+}
+
+#[test]
 fn the_deadline_ends_a_spin() {
     let q = TestQueue::new();
-    let spinning = MsgQueue::open_id(q.id()).unwrap().with_spin(LONG_SPIN);
+    let spinning = spinning(&q, LONG_SPIN);
     let timeout = Duration::from_millis(100);
-    let started = Instant::now();
-    assert_eq!(spinning.recv_timeout(Selector::Any, timeout).unwrap(), None);
-    let waited = started.elapsed();
-    assert!(waited >= timeout, "returned early, after {waited:?}");
-    assert!(waited < BOUND, "spun past the deadline, for {waited:?}");
+    let (got, took) = timed(|| spinning.recv_timeout(Selector::Any, timeout));
+    assert_eq!(got.unwrap(), None);
+    assert!(took >= timeout, "returned early, after {took:?}");
+    assert!(took < BOUND, "spun past the deadline, for {took:?}");
 
     // A send on a full queue too.
     let full = TestQueue::with(|o| {
         o.capacity(8).spin(LONG_SPIN);
     });
     full.send(1, &[0; 8]).unwrap();
-    let started = Instant::now();
-    let err = full.send_timeout(1, b"x", timeout).unwrap_err();
-    assert!(err.is_timed_out(), "{err:?}");
-    assert!(started.elapsed() < BOUND);
+    let (got, took) = timed(|| full.send_timeout(1, b"x", timeout));
+    assert!(got.as_ref().is_err_and(Error::is_timed_out), "{got:?}");
+    assert!(took < BOUND);
     assert_eq!(full.stat().unwrap().messages, 1);
 }
 
@@ -113,49 +240,107 @@ fn a_spinning_send_goes_through_when_room_is_made() {
             std::thread::sleep(Duration::from_millis(50));
             q.recv(Selector::Any).unwrap();
         });
-        let started = Instant::now();
-        q.send(2, b"in").unwrap();
-        assert!(started.elapsed() < BOUND);
+        let (sent, took) = timed(|| q.send(2, b"in"));
+        sent.unwrap();
+        assert!(took < BOUND);
     });
     assert_eq!(q.recv(Selector::Any).unwrap().body, b"in");
 }
 
 #[test]
 fn a_stop_ends_a_spin_even_if_a_reset_follows() {
-    let q = TestQueue::new();
+    let q = TestQueue::with(|o| {
+        o.capacity(8);
+    });
+    q.send(1, &[0; 8]).unwrap();
     let stop = StopHandle::new();
-    let spinning = MsgQueue::open_id(q.id())
-        .unwrap()
-        .with_stop(stop.clone())
-        .with_spin(LONG_SPIN);
+    let spinning = spinning(&q, LONG_SPIN).with_stop(stop.clone());
     std::thread::scope(|s| {
-        let waiter = s.spawn(|| {
-            let started = Instant::now();
-            (spinning.recv(Selector::Any), started.elapsed())
-        });
+        let receiver = s.spawn(|| timed(|| spinning.recv(Selector::Type(2)).map(drop)));
+        let sender = s.spawn(|| timed(|| spinning.send(1, b"x")));
         std::thread::sleep(Duration::from_millis(100));
         stop.stop();
         stop.reset();
-        let (got, took) = waiter.join().unwrap();
-        assert!(matches!(got, Err(Error::Stopped { .. })), "{got:?}");
-        assert!(took < BOUND, "spun on for {took:?} after the stop");
+        for (got, took) in [receiver.join().unwrap(), sender.join().unwrap()] {
+            assert!(matches!(got, Err(Error::Stopped { .. })), "{got:?}");
+            assert!(took < BOUND, "spun on for {took:?} after the stop");
+        }
     });
 }
 
 #[test]
-fn removing_the_queue_ends_a_spin() {
+fn a_stop_returns_only_once_a_spinning_call_has_left() {
     let q = TestQueue::new();
-    let spinning = MsgQueue::open_id(q.id()).unwrap().with_spin(LONG_SPIN);
-    std::thread::scope(|s| {
-        let waiter = s.spawn(|| {
-            let started = Instant::now();
-            (spinning.recv(Selector::Any), started.elapsed())
+    for _ in 0..10 {
+        let stop = StopHandle::new();
+        let handle = spinning(&q, LONG_SPIN).with_stop(stop.clone());
+        let left = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            // On one CPU the stopping thread runs on while the spinning one
+            // waits for its turn: a stop that did not wait for it would
+            // return first.
+            pin_to_cpu0();
+            let waiter = s.spawn(|| {
+                let got = handle.recv(Selector::Any);
+                left.store(true, Ordering::SeqCst);
+                got
+            });
+            std::thread::sleep(Duration::from_millis(20));
+            stop.stop();
+            let left_first = left.load(Ordering::SeqCst);
+            assert!(waiter.join().unwrap().unwrap_err().is_stopped());
+            assert!(left_first, "stop() returned while the call went on");
         });
+    }
+}
+
+#[test]
+fn removing_the_queue_ends_a_spin() {
+    let q = TestQueue::with(|o| {
+        o.capacity(8);
+    });
+    q.send(1, &[0; 8]).unwrap();
+    let spinning = spinning(&q, LONG_SPIN);
+    std::thread::scope(|s| {
+        let receiver = s.spawn(|| timed(|| spinning.recv(Selector::Type(2)).map(drop)));
+        let sender = s.spawn(|| timed(|| spinning.send(1, b"x")));
         std::thread::sleep(Duration::from_millis(100));
         q.remove().unwrap();
-        let (got, took) = waiter.join().unwrap();
-        assert!(got.as_ref().is_err_and(Error::is_removed), "{got:?}");
-        assert!(took < BOUND, "spun on for {took:?} after the removal");
+        for (got, took) in [receiver.join().unwrap(), sender.join().unwrap()] {
+            assert!(got.as_ref().is_err_and(Error::is_removed), "{got:?}");
+            assert!(took < BOUND, "spun on for {took:?} after the removal");
+        }
+    });
+}
+
+#[test]
+fn spinning_sides_take_turns_on_one_cpu() {
+    // Two threads that spin without end, on one CPU: each try yields the CPU
+    // to the other, which takes its message at once. A spin that did not
+    // yield would hold the CPU until the scheduler took it away, a
+    // millisecond or more per turn: over 10 s for these round trips.
+    let q = TestQueue::new();
+    let (ping, pong) = (spinning(&q, LONG_SPIN), spinning(&q, LONG_SPIN));
+    const ROUND_TRIPS: u32 = 5000;
+    std::thread::scope(|s| {
+        pin_to_cpu0();
+        s.spawn(|| {
+            for _ in 0..ROUND_TRIPS {
+                let msg = pong.recv(Selector::Type(1)).unwrap();
+                pong.send(2, &msg.body).unwrap();
+            }
+        });
+        let (_, took) = timed(|| {
+            for i in 0..ROUND_TRIPS {
+                ping.send(1, &i.to_le_bytes()).unwrap();
+                let back = ping.recv(Selector::Type(2)).unwrap();
+                assert_eq!(back.body, i.to_le_bytes());
+            }
+        });
+        assert!(
+            took < Duration::from_secs(8),
+            "{ROUND_TRIPS} round trips took {took:?}"
+        );
     });
 }
 
@@ -163,7 +348,7 @@ fn removing_the_queue_ends_a_spin() {
 fn typed_receives_spin_as_the_byte_queue_does() {
     let q = TestQueue::new();
     let spinning = q.typed::<Work>().with_spin(LONG_SPIN);
-    let sender = TypedQueue::<Work>::open(Key::new(q.key().get())).unwrap();
+    let sender = q.typed::<Work>();
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(Duration::from_millis(50));
@@ -173,41 +358,16 @@ fn typed_receives_spin_as_the_byte_queue_does() {
     });
 }
 
-/// The state letter of thread `tid` of this process: `R` running or ready to
-/// run, `S` asleep, as `/proc` shows it.
-fn thread_state(tid: nix::unistd::Pid) -> char {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
-    // The name in parentheses may hold spaces; the state follows it.
-    let after_name = &stat[stat.rfind(')').unwrap() + 1..];
-    after_name.trim_start().chars().next().unwrap()
-}
-
 #[test]
-fn a_spinning_receive_stays_on_the_cpu_and_a_plain_one_sleeps() {
+fn with_spin_keeps_the_batch_items_a_typed_handle_has_buffered() {
     let q = TestQueue::new();
-    for (spin, awake) in [(LONG_SPIN, true), (Duration::ZERO, false)] {
-        let waiting = MsgQueue::open_id(q.id()).unwrap().with_spin(spin);
-        std::thread::scope(|s| {
-            let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-            let waiter = s.spawn(move || {
-                tid_tx.send(nix::unistd::gettid()).unwrap();
-                waiting.recv(Selector::Type(9)).unwrap()
-            });
-            let tid = tid_rx.recv().unwrap();
-            std::thread::sleep(Duration::from_millis(100));
-            let states: String = (0..20)
-                .map(|_| {
-                    std::thread::sleep(Duration::from_millis(5));
-                    thread_state(tid)
-                })
-                .collect();
-            q.send(9, b"done").unwrap();
-            assert_eq!(waiter.join().unwrap().body, b"done");
-            if awake {
-                assert!(!states.contains('S'), "slept while spinning: {states}");
-            } else {
-                assert!(states.chars().all(|c| c == 'S'), "did not sleep: {states}");
-            }
-        });
-    }
+    let typed = q.typed::<Work>();
+    typed
+        .send_batch([Work::Urgent(1), Work::Urgent(2), Work::Urgent(3)])
+        .unwrap();
+    assert_eq!(typed.recv().unwrap(), Work::Urgent(1));
+    let typed = typed.with_spin(LONG_SPIN);
+    assert_eq!(typed.pending(), 2);
+    assert_eq!(typed.try_recv().unwrap(), Some(Work::Urgent(2)));
+    assert_eq!(typed.try_recv().unwrap(), Some(Work::Urgent(3)));
 }

@@ -749,3 +749,18 @@ impl<const N: usize> Endpoint for UdsEp<N> {
         Ok(Some(payload.0[0]))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spinning_transport_is_labelled_with_its_spin() {
+        let spin = format!("{} us spin", SPIN.as_micros());
+        assert!(Transport::TypedSpin.label().ends_with(&spin));
+        assert_eq!(
+            Transport::from_id("ipcq-typed-spin"),
+            Some(Transport::TypedSpin)
+        );
+    }
+}

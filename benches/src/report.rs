@@ -210,6 +210,8 @@ pub(crate) struct PingRow {
     pub(crate) runs: Vec<Latency>,
     pub(crate) p50_us: Option<f64>,
     pub(crate) p99_us: Option<f64>,
+    /// Median over runs of the timing process's CPU time per round trip.
+    pub(crate) cpu_us: Option<f64>,
     /// p50 over raw's p50 at the same size (lower is better).
     pub(crate) p50_ratio_to_raw: Option<f64>,
     pub(crate) errors: Vec<String>,
@@ -401,6 +403,7 @@ impl PingRow {
             runs: Vec::new(),
             p50_us: None,
             p99_us: None,
+            cpu_us: None,
             p50_ratio_to_raw: None,
             errors: Vec::new(),
         }
@@ -437,8 +440,10 @@ pub(crate) fn summarize(results: &mut Results) {
     for row in &mut results.pingpong {
         let p50: Vec<f64> = row.runs.iter().map(|l| l.p50_us).collect();
         let p99: Vec<f64> = row.runs.iter().map(|l| l.p99_us).collect();
+        let cpu: Vec<f64> = row.runs.iter().map(|l| l.cpu_us).collect();
         row.p50_us = median_of(&p50);
         row.p99_us = median_of(&p99);
+        row.cpu_us = median_of(&cpu);
     }
     set_ratios_to_raw(
         &mut results.pingpong,
@@ -563,9 +568,13 @@ fn targets(results: &Results) -> Vec<Target> {
     let peers = [Transport::IpcChannel, Transport::PosixMq, Transport::Uds];
     // TypedQueue as it comes, then on handles that spin before they sleep
     // (opt-in: it spends CPU time on waiting).
+    let spun = format!(
+        "TypedQueue with a {} us spin",
+        crate::endpoints::SPIN.as_micros()
+    );
     let typed = [
         (Transport::Typed, "TypedQueue"),
-        (Transport::TypedSpin, "TypedQueue with a 50 us spin"),
+        (Transport::TypedSpin, spun.as_str()),
     ];
     for (transport, who) in typed {
         for size in [16, 256] {
@@ -854,7 +863,7 @@ pub(crate) fn render(results: &Results) -> String {
         }
         let _ = writeln!(
             s,
-            "\n### Ping-pong round trip, p50 / p99 in microseconds, {}\n",
+            "\n### Ping-pong round trip, p50 / p99 in microseconds, and CPU time per round trip of the timing process, {}\n",
             placement_text(placement)
         );
         let rows: Vec<&PingRow> = results
@@ -871,9 +880,10 @@ pub(crate) fn render(results: &Results) -> String {
                     return "failed".into();
                 }
                 format!(
-                    "{} / {}",
+                    "{} / {}, CPU {}",
                     opt(r.p50_us, |x| format!("{x:.1}")),
-                    opt(r.p99_us, |x| format!("{x:.1}"))
+                    opt(r.p99_us, |x| format!("{x:.1}")),
+                    opt(r.cpu_us, |x| format!("{x:.1}"))
                 )
             },
         );

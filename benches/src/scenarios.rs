@@ -137,6 +137,9 @@ fn stream_n<const N: usize>(transport: Transport, count: u64) -> Res<Streamed> {
 pub(crate) struct Latency {
     pub(crate) p50_us: f64,
     pub(crate) p99_us: f64,
+    /// CPU time the timing process's thread used per timed round trip: what
+    /// a transport that polls instead of sleeping pays for its latency.
+    pub(crate) cpu_us: f64,
 }
 
 /// Ping-pong: the parent sends a payload, the child sends it back; `count`
@@ -184,7 +187,11 @@ fn pingpong_n<const N: usize>(transport: Transport, count: u64, warmup: u64) -> 
         connect,
     )?;
     let mut samples = Vec::with_capacity(count as usize);
+    let mut cpu_before = Duration::ZERO;
     for seq in 0..warmup + count {
+        if seq == warmup {
+            cpu_before = thread_cpu()?;
+        }
         let start = Instant::now();
         ep.send(seq)?;
         let back = ep.recv()?;
@@ -196,6 +203,7 @@ fn pingpong_n<const N: usize>(transport: Transport, count: u64, warmup: u64) -> 
             samples.push(rtt.as_secs_f64() * 1e6);
         }
     }
+    let cpu = thread_cpu()? - cpu_before;
     finish_all(peers)?;
     drop(ep);
     drop(guards);
@@ -203,6 +211,7 @@ fn pingpong_n<const N: usize>(transport: Transport, count: u64, warmup: u64) -> 
     Ok(Latency {
         p50_us: percentile(&samples, 50.0),
         p99_us: percentile(&samples, 99.0),
+        cpu_us: cpu.as_secs_f64() * 1e6 / count as f64,
     })
 }
 

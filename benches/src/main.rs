@@ -185,7 +185,6 @@ impl Plan {
                             .ok_or("--msgmnb needs a number of bytes, at least 8192")?,
                     );
                 }
-                "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -266,12 +265,14 @@ fn main() -> ExitCode {
         Some("--child") => return exit_code("ipcq-benches child", procs::child_main(&args[1..])),
         _ => {}
     }
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let plan = match Plan::parse(&args) {
         Ok(plan) => plan,
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("{e}");
-            }
+            eprintln!("{e}");
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }

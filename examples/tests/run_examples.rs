@@ -229,6 +229,22 @@ fn workers_share_the_jobs_each_handled_once() {
     assert_eq!(ids, (0..60).collect::<Vec<_>>());
 }
 
+#[test]
+fn round_trip_measures_sleeping_and_spinning_handles() {
+    let out = run(example("round_trip").args(["--round-trips", "300", "--spin-us", "20"]));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].contains("sleeping at once (spin 0ns)"), "{stdout}");
+    assert!(lines[1].contains("spinning (spin 20µs)"), "{stdout}");
+    for line in lines {
+        for part in ["round trip p50 ", ", p99 ", "; CPU per round trip "] {
+            assert!(line.contains(part), "missing {part:?} in {line}");
+        }
+    }
+}
+
 /// Starts `rand listen` on `key` and returns it with its output lines, once it
 /// has created the queue.
 fn rand_listener(key: &TestKey) -> (Child, Lines<BufReader<ChildStdout>>) {

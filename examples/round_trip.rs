@@ -1,0 +1,112 @@
+//! Request and reply between two threads on one queue: the round trip's p50
+//! and p99, and the CPU time the requesting thread uses per round trip, on
+//! handles that sleep at once and on handles that spin before they sleep
+//! (`with_spin`). `cargo run --release --example round_trip`
+//!
+//! These are measurements to read, not assertions: run it on the machine
+//! the queues will run on, since what a wake-up costs depends on it.
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use ipcq::{Key, OpenOptions, QueueMessage, TypedQueue};
+use nix::sys::resource::{UsageWho, getrusage};
+use serde::{Deserialize, Serialize};
+
+/// A request and its reply, told apart by mtype: each side receives only
+/// its own kind, so one queue carries both directions.
+#[derive(QueueMessage, Serialize, Deserialize, Debug, PartialEq)]
+enum Rpc {
+    /// A request, numbered.
+    Ping(u64),
+    /// The reply to request `n`.
+    Pong(u64),
+}
+
+#[derive(Parser)]
+#[command(about = "Round trips on handles that sleep, and on handles that spin")]
+struct Args {
+    /// Timed round trips per measurement.
+    #[arg(long, default_value_t = 20_000)]
+    round_trips: u64,
+    /// How long the spinning handles spin before they sleep, in microseconds.
+    #[arg(long, default_value_t = 50)]
+    spin_us: u64,
+}
+
+fn cpu_time() -> Duration {
+    let usage = getrusage(UsageWho::RUSAGE_THREAD).expect("getrusage");
+    let tv = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+    };
+    tv(usage.user_time()) + tv(usage.system_time())
+}
+
+/// `round_trips` requests and replies between this thread and another, both
+/// on handles that spin for `spin`; the sorted round trips and the CPU time
+/// this thread used per round trip.
+fn measure(round_trips: u64, spin: Duration) -> ipcq::Result<(Vec<Duration>, Duration)> {
+    let client = TypedQueue::<Rpc>::open_with(
+        Key::private(),
+        OpenOptions::new().create_new(true).spin(spin),
+    )?;
+    let server = client.clone();
+    let measured = std::thread::scope(|s| {
+        // Replies until the queue is removed.
+        let replies = s.spawn(|| -> ipcq::Result<()> {
+            loop {
+                match server.recv_kind(RpcKind::Ping) {
+                    Ok(Rpc::Ping(n)) => server.send(Rpc::Pong(n))?,
+                    Ok(other) => unreachable!("received {other:?} by the request's kind"),
+                    Err(e) if e.is_removed() => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        });
+        let measured = ask(&client, round_trips);
+        client.as_queue().remove()?;
+        replies.join().expect("the replying thread")?;
+        measured
+    });
+    let (mut times, cpu) = measured?;
+    times.sort();
+    Ok((times, cpu))
+}
+
+/// The requesting side of [`measure`].
+fn ask(client: &TypedQueue<Rpc>, round_trips: u64) -> ipcq::Result<(Vec<Duration>, Duration)> {
+    let mut times = Vec::with_capacity(round_trips as usize);
+    let mut cpu = Duration::ZERO;
+    // Untimed first: both threads running, caches warm.
+    let warm_up = round_trips / 10;
+    for n in 0..warm_up + round_trips {
+        if n == warm_up {
+            cpu = cpu_time();
+        }
+        let start = Instant::now();
+        client.send(Rpc::Ping(n))?;
+        let reply = client.recv_kind(RpcKind::Pong)?;
+        let took = start.elapsed();
+        assert_eq!(reply, Rpc::Pong(n), "a reply to another request");
+        if n >= warm_up {
+            times.push(took);
+        }
+    }
+    let per_round_trip = (cpu_time() - cpu).div_f64(round_trips as f64);
+    Ok((times, per_round_trip))
+}
+
+fn main() -> ipcq::Result<()> {
+    let args = Args::parse();
+    let spin = Duration::from_micros(args.spin_us);
+    for (what, spin) in [("sleeping at once", Duration::ZERO), ("spinning", spin)] {
+        let (times, cpu) = measure(args.round_trips.max(1), spin)?;
+        let at = |p: usize| times[(times.len() - 1) * p / 100];
+        println!(
+            "{what:>16} (spin {spin:?}): round trip p50 {:?}, p99 {:?}; CPU per round trip {cpu:?}",
+            at(50),
+            at(99),
+        );
+    }
+    Ok(())
+}

@@ -300,11 +300,15 @@ impl MsgQueue {
     /// spin never pay for that wake-up: on the two-CPU host of
     /// `docs/BENCHMARKS.md` a round trip of 16 or 256 bytes between two
     /// processes on different CPUs that both spin 50 us takes 5.5 to 9 us
-    /// instead of 85 to 100, and uses less CPU time than the sleep and
-    /// wake-up it saves. The price is CPU time when the wait is longer:
-    /// every call that finds nothing to take (or no room) keeps its CPU busy
-    /// with non-blocking syscalls for up to `spin` before it sleeps, and a
-    /// process that waits for rare messages gains nothing by it. A process sharing one CPU with
+    /// instead of 80 to 100, and uses less CPU time than the sleep and
+    /// wake-up it saves.
+    ///
+    /// The price is CPU time when the wait is longer: every call that finds
+    /// nothing to take (or no room) keeps its CPU busy with non-blocking
+    /// syscalls for up to `spin` before it sleeps, and a process that waits
+    /// for rare messages gains nothing by it. Each try also takes the
+    /// queue's lock in the kernel for a moment, so many handles spinning on
+    /// one queue can slow its senders down. A process sharing one CPU with
     /// its peer yields it to the peer at each try, as a sleep would, and
     /// pays for the tries: about 1 us a round trip there. (`sched_yield`
     /// gives way only to threads of the same scheduling policy and

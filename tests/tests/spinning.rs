@@ -6,7 +6,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ipcq::{Error, MsgBuffer, MsgQueue, Selector, StopHandle, TypedQueue};
-use nix::sched::{CpuSet, sched_setaffinity};
+use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+use nix::sys::resource::{UsageWho, getrusage};
 use nix::unistd::{Pid, gettid};
 use tests::TestQueue;
 use tests::messages::Work;
@@ -49,11 +50,44 @@ fn states(tid: Pid, n: usize) -> String {
         .collect()
 }
 
-/// Keeps the calling thread, and the threads it starts from now on, on CPU 0.
-fn pin_to_cpu0() {
+/// Keeps the calling thread, and the threads it starts from now on, on the
+/// first CPU it may run on.
+fn pin_to_one_cpu() {
+    let allowed = sched_getaffinity(Pid::from_raw(0)).unwrap();
+    let first = (0..CpuSet::count())
+        .find(|&cpu| allowed.is_set(cpu).unwrap_or(false))
+        .unwrap();
     let mut cpus = CpuSet::new();
-    cpus.set(0).unwrap();
+    cpus.set(first).unwrap();
     sched_setaffinity(Pid::from_raw(0), &cpus).unwrap();
+}
+
+/// The CPU time the calling thread has used.
+fn thread_cpu() -> Duration {
+    let usage = getrusage(UsageWho::RUSAGE_THREAD).unwrap();
+    let tv = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+    };
+    tv(usage.user_time()) + tv(usage.system_time())
+}
+
+/// Runs `wait` in a thread of its own, and says whether that thread spun
+/// (stayed running) for the first 100 ms of the wait; `arrive` then makes
+/// the wait end. The thread starts waiting after it has sent its id.
+fn spun_while_waiting(wait: impl FnOnce() + Send, arrive: impl FnOnce()) -> String {
+    std::thread::scope(|s| {
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let waiter = s.spawn(move || {
+            tid_tx.send(gettid()).unwrap();
+            wait();
+        });
+        let tid = tid_rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let seen = states(tid, 10);
+        arrive();
+        waiter.join().unwrap();
+        seen
+    })
 }
 
 #[test]
@@ -130,11 +164,18 @@ fn a_spinning_receive_stays_on_the_cpu_then_sleeps_and_a_plain_one_sleeps_at_onc
 fn a_spin_shorter_than_the_timeout_is_followed_by_a_sleep_until_the_deadline() {
     let q = TestQueue::new();
     let spinning = spinning(&q, Duration::from_millis(1));
-    let timeout = Duration::from_millis(150);
+    let timeout = Duration::from_millis(500);
+    let cpu = thread_cpu();
     let (got, took) = timed(|| spinning.recv_timeout(Selector::Any, timeout));
+    let used = thread_cpu() - cpu;
     assert_eq!(got.unwrap(), None);
     assert!(took >= timeout, "returned early, after {took:?}");
     assert!(took < BOUND);
+    // A spin through the whole timeout would use a good part of it.
+    assert!(
+        used < Duration::from_millis(100),
+        "{used:?} of CPU in a wait of {took:?}"
+    );
     // A message that comes after the spin but before the deadline.
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -191,7 +232,9 @@ fn a_message_too_large_for_the_buffer_during_a_spin_grows_it_or_stays_queued() {
         });
         // A new buffer, which has no room at all, grows to take it.
         let mut buf = MsgBuffer::new();
-        spinning.recv_into(Selector::Any, &mut buf).unwrap();
+        let (got, took) = timed(|| spinning.recv_into(Selector::Any, &mut buf));
+        got.unwrap();
+        assert!(took < BOUND);
         assert_eq!(buf.body(), &[7; 6000][..]);
     });
     std::thread::scope(|s| {
@@ -255,9 +298,18 @@ fn a_stop_ends_a_spin_even_if_a_reset_follows() {
     q.send(1, &[0; 8]).unwrap();
     let stop = StopHandle::new();
     let spinning = spinning(&q, LONG_SPIN).with_stop(stop.clone());
+    let (ready_tx, ready) = mpsc::channel();
     std::thread::scope(|s| {
-        let receiver = s.spawn(|| timed(|| spinning.recv(Selector::Type(2)).map(drop)));
-        let sender = s.spawn(|| timed(|| spinning.send(1, b"x")));
+        let receiver = s.spawn(|| {
+            ready_tx.send(()).unwrap();
+            timed(|| spinning.recv(Selector::Type(2)).map(drop))
+        });
+        let sender = s.spawn(|| {
+            ready_tx.send(()).unwrap();
+            timed(|| spinning.send(1, b"x"))
+        });
+        ready.recv().unwrap();
+        ready.recv().unwrap();
         std::thread::sleep(Duration::from_millis(100));
         stop.stop();
         stop.reset();
@@ -275,17 +327,20 @@ fn a_stop_returns_only_once_a_spinning_call_has_left() {
         let stop = StopHandle::new();
         let handle = spinning(&q, LONG_SPIN).with_stop(stop.clone());
         let left = AtomicBool::new(false);
+        let (ready_tx, ready) = mpsc::channel();
         std::thread::scope(|s| {
             // On one CPU the stopping thread runs on while the spinning one
             // waits for its turn: a stop that did not wait for it would
             // return first.
-            pin_to_cpu0();
+            pin_to_one_cpu();
             let waiter = s.spawn(|| {
+                ready_tx.send(()).unwrap();
                 let got = handle.recv(Selector::Any);
                 left.store(true, Ordering::SeqCst);
                 got
             });
-            std::thread::sleep(Duration::from_millis(20));
+            ready.recv().unwrap();
+            std::thread::sleep(Duration::from_millis(50));
             stop.stop();
             let left_first = left.load(Ordering::SeqCst);
             assert!(waiter.join().unwrap().unwrap_err().is_stopped());
@@ -318,44 +373,58 @@ fn spinning_sides_take_turns_on_one_cpu() {
     // Two threads that spin without end, on one CPU: each try yields the CPU
     // to the other, which takes its message at once. A spin that did not
     // yield would hold the CPU until the scheduler took it away, a
-    // millisecond or more per turn: over 10 s for these round trips.
+    // millisecond or more per turn: seconds of CPU time for these round
+    // trips, where yielding takes a fraction of one however busy the
+    // machine is.
     let q = TestQueue::new();
     let (ping, pong) = (spinning(&q, LONG_SPIN), spinning(&q, LONG_SPIN));
     const ROUND_TRIPS: u32 = 5000;
     std::thread::scope(|s| {
-        pin_to_cpu0();
+        pin_to_one_cpu();
         s.spawn(|| {
             for _ in 0..ROUND_TRIPS {
                 let msg = pong.recv(Selector::Type(1)).unwrap();
                 pong.send(2, &msg.body).unwrap();
             }
         });
-        let (_, took) = timed(|| {
-            for i in 0..ROUND_TRIPS {
-                ping.send(1, &i.to_le_bytes()).unwrap();
-                let back = ping.recv(Selector::Type(2)).unwrap();
-                assert_eq!(back.body, i.to_le_bytes());
-            }
-        });
+        let cpu = thread_cpu();
+        for i in 0..ROUND_TRIPS {
+            ping.send(1, &i.to_le_bytes()).unwrap();
+            let back = ping.recv(Selector::Type(2)).unwrap();
+            assert_eq!(back.body, i.to_le_bytes());
+        }
+        let used = thread_cpu() - cpu;
         assert!(
-            took < Duration::from_secs(8),
-            "{ROUND_TRIPS} round trips took {took:?}"
+            used < Duration::from_secs(3),
+            "{ROUND_TRIPS} round trips used {used:?} of CPU"
         );
     });
 }
 
 #[test]
-fn typed_receives_spin_as_the_byte_queue_does() {
-    let q = TestQueue::new();
-    let spinning = q.typed::<Work>().with_spin(LONG_SPIN);
-    let sender = q.typed::<Work>();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(50));
-            sender.send(tests::job(7)).unwrap();
-        });
-        assert_eq!(spinning.recv().unwrap(), tests::job(7));
+fn typed_receives_and_sends_spin_as_the_byte_queue_does() {
+    let q = TestQueue::with(|o| {
+        o.capacity(64);
     });
+    let spinning = q.typed::<Work>().with_spin(LONG_SPIN);
+    let plain = q.typed::<Work>();
+    let seen = spun_while_waiting(
+        || assert_eq!(spinning.recv().unwrap(), tests::job(7)),
+        || plain.send(tests::job(7)).unwrap(),
+    );
+    assert!(!seen.contains('S'), "slept while spinning: {seen}");
+
+    // A send that waits for room on a full queue.
+    while plain.try_send(tests::job(1)).is_ok() {}
+    let queued = q.stat().unwrap().messages;
+    let seen = spun_while_waiting(
+        || spinning.send(tests::job(8)).unwrap(),
+        || {
+            plain.recv().unwrap();
+        },
+    );
+    assert!(!seen.contains('S'), "slept while spinning: {seen}");
+    assert_eq!(q.stat().unwrap().messages, queued);
 }
 
 #[test]

@@ -1,7 +1,7 @@
-//! Request and reply between two threads on one queue: the round trip's p50
-//! and p99, and the CPU time the requesting thread uses per round trip, on
-//! handles that sleep at once and on handles that spin before they sleep
-//! (`with_spin`). `cargo run --release --example round_trip`
+//! Request and reply between two threads on one queue, pinned to two CPUs:
+//! the round trip's p50 and p99, and the CPU time the requesting thread uses
+//! per round trip, on handles that sleep at once and on handles that spin
+//! before they sleep (`with_spin`). `cargo run --release --example round_trip`
 //!
 //! These are measurements to read, not assertions: run it on the machine
 //! the queues will run on, since what a wake-up costs depends on it.
@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use ipcq::{Key, OpenOptions, QueueMessage, TypedQueue};
+use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::sys::resource::{UsageWho, getrusage};
+use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 /// A request and its reply, told apart by mtype: each side receives only
@@ -27,7 +29,7 @@ enum Rpc {
 #[command(about = "Round trips on handles that sleep, and on handles that spin")]
 struct Args {
     /// Timed round trips per measurement.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     round_trips: u64,
     /// How long the spinning handles spin before they sleep, in microseconds.
     #[arg(long, default_value_t = 50)]
@@ -42,35 +44,85 @@ fn cpu_time() -> Duration {
     tv(usage.user_time()) + tv(usage.system_time())
 }
 
-/// `round_trips` requests and replies between this thread and another, both
+/// The CPUs this process may run on.
+fn allowed_cpus() -> Vec<usize> {
+    let set = sched_getaffinity(Pid::from_raw(0)).expect("sched_getaffinity");
+    (0..CpuSet::count())
+        .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
+        .collect()
+}
+
+/// Keeps the calling thread on `cpu`.
+fn pin(cpu: usize) {
+    let mut set = CpuSet::new();
+    set.set(cpu).expect("a CPU number within CpuSet");
+    sched_setaffinity(Pid::from_raw(0), &set).expect("sched_setaffinity");
+}
+
+/// Removes the queue when dropped, however the measurement ends: the
+/// replying thread, blocked in a receive, then returns.
+struct RemoveOnDrop<'q>(&'q TypedQueue<Rpc>);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        match self.0.remove() {
+            Ok(()) | Err(ipcq::Error::NotFound { .. } | ipcq::Error::Removed { .. }) => {}
+            Err(e) => eprintln!("could not remove queue {}: {e}", self.0.id()),
+        }
+    }
+}
+
+/// `round_trips` requests and replies between two threads on `cpus`, both
 /// on handles that spin for `spin`; the sorted round trips and the CPU time
-/// this thread used per round trip.
-fn measure(round_trips: u64, spin: Duration) -> ipcq::Result<(Vec<Duration>, Duration)> {
+/// the requesting thread used per round trip.
+fn measure(
+    round_trips: u64,
+    spin: Duration,
+    cpus: (usize, usize),
+) -> ipcq::Result<(Vec<Duration>, Duration)> {
     let client = TypedQueue::<Rpc>::open_with(
         Key::private(),
         OpenOptions::new().create_new(true).spin(spin),
     )?;
     let server = client.clone();
-    let measured = std::thread::scope(|s| {
-        // Replies until the queue is removed.
-        let replies = s.spawn(|| -> ipcq::Result<()> {
-            loop {
-                match server.recv_kind(RpcKind::Ping) {
-                    Ok(Rpc::Ping(n)) => server.send(Rpc::Pong(n))?,
-                    Ok(other) => unreachable!("received {other:?} by the request's kind"),
-                    Err(e) if e.is_removed() => return Ok(()),
-                    Err(e) => return Err(e),
-                }
+    std::thread::scope(|s| {
+        // Dropped before the scope waits for its threads, also on a panic.
+        let remove_on_exit = RemoveOnDrop(&client);
+        let replies = s.spawn(|| {
+            pin(cpus.1);
+            let replied = reply(&server);
+            if replied.is_err() {
+                // Ends the requesting thread's wait for a reply.
+                let _ = server.remove();
             }
+            replied
         });
-        let measured = ask(&client, round_trips);
-        client.as_queue().remove()?;
-        replies.join().expect("the replying thread")?;
-        measured
-    });
-    let (mut times, cpu) = measured?;
-    times.sort();
-    Ok((times, cpu))
+        let asked = s
+            .spawn(|| {
+                pin(cpus.0);
+                ask(&client, round_trips)
+            })
+            .join()
+            .expect("the requesting thread");
+        drop(remove_on_exit);
+        let replied = replies.join().expect("the replying thread");
+        let (mut times, cpu) = asked?;
+        replied?;
+        times.sort();
+        Ok((times, cpu))
+    })
+}
+
+/// Replies to each request until the queue is removed.
+fn reply(server: &TypedQueue<Rpc>) -> ipcq::Result<()> {
+    loop {
+        match server.recv_kind(RpcKind::Ping) {
+            Ok(Rpc::Ping(n)) => server.send(Rpc::Pong(n))?,
+            Ok(other) => unreachable!("received {other:?} by the request's kind"),
+            Err(e) if e.is_removed() => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The requesting side of [`measure`].
@@ -99,8 +151,20 @@ fn ask(client: &TypedQueue<Rpc>, round_trips: u64) -> ipcq::Result<(Vec<Duration
 fn main() -> ipcq::Result<()> {
     let args = Args::parse();
     let spin = Duration::from_micros(args.spin_us);
+    let cpus = allowed_cpus();
+    let pair = match cpus[..] {
+        [one] => {
+            println!("one CPU ({one}) for both threads: each wake-up is a switch on it");
+            (one, one)
+        }
+        [first, second, ..] => {
+            println!("requests on CPU {first}, replies on CPU {second}");
+            (first, second)
+        }
+        [] => unreachable!("a running process may run on some CPU"),
+    };
     for (what, spin) in [("sleeping at once", Duration::ZERO), ("spinning", spin)] {
-        let (times, cpu) = measure(args.round_trips.max(1), spin)?;
+        let (times, cpu) = measure(args.round_trips, spin, pair)?;
         let at = |p: usize| times[(times.len() - 1) * p / 100];
         println!(
             "{what:>16} (spin {spin:?}): round trip p50 {:?}, p99 {:?}; CPU per round trip {cpu:?}",

@@ -229,20 +229,50 @@ fn workers_share_the_jobs_each_handled_once() {
     assert_eq!(ids, (0..60).collect::<Vec<_>>());
 }
 
+/// A `Duration` as its `Debug` form prints it ("4.96µs"), in nanoseconds.
+fn debug_duration_ns(text: &str) -> f64 {
+    let split = text.find(|c: char| c.is_alphabetic() || c == 'µ').unwrap();
+    let (number, unit) = text.split_at(split);
+    let scale = match unit {
+        "ns" => 1.0,
+        "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        other => panic!("unit {other:?} in {text:?}"),
+    };
+    number.parse::<f64>().unwrap() * scale
+}
+
 #[test]
 fn round_trip_measures_sleeping_and_spinning_handles() {
     let out = run(example("round_trip").args(["--round-trips", "300", "--spin-us", "20"]));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines[0].contains("sleeping at once (spin 0ns)"), "{stdout}");
-    assert!(lines[1].contains("spinning (spin 20µs)"), "{stdout}");
-    for line in lines {
-        for part in ["round trip p50 ", ", p99 ", "; CPU per round trip "] {
-            assert!(line.contains(part), "missing {part:?} in {line}");
-        }
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].starts_with("requests on CPU ") || lines[0].starts_with("one CPU"),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("sleeping at once (spin 0ns)"), "{stdout}");
+    assert!(lines[2].contains("spinning (spin 20µs)"), "{stdout}");
+    for line in &lines[1..] {
+        let figure = |before: &str, after: &str| {
+            let from = line
+                .find(before)
+                .unwrap_or_else(|| panic!("{before:?} in {line}"));
+            let rest = &line[from + before.len()..];
+            debug_duration_ns(&rest[..rest.find(after).unwrap_or(rest.len())])
+        };
+        let p50 = figure("p50 ", ",");
+        let p99 = figure("p99 ", ";");
+        let cpu = figure("CPU per round trip ", "\n");
+        assert!(0.0 < p50 && p50 <= p99, "{line}");
+        assert!(cpu > 0.0, "{line}");
     }
+    // No round trips at all is refused before any queue is made.
+    let out = run(example("round_trip").args(["--round-trips", "0"]));
+    assert!(!out.status.success());
 }
 
 /// Starts `rand listen` on `key` and returns it with its output lines, once it

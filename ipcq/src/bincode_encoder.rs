@@ -137,14 +137,19 @@ impl<W: io::Write> Serializer<W> {
         }
     }
 
+    /// The marker and the bytes in one write each: one look at the room
+    /// left instead of two.
     #[inline(never)]
     fn put_long_varint(&mut self, v: u64) -> Result<(), EncodeFailure> {
         if let Ok(v) = u16::try_from(v) {
-            self.put_marked(U16_MARKER, &v.to_le_bytes())
+            let [a, b] = v.to_le_bytes();
+            self.put(&[U16_MARKER, a, b])
         } else if let Ok(v) = u32::try_from(v) {
-            self.put_marked(U32_MARKER, &v.to_le_bytes())
+            let [a, b, c, d] = v.to_le_bytes();
+            self.put(&[U32_MARKER, a, b, c, d])
         } else {
-            self.put_marked(U64_MARKER, &v.to_le_bytes())
+            let [a, b, c, d, e, f, g, h] = v.to_le_bytes();
+            self.put(&[U64_MARKER, a, b, c, d, e, f, g, h])
         }
     }
 

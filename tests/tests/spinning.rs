@@ -440,3 +440,32 @@ fn with_spin_keeps_the_batch_items_a_typed_handle_has_buffered() {
     assert_eq!(typed.try_recv().unwrap(), Some(Work::Urgent(2)));
     assert_eq!(typed.try_recv().unwrap(), Some(Work::Urgent(3)));
 }
+
+#[test]
+fn a_worker_loop_on_a_spinning_handle_serves_and_ends_on_a_stop() {
+    let q = TestQueue::new();
+    let stop = StopHandle::new();
+    let worker = q
+        .typed::<Work>()
+        .with_spin(LONG_SPIN)
+        .with_stop(stop.clone());
+    let sender = q.typed::<Work>();
+    std::thread::scope(|s| {
+        let serving = s.spawn(|| {
+            let mut handled = Vec::new();
+            let (served, took) = timed(|| worker.serve_fn(|m| handled.push(m)));
+            (served, took, handled)
+        });
+        for n in 0..3 {
+            // Each arrives while the worker spins for the next.
+            std::thread::sleep(Duration::from_millis(20));
+            sender.send(Work::Urgent(n)).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        stop.stop();
+        let (served, took, handled) = serving.join().unwrap();
+        served.unwrap();
+        assert_eq!(handled, [Work::Urgent(0), Work::Urgent(1), Work::Urgent(2)]);
+        assert!(took < BOUND, "served on for {took:?} after the stop");
+    });
+}

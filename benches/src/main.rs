@@ -306,7 +306,7 @@ fn exit_code(who: &str, result: Res<()>) -> ExitCode {
 /// has the command); prints ns per pair.
 fn pairs(args: &[String]) -> Res<()> {
     let [transport, size, count] = args else {
-        return Err("usage: --pairs raw|ipcq-bytes|ipcq-typed|ipcq-typed-vec|ipcq-typed-postcard|ipcq-typed-record|ipcq-typed-batch SIZE COUNT".into());
+        return Err("usage: --pairs raw|ipcq-bytes|ipcq-typed|ipcq-typed-spin|ipcq-typed-vec|ipcq-typed-postcard|ipcq-typed-record|ipcq-typed-batch SIZE COUNT".into());
     };
     let transport =
         Transport::from_id(transport).ok_or_else(|| format!("unknown transport {transport}"))?;

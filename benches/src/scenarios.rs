@@ -484,6 +484,12 @@ fn same_thread_n<const N: usize>(transport: Transport, count: u64) -> Res<f64> {
         Transport::TypedPostcard => {
             (start, sum) = typed_of_size!(q, count, false, Postcard, Msg16, Msg256, Msg4096);
         }
+        Transport::TypedSpin => {
+            // Nothing here waits: what is measured is the path a spinning
+            // handle's calls take when they need not.
+            let q = q.clone().with_spin(crate::endpoints::SPIN);
+            (start, sum) = typed_of_size!(q, count, false, Bincode, Msg16, Msg256, Msg4096);
+        }
         Transport::TypedRecord => {
             (start, sum) = typed_of_size!(q, count, false, Bincode, Rec16, Rec256, Rec4096);
         }

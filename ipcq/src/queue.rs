@@ -656,11 +656,20 @@ impl MsgQueue {
         limit: Option<usize>,
         wait: Wait,
     ) -> Result<bool> {
-        let Some(wait_flags) = self.inline_flags(wait) else {
-            return self.recv_buf_waiting(selector, buf, limit, wait);
-        };
         let (msgtyp, flags) = selector.to_msgtyp()?;
         let max = limit.unwrap_or(usize::MAX);
+        let Some(wait_flags) = self.inline_flags(wait) else {
+            // Once for the whole call: growing the buffer and trying again
+            // is the same receive.
+            let began = self.refuse_if_stopped(Op::Receive, wait)?;
+            // A message already waiting needs no timer, registration or
+            // spin: it is taken here, inline (see `send_msg`), and any
+            // failure is met again, and reported, on the way that waits.
+            if sys::msgrcv(self.id.0, buf, max, msgtyp, flags | libc::IPC_NOWAIT).is_ok() {
+                return Ok(true);
+            }
+            return self.recv_buf_waiting(selector, buf, limit, wait, began);
+        };
         loop {
             match sys::msgrcv(self.id.0, buf, max, msgtyp, flags | wait_flags) {
                 Ok(_) => return Ok(true),
@@ -672,7 +681,10 @@ impl MsgQueue {
         }
     }
 
-    /// [`recv_buf`](Self::recv_buf) for a wait that a deadline or a stop may end.
+    /// [`recv_buf`](Self::recv_buf) for a wait that a deadline, a stop or a
+    /// spin may end; `began` is what
+    /// [`refuse_if_stopped`](Self::refuse_if_stopped) said when the receive
+    /// began.
     #[inline(never)]
     fn recv_buf_waiting(
         &self,
@@ -680,12 +692,10 @@ impl MsgQueue {
         buf: &mut MsgBuf,
         limit: Option<usize>,
         wait: Wait,
+        began: Option<u64>,
     ) -> Result<bool> {
         let (msgtyp, flags) = selector.to_msgtyp()?;
         let max = limit.unwrap_or(usize::MAX);
-        // Once for the whole call: growing the buffer and trying again is
-        // the same receive.
-        let began = self.refuse_if_stopped(Op::Receive, wait)?;
         loop {
             let outcome = self.run(Op::Receive, wait, began, |wait_flags| {
                 sys::msgrcv(self.id.0, buf, max, msgtyp, flags | wait_flags)

@@ -471,7 +471,7 @@ impl MsgQueue {
             }
         }
         let Some(flags) = self.inline_flags(wait) else {
-            return match self.run(Op::Send, wait, began, |flags| {
+            return match self.run(Op::Send, wait, began, false, |flags| {
                 sys::msgsnd(self.id.0, msg, flags)
             })? {
                 Outcome::Done(()) => Ok(true),
@@ -665,10 +665,12 @@ impl MsgQueue {
             // A message already waiting needs no timer, registration or
             // spin: it is taken here, inline (see `send_msg`), and any
             // failure is met again, and reported, on the way that waits.
-            if sys::msgrcv(self.id.0, buf, max, msgtyp, flags | libc::IPC_NOWAIT).is_ok() {
-                return Ok(true);
-            }
-            return self.recv_buf_waiting(selector, buf, limit, wait, began);
+            let found_empty =
+                match sys::msgrcv(self.id.0, buf, max, msgtyp, flags | libc::IPC_NOWAIT) {
+                    Ok(_) => return Ok(true),
+                    Err(errno) => matches!(errno, Errno::ENOMSG | Errno::EAGAIN),
+                };
+            return self.recv_buf_waiting(selector, buf, limit, wait, began, found_empty);
         };
         loop {
             match sys::msgrcv(self.id.0, buf, max, msgtyp, flags | wait_flags) {
@@ -684,7 +686,8 @@ impl MsgQueue {
     /// [`recv_buf`](Self::recv_buf) for a wait that a deadline, a stop or a
     /// spin may end; `began` is what
     /// [`refuse_if_stopped`](Self::refuse_if_stopped) said when the receive
-    /// began.
+    /// began, and `found_empty` whether its try without waiting found
+    /// nothing to take.
     #[inline(never)]
     fn recv_buf_waiting(
         &self,
@@ -693,13 +696,16 @@ impl MsgQueue {
         limit: Option<usize>,
         wait: Wait,
         began: Option<u64>,
+        mut found_empty: bool,
     ) -> Result<bool> {
         let (msgtyp, flags) = selector.to_msgtyp()?;
         let max = limit.unwrap_or(usize::MAX);
         loop {
-            let outcome = self.run(Op::Receive, wait, began, |wait_flags| {
+            let outcome = self.run(Op::Receive, wait, began, found_empty, |wait_flags| {
                 sys::msgrcv(self.id.0, buf, max, msgtyp, flags | wait_flags)
             })?;
+            // After the buffer grew, the message is there to take at once.
+            found_empty = false;
             match outcome {
                 Outcome::Done(_) => return Ok(true),
                 Outcome::Empty => return Ok(false),
@@ -969,13 +975,16 @@ impl MsgQueue {
 
     /// Runs a send or receive call as `wait` allows, retrying after signals;
     /// `began` is what [`refuse_if_stopped`](Self::refuse_if_stopped) said
-    /// when the call began.
+    /// when the call began. With `found_empty`, the caller has just tried
+    /// the call without waiting and found nothing to take (or no room), and
+    /// the first try here is left out.
     #[inline]
     fn run<T>(
         &self,
         op: Op,
         wait: Wait,
         began: Option<u64>,
+        found_empty: bool,
         mut call: impl FnMut(c_int) -> Result<T, Errno>,
     ) -> Result<Outcome<T>> {
         let nowait = |call: &mut dyn FnMut(c_int) -> Result<T, Errno>| loop {
@@ -994,9 +1003,15 @@ impl MsgQueue {
         };
         // Most calls need not wait: skip the timer, the registration and the
         // signal mask for those.
-        match nowait(&mut call) {
-            Outcome::Empty => {}
-            done => return Ok(done),
+        if !found_empty {
+            match nowait(&mut call) {
+                Outcome::Empty => {}
+                done => return Ok(done),
+            }
+        }
+        // Nor one whose deadline has passed (a zero timeout).
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Outcome::Empty);
         }
         // Only a wait that a timer or a stop may end needs the wake signal.
         let _unblocked = (deadline.is_some() || self.stop.is_some())

@@ -1009,8 +1009,14 @@ impl MsgQueue {
                 done => return Ok(done),
             }
         }
-        // Nor one whose deadline has passed (a zero timeout).
+        // Nor one whose deadline has passed (a zero timeout), unless a stop
+        // came since the call began: that wins, as it does in a wait.
         if deadline.is_some_and(|d| Instant::now() >= d) {
+            if let (Some(stop), Some(began)) = (&self.stop, began) {
+                if stop.is_stopped() || stop.stops() != began {
+                    return Err(stopped(op));
+                }
+            }
             return Ok(Outcome::Empty);
         }
         // Only a wait that a timer or a stop may end needs the wake signal.

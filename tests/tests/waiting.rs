@@ -75,10 +75,12 @@ fn send_timeout_fails_on_a_queue_that_stays_full() {
 #[test]
 fn signals_do_not_end_a_blocked_receive_without_a_stop() {
     let q = TestQueue::new();
-    // A timed receive installs ipcq's handler for the wake signal, so that the
-    // storm below really interrupts msgrcv with EINTR instead of being ignored.
+    // A timed receive that waits installs ipcq's handler for the wake
+    // signal, so that the storm below really interrupts msgrcv with EINTR
+    // instead of being ignored (a deadline gone before the wait begins
+    // installs nothing: hence a timeout no scheduler delay uses up).
     assert_eq!(
-        q.recv_timeout(Selector::Any, Duration::from_millis(1))
+        q.recv_timeout(Selector::Any, Duration::from_millis(50))
             .unwrap(),
         None
     );

@@ -1013,7 +1013,7 @@ impl MsgQueue {
         // came since the call began: that wins, as it does in a wait.
         if deadline.is_some_and(|d| Instant::now() >= d) {
             if let (Some(stop), Some(began)) = (&self.stop, began) {
-                if stop.is_stopped() || stop.stops() != began {
+                if stop.stopped_since(began) {
                     return Err(stopped(op));
                 }
             }

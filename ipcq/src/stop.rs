@@ -141,6 +141,12 @@ impl StopHandle {
         self.inner.stops.load(Ordering::SeqCst)
     }
 
+    /// Whether a stop was requested since [`stops`](Self::stops) said
+    /// `began`, or is now.
+    pub(crate) fn stopped_since(&self, began: u64) -> bool {
+        self.is_stopped() || self.stops() != began
+    }
+
     /// Registers the calling thread as blocked until the guard drops, so that a
     /// stop can wake it; `stops` is what [`stops`](Self::stops) said when the
     /// call began. The wake signal must be handled (see
@@ -185,8 +191,7 @@ pub(crate) struct Blocked<'a> {
 impl Blocked<'_> {
     /// Whether a stop was requested since the call began, or is now.
     pub(crate) fn stop_requested(&self) -> bool {
-        let inner = &self.stop.inner;
-        inner.stopped.load(Ordering::SeqCst) || inner.stops.load(Ordering::SeqCst) != self.stops
+        self.stop.stopped_since(self.stops)
     }
 }
 

@@ -189,8 +189,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     pub fn with_stop(self, stop: StopHandle) -> Self {
         TypedQueue {
             queue: self.queue.with_stop(stop),
-            pending: self.pending,
-            _types: PhantomData,
+            ..self
         }
     }
 
@@ -202,8 +201,7 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     pub fn with_spin(self, spin: Duration) -> Self {
         TypedQueue {
             queue: self.queue.with_spin(spin),
-            pending: self.pending,
-            _types: PhantomData,
+            ..self
         }
     }
 

@@ -221,7 +221,7 @@ impl OpenOptions {
                 Err(_) => return Err(unverifiable(key)),
             }
         }
-        let queue = MsgQueue::from_id(key, id, self.stop.clone()).with_spin(self.spin);
+        let queue = self.handle(key, id);
         if created && (self.uid.is_some() || self.gid.is_some() || self.capacity.is_some()) {
             let attributes = Attributes {
                 uid: self.uid,
@@ -272,7 +272,13 @@ impl OpenOptions {
             // Nothing is created here, so no mode says what is wanted.
             check_trusted(&status, self.trusted_owner, false)?;
         }
-        Ok(MsgQueue::from_id(status.key, id, self.stop.clone()).with_spin(self.spin))
+        Ok(self.handle(status.key, id))
+    }
+
+    /// The handle to queue `id` (key `key`) that these options give: its stop
+    /// handle and spin.
+    fn handle(&self, key: Key, id: QueueId) -> MsgQueue {
+        MsgQueue::from_id(key, id, self.stop.clone()).with_spin(self.spin)
     }
 
     /// [`check_trusted`] with these options: the trusted owner, and whether

@@ -670,7 +670,7 @@ impl MsgQueue {
                     Ok(_) => return Ok(true),
                     Err(errno) => matches!(errno, Errno::ENOMSG | Errno::EAGAIN),
                 };
-            return self.recv_buf_waiting(selector, buf, limit, wait, began, found_empty);
+            return self.recv_buf_waiting((msgtyp, flags), buf, limit, wait, began, found_empty);
         };
         loop {
             match sys::msgrcv(self.id.0, buf, max, msgtyp, flags | wait_flags) {
@@ -684,21 +684,20 @@ impl MsgQueue {
     }
 
     /// [`recv_buf`](Self::recv_buf) for a wait that a deadline, a stop or a
-    /// spin may end; `began` is what
-    /// [`refuse_if_stopped`](Self::refuse_if_stopped) said when the receive
-    /// began, and `found_empty` whether its try without waiting found
-    /// nothing to take.
+    /// spin may end, of the message `msgtyp` and `flags` select; `began` is
+    /// what [`refuse_if_stopped`](Self::refuse_if_stopped) said when the
+    /// receive began, and `found_empty` whether its try without waiting
+    /// found nothing to take.
     #[inline(never)]
     fn recv_buf_waiting(
         &self,
-        selector: Selector,
+        (msgtyp, flags): (libc::c_long, c_int),
         buf: &mut MsgBuf,
         limit: Option<usize>,
         wait: Wait,
         began: Option<u64>,
         mut found_empty: bool,
     ) -> Result<bool> {
-        let (msgtyp, flags) = selector.to_msgtyp()?;
         let max = limit.unwrap_or(usize::MAX);
         loop {
             let outcome = self.run(Op::Receive, wait, began, found_empty, |wait_flags| {

@@ -71,23 +71,35 @@ fn thread_cpu() -> Duration {
     tv(usage.user_time()) + tv(usage.system_time())
 }
 
-/// Runs `wait` in a thread of its own, and says whether that thread spun
-/// (stayed running) for the first 100 ms of the wait; `arrive` then makes
-/// the wait end. The thread starts waiting after it has sent its id.
-fn spun_while_waiting(wait: impl FnOnce() + Send, arrive: impl FnOnce()) -> String {
+/// Runs `wait` in a thread of its own, which starts waiting after it has
+/// sent its id; `watch` looks at that thread by its id, then `arrive` makes
+/// the wait end. What `watch` saw.
+fn watching<T>(
+    wait: impl FnOnce() + Send,
+    watch: impl FnOnce(Pid) -> T,
+    arrive: impl FnOnce(),
+) -> T {
     std::thread::scope(|s| {
         let (tid_tx, tid_rx) = mpsc::channel();
         let waiter = s.spawn(move || {
             tid_tx.send(gettid()).unwrap();
             wait();
         });
-        let tid = tid_rx.recv().unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let seen = states(tid, 10);
+        let seen = watch(tid_rx.recv().unwrap());
         arrive();
         waiter.join().unwrap();
         seen
     })
+}
+
+/// The states of a thread running `wait` from 50 to 100 ms into the wait
+/// (see [`watching`]): all `R` if it spun.
+fn spun_while_waiting(wait: impl FnOnce() + Send, arrive: impl FnOnce()) -> String {
+    let watch = |tid| {
+        std::thread::sleep(Duration::from_millis(50));
+        states(tid, 10)
+    };
+    watching(wait, watch, arrive)
 }
 
 #[test]
@@ -133,30 +145,26 @@ fn a_spinning_receive_stays_on_the_cpu_then_sleeps_and_a_plain_one_sleeps_at_onc
     let q = TestQueue::new();
     let spin = Duration::from_millis(400);
     for handle in [spinning(&q, spin), spinning(&q, Duration::ZERO)] {
-        std::thread::scope(|s| {
-            let (tid_tx, tid_rx) = mpsc::channel();
-            let handle = &handle;
-            let waiter = s.spawn(move || {
-                tid_tx.send(gettid()).unwrap();
-                handle.recv(Selector::Type(9)).unwrap()
-            });
-            let tid = tid_rx.recv().unwrap();
+        let watch = |tid| {
             let started = Instant::now();
             std::thread::sleep(Duration::from_millis(50));
             let early = states(tid, 20);
             let spun_early = started.elapsed() < spin;
             // Long after the spin: asleep in msgrcv, both handles.
             std::thread::sleep(spin + Duration::from_millis(600));
-            let late = states(tid, 10);
-            q.send(9, b"done").unwrap();
-            assert_eq!(waiter.join().unwrap().body, b"done");
-            if handle.spin_duration().is_zero() {
-                assert!(early.chars().all(|c| c == 'S'), "did not sleep: {early}");
-            } else if spun_early {
-                assert!(!early.contains('S'), "slept while spinning: {early}");
-            }
-            assert!(late.chars().all(|c| c == 'S'), "did not sleep: {late}");
-        });
+            (early, spun_early, states(tid, 10))
+        };
+        let (early, spun_early, late) = watching(
+            || assert_eq!(handle.recv(Selector::Type(9)).unwrap().body, b"done"),
+            watch,
+            || q.send(9, b"done").unwrap(),
+        );
+        if handle.spin_duration().is_zero() {
+            assert!(early.chars().all(|c| c == 'S'), "did not sleep: {early}");
+        } else if spun_early {
+            assert!(!early.contains('S'), "slept while spinning: {early}");
+        }
+        assert!(late.chars().all(|c| c == 'S'), "did not sleep: {late}");
     }
 }
 

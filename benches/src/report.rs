@@ -581,8 +581,8 @@ fn targets(results: &Results) -> Vec<Target> {
             // Compared as ratios to raw, as the streaming tables show them.
             let ratio = |t: Transport| stream(t, size).and_then(|r| r.x_raw.median);
             out.extend(ahead_of_peers(
-                format!("{who} streaming ahead of every peer at {size} B"),
                 who,
+                format!("streaming ahead of every peer at {size} B"),
                 ratio(transport),
                 peers.map(|p| (p, ratio(p))),
                 |typed, peer| typed > peer,
@@ -592,8 +592,8 @@ fn targets(results: &Results) -> Vec<Target> {
                 interleaved(t, size, Pattern::Stream, None).and_then(|r| r.x_raw.median)
             };
             out.extend(ahead_of_peers(
-                format!("{who} interleaved streaming ahead of every peer at {size} B"),
                 who,
+                format!("interleaved streaming ahead of every peer at {size} B"),
                 ratio(transport),
                 peers.map(|p| (p, ratio(p))),
                 |typed, peer| typed > peer,
@@ -606,10 +606,10 @@ fn targets(results: &Results) -> Vec<Target> {
                         .and_then(|r| r.x_raw.median)
                 };
                 out.extend(ahead_of_peers(
-                    format!(
-                        "{who} interleaved ping-pong faster than every peer at {size} B ({placement})"
-                    ),
                     who,
+                    format!(
+                        "interleaved ping-pong faster than every peer at {size} B ({placement})"
+                    ),
                     ratio(transport),
                     peers.map(|p| (p, ratio(p))),
                     |typed, peer| typed > peer,
@@ -625,8 +625,8 @@ fn targets(results: &Results) -> Vec<Target> {
                         .and_then(|r| r.p50_us)
                 };
                 out.extend(ahead_of_peers(
-                    format!("{who} ping-pong p50 below every peer at {size} B ({placement})"),
                     who,
+                    format!("ping-pong p50 below every peer at {size} B ({placement})"),
                     ping(transport),
                     peers.map(|p| (p, ping(p))),
                     |typed, peer| typed < peer,
@@ -638,11 +638,12 @@ fn targets(results: &Results) -> Vec<Target> {
     out
 }
 
-/// A target that TypedQueue's `typed` (measured as `who`) beats every peer's
-/// value; none when TypedQueue or every peer went unmeasured (`--transports`).
+/// The target "`who` `what`": that TypedQueue's `typed` (measured as `who`)
+/// beats every peer's value; none when TypedQueue or every peer went
+/// unmeasured (`--transports`).
 fn ahead_of_peers<const P: usize>(
-    name: String,
     who: &str,
+    what: String,
     typed: Option<f64>,
     peers: [(Transport, Option<f64>); P],
     beats: impl Fn(f64, f64) -> bool,
@@ -661,7 +662,7 @@ fn ahead_of_peers<const P: usize>(
         .map(|&(p, v)| format!("{} {}", p.id(), show(v)))
         .collect();
     Some(Target {
-        name,
+        name: format!("{who} {what}"),
         met: measured.iter().all(|&(_, v)| beats(typed, v)),
         detail: format!("{who} {}; {}", show(typed), compared.join(", ")),
     })
@@ -1151,17 +1152,17 @@ mod tests {
         let faster = |typed: f64, peer: f64| typed > peer;
         let show = |x: f64| format!("{x:.2}x raw");
         let none = [(Transport::PosixMq, None), (Transport::Uds, None)];
-        assert!(ahead_of_peers("t".into(), "TypedQueue", Some(0.9), none, faster, show).is_none());
+        assert!(ahead_of_peers("TypedQueue", "t".into(), Some(0.9), none, faster, show).is_none());
         let some = [(Transport::PosixMq, Some(0.7)), (Transport::Uds, None)];
-        assert!(ahead_of_peers("t".into(), "TypedQueue", None, some, faster, show).is_none());
+        assert!(ahead_of_peers("TypedQueue", "t".into(), None, some, faster, show).is_none());
 
         let ahead =
-            ahead_of_peers("t".into(), "TypedQueue", Some(0.9), some, faster, show).unwrap();
+            ahead_of_peers("TypedQueue", "t".into(), Some(0.9), some, faster, show).unwrap();
         assert!(ahead.met);
         assert_eq!(ahead.detail, "TypedQueue 0.90x raw; posix-mq 0.70x raw");
         let level = [(Transport::PosixMq, Some(0.7)), (Transport::Uds, Some(0.9))];
         assert!(
-            !ahead_of_peers("t".into(), "TypedQueue", Some(0.9), level, faster, show)
+            !ahead_of_peers("TypedQueue", "t".into(), Some(0.9), level, faster, show)
                 .unwrap()
                 .met
         );

@@ -241,18 +241,13 @@ pub(crate) fn no_serde_wire_attrs(cx: &Ctxt, attrs: &[Attribute], what: &str) {
 /// The name in `kind = "Name"` or `handler = "Name"` (`key`), written as a
 /// string as serde's `rename` is.
 fn item_name(expr: &Expr, key: &str) -> syn::Result<Ident> {
+    let (item, example) = if key == "kind" {
+        ("Kind enum", "CmdType")
+    } else {
+        ("handler trait", "CmdWorker")
+    };
     let message = format!(
-        "expected a name for the generated {} as a string, such as `{key} = \"{}\"`",
-        if key == "kind" {
-            "Kind enum"
-        } else {
-            "handler trait"
-        },
-        if key == "kind" {
-            "CmdType"
-        } else {
-            "CmdWorker"
-        }
+        "expected a name for the generated {item} as a string, such as `{key} = \"{example}\"`"
     );
     match expr {
         Expr::Lit(ExprLit {

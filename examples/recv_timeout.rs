@@ -7,14 +7,13 @@
 use std::time::{Duration, Instant};
 
 use ipcq::{Key, MsgQueue, Selector};
-use nix::sys::resource::{UsageWho, getrusage};
+use nix::time::{ClockId, clock_gettime};
 
+/// The CPU time the calling thread has used, user and system.
 fn cpu_time() -> Duration {
-    let usage = getrusage(UsageWho::RUSAGE_THREAD).expect("getrusage");
-    let tv = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
-    };
-    tv(usage.user_time()) + tv(usage.system_time())
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .expect("clock_gettime")
+        .into()
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use ipcq::{Key, OpenOptions, QueueMessage, TypedQueue};
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-use nix::sys::resource::{UsageWho, getrusage};
+use nix::time::{ClockId, clock_gettime};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
@@ -36,12 +36,11 @@ struct Args {
     spin_us: u64,
 }
 
+/// The CPU time the calling thread has used, user and system.
 fn cpu_time() -> Duration {
-    let usage = getrusage(UsageWho::RUSAGE_THREAD).expect("getrusage");
-    let tv = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
-    };
-    tv(usage.user_time()) + tv(usage.system_time())
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .expect("clock_gettime")
+        .into()
 }
 
 /// The CPUs this process may run on.

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use ipcq::{Bincode, Codec, Key, OpenOptions, Postcard, TypedQueue};
 use nix::sys::resource::{UsageWho, getrusage};
+use nix::time::{ClockId, clock_gettime};
 use serde::Serialize;
 
 use crate::alloc::allocations;
@@ -301,12 +302,9 @@ pub(crate) struct TimeoutReport {
     pub(crate) short_waits: usize,
 }
 
+/// The CPU time the calling thread has used, user and system.
 fn thread_cpu() -> Res<Duration> {
-    let usage = getrusage(UsageWho::RUSAGE_THREAD)?;
-    let micros = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
-    };
-    Ok(micros(usage.user_time()) + micros(usage.system_time()))
+    Ok(clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)?.into())
 }
 
 /// `recv_timeout` on an empty TypedQueue: CPU used during `idle_runs` waits

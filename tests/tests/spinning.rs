@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ipcq::{Error, MsgBuffer, MsgQueue, Selector, StopHandle, TypedQueue};
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-use nix::sys::resource::{UsageWho, getrusage};
+use nix::time::{ClockId, clock_gettime};
 use nix::unistd::{Pid, gettid};
 use tests::TestQueue;
 use tests::messages::Work;
@@ -64,11 +64,9 @@ fn pin_to_one_cpu() {
 
 /// The CPU time the calling thread has used.
 fn thread_cpu() -> Duration {
-    let usage = getrusage(UsageWho::RUSAGE_THREAD).unwrap();
-    let tv = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
-    };
-    tv(usage.user_time()) + tv(usage.system_time())
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .unwrap()
+        .into()
 }
 
 /// Runs `wait` in a thread of its own, which starts waiting after it has

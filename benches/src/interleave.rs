@@ -24,6 +24,7 @@ use std::time::Instant;
 
 use crate::endpoints::{Endpoint, Prepared, Recv, Res, Transport, open_child, prepare};
 use crate::procs::{Peer, await_go};
+use crate::scenarios::thread_cpu;
 use crate::stats::median;
 
 /// What the blocks of an interleaved run do.
@@ -61,6 +62,18 @@ impl Pattern {
     }
 }
 
+/// What one transport's blocks of an interleaved run measured, a value per
+/// cycle.
+#[derive(Debug, Default)]
+pub(crate) struct Blocks {
+    /// Messages per second streaming; for ping-pong the inverse of the
+    /// block's median round trip.
+    pub(crate) per_sec: Vec<f64>,
+    /// Ping-pong only: the CPU time the timing thread used per round trip
+    /// of the block, in microseconds.
+    pub(crate) cpu_us: Vec<f64>,
+}
+
 /// The order of the transports' blocks in cycle `cycle`: forwards in even
 /// cycles, backwards in odd ones.
 fn order(cycle: u64, transports: usize) -> impl Iterator<Item = usize> {
@@ -68,15 +81,15 @@ fn order(cycle: u64, transports: usize) -> impl Iterator<Item = usize> {
     (0..transports).map(move |i| if forwards { i } else { transports - 1 - i })
 }
 
-/// One interleaved run: for each transport, in the order given, the rate of
-/// its block in each cycle (messages or round trips per second).
+/// One interleaved run: for each transport, in the order given, what its
+/// block measured in each cycle.
 pub(crate) fn run(
     pattern: Pattern,
     transports: &[Transport],
     size: usize,
     block: u64,
     cycles: u64,
-) -> Res<Vec<Vec<f64>>> {
+) -> Res<Vec<Blocks>> {
     match size {
         16 => run_n::<16>(pattern, transports, block, cycles),
         256 => run_n::<256>(pattern, transports, block, cycles),
@@ -90,7 +103,7 @@ fn run_n<const N: usize>(
     transports: &[Transport],
     block: u64,
     cycles: u64,
-) -> Res<Vec<Vec<f64>>> {
+) -> Res<Vec<Blocks>> {
     if block < 2 {
         return Err("a block needs at least two messages to be timed".into());
     }
@@ -126,7 +139,7 @@ fn run_n<const N: usize>(
         .collect::<Res<Vec<Box<dyn Endpoint>>>>()?;
     peer.expect("ready")?;
 
-    let mut rates = vec![Vec::with_capacity(cycles as usize); transports.len()];
+    let mut blocks: Vec<Blocks> = transports.iter().map(|_| Blocks::default()).collect();
     let mut seq = 0u64;
     let mut sum = 0u64;
     let mut round_trips = Vec::with_capacity(block as usize);
@@ -134,7 +147,7 @@ fn run_n<const N: usize>(
         for i in order(cycle, transports.len()) {
             let ep = &mut eps[i];
             peer.go()?;
-            let rate = match pattern {
+            match pattern {
                 Pattern::Stream => {
                     // Timed from the block's first message to its last:
                     // `block - 1` arrivals, none of them the switch from the
@@ -144,10 +157,13 @@ fn run_n<const N: usize>(
                     for _ in 1..block {
                         sum += u64::from(ep.recv()?.ok_or("a stop in the stream")?);
                     }
-                    (block - 1) as f64 / start.elapsed().as_secs_f64()
+                    blocks[i]
+                        .per_sec
+                        .push((block - 1) as f64 / start.elapsed().as_secs_f64());
                 }
                 Pattern::PingPong => {
                     round_trips.clear();
+                    let cpu = thread_cpu()?;
                     for _ in 0..block {
                         let start = Instant::now();
                         ep.send(seq)?;
@@ -159,10 +175,13 @@ fn run_n<const N: usize>(
                         }
                         seq += 1;
                     }
-                    1.0 / median(&round_trips)
+                    let cpu = thread_cpu()? - cpu;
+                    blocks[i].per_sec.push(1.0 / median(&round_trips));
+                    blocks[i]
+                        .cpu_us
+                        .push(cpu.as_secs_f64() * 1e6 / block as f64);
                 }
-            };
-            rates[i].push(rate);
+            }
         }
     }
     peer.expect("done")?;
@@ -173,7 +192,7 @@ fn run_n<const N: usize>(
     }
     drop(eps);
     drop(guards);
-    Ok(rates)
+    Ok(blocks)
 }
 
 /// The child's side:

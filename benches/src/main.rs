@@ -356,15 +356,16 @@ fn interleave_round(
         _ => run(),
     };
     let mut errors = Vec::new();
-    let Some(rates) = succeeded(&mut errors, &what, result) else {
+    let Some(blocks) = succeeded(&mut errors, &what, result) else {
         for row in rows {
             row.errors.extend(errors.iter().cloned());
         }
         return;
     };
-    for (row, rates) in rows.into_iter().zip(rates) {
+    for (row, blocks) in rows.into_iter().zip(blocks) {
         row.cycles.extend((0..cycles).map(|c| (round, c)));
-        row.per_sec.extend(rates);
+        row.per_sec.extend(blocks.per_sec);
+        row.cpu_us.extend(blocks.cpu_us);
     }
 }
 

@@ -122,9 +122,14 @@ pub(crate) struct InterleavedRow {
     /// streaming, and for ping-pong the inverse of the block's median round
     /// trip.
     pub(crate) per_sec: Vec<f64>,
+    /// Ping-pong only: the CPU time the timing process's thread used per
+    /// round trip, in microseconds, block by block.
+    pub(crate) cpu_us: Vec<f64>,
     /// The round (from 1) and the cycle in it (from 0) of each block.
     pub(crate) cycles: Vec<(usize, u64)>,
     pub(crate) median: Option<f64>,
+    /// Ping-pong only: the median of `cpu_us`.
+    pub(crate) cpu_us_median: Option<f64>,
     /// Each block's throughput over raw's block of the same cycle.
     pub(crate) x_raw: PairedRatios,
     pub(crate) errors: Vec<String>,
@@ -146,8 +151,10 @@ impl InterleavedRow {
             size,
             block,
             per_sec: Vec::new(),
+            cpu_us: Vec::new(),
             cycles: Vec::new(),
             median: None,
+            cpu_us_median: None,
             x_raw: PairedRatios::default(),
             errors: Vec::new(),
         }
@@ -434,6 +441,7 @@ pub(crate) fn summarize(results: &mut Results) {
     );
     for (row, ratios) in results.interleaved.iter_mut().zip(ratios) {
         row.median = median_of(&row.per_sec);
+        row.cpu_us_median = median_of(&row.cpu_us);
         row.x_raw = ratios;
     }
 
@@ -791,7 +799,8 @@ pub(crate) fn render(results: &Results) -> String {
         if rows.is_empty() {
             continue;
         }
-        let (title, unit, cell): (String, &str, fn(f64) -> String) = match placement {
+        let (title, unit, cell): (String, &str, fn(&InterleavedRow) -> String) = match placement
+        {
             None => (
                 "Interleaved streaming, x raw: median over cycles of the ratio to raw's block in the same cycle (95 % CI)".into(),
                 "message",
@@ -799,11 +808,15 @@ pub(crate) fn render(results: &Results) -> String {
             ),
             Some(placement) => (
                 format!(
-                    "Interleaved ping-pong, {}: median round trip in us, and x raw: median over cycles of raw's round trip over the transport's in the same cycle (95 % CI)",
+                    "Interleaved ping-pong, {}: median round trip in us, the timing process's CPU time per round trip (median over blocks), and x raw: median over cycles of raw's round trip over the transport's in the same cycle (95 % CI)",
                     placement_text(placement)
                 ),
                 "round-trip",
-                |per_sec| format!("{:.1} us, ", 1e6 / per_sec),
+                |r| {
+                    let round_trip = opt(r.median, |per_sec| format!("{:.1} us", 1e6 / per_sec));
+                    let cpu = opt(r.cpu_us_median, |us| format!("{us:.1}"));
+                    format!("{round_trip}, CPU {cpu}, ")
+                },
             ),
         };
         let _ = writeln!(s, "\n### {title}\n");
@@ -832,7 +845,7 @@ pub(crate) fn render(results: &Results) -> String {
                     .ci95
                     .map(|(lo, hi)| format!(" ({lo:.3} to {hi:.3})"))
                     .unwrap_or_default();
-                let value = r.median.map(cell).unwrap_or_default();
+                let value = cell(r);
                 format!("{value}{}{ci}", opt(r.x_raw.median, |x| format!("{x:.3}x")))
             },
         );
@@ -1125,6 +1138,21 @@ mod tests {
         assert!((typed16.median.unwrap() - 0.85).abs() < 1e-12);
         assert_eq!(results.interleaved[3].x_raw.values, [0.5]);
         assert_eq!(results.interleaved[1].median, Some(70.0));
+    }
+
+    #[test]
+    fn interleaved_round_trips_give_the_median_cpu_time_of_their_blocks() {
+        let mut results = results_of(Vec::new());
+        let mut row =
+            InterleavedRow::new(Pattern::PingPong, Some("any-cpu"), Transport::Raw, 16, 10);
+        row.cycles = vec![(1, 0), (1, 1), (1, 2)];
+        row.per_sec = vec![1.0e5, 2.0e5, 3.0e5];
+        row.cpu_us = vec![9.0, 3.5, 4.0];
+        results.interleaved = vec![row];
+        summarize(&mut results);
+        assert_eq!(results.interleaved[0].cpu_us_median, Some(4.0));
+        let report = render(&results);
+        assert!(report.contains("5.0 us, CPU 4.0, 1.000x"), "{report}");
     }
 
     #[test]

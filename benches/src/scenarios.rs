@@ -303,7 +303,7 @@ pub(crate) struct TimeoutReport {
 }
 
 /// The CPU time the calling thread has used, user and system.
-fn thread_cpu() -> Res<Duration> {
+pub(crate) fn thread_cpu() -> Res<Duration> {
     Ok(clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)?.into())
 }
 

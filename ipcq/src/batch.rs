@@ -317,10 +317,11 @@ impl Packer<'_> {
             Ok(checked) => checked,
             Err(error) => return self.fail_after_flush(error),
         };
-        if let Run::Batch(count) = self.run {
-            if self.batch.mtype() == mtype && count < u32::MAX {
-                return self.push_into_batch::<M, C>(msg, checked, count);
-            }
+        if let Run::Batch(count) = self.run
+            && self.batch.mtype() == mtype
+            && count < u32::MAX
+        {
+            return self.push_into_batch::<M, C>(msg, checked, count);
         }
         self.item.set_mtype(checked);
         self.item.clear_text();

@@ -465,10 +465,10 @@ impl MsgQueue {
     #[inline(never)]
     fn send_when_full(&self, msg: Outgoing<'_>, wait: Wait, began: Option<u64>) -> Result<bool> {
         let size = msg.text_len();
-        if let Some(capacity) = self.refresh_capacity() {
-            if size > capacity {
-                return Err(too_large(size, self.send_limit.load(Ordering::Relaxed)));
-            }
+        if let Some(capacity) = self.refresh_capacity()
+            && size > capacity
+        {
+            return Err(too_large(size, self.send_limit.load(Ordering::Relaxed)));
         }
         let Some(flags) = self.inline_flags(wait) else {
             return match self.run(Op::Send, wait, began, false, |flags| {
@@ -1011,10 +1011,10 @@ impl MsgQueue {
         // Nor one whose deadline has passed (a zero timeout), unless a stop
         // came since the call began: that wins, as it does in a wait.
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            if let (Some(stop), Some(began)) = (&self.stop, began) {
-                if stop.stopped_since(began) {
-                    return Err(stopped(op));
-                }
+            if let (Some(stop), Some(began)) = (&self.stop, began)
+                && stop.stopped_since(began)
+            {
+                return Err(stopped(op));
             }
             return Ok(Outcome::Empty);
         }

@@ -112,10 +112,10 @@ impl<'a> Body<'a> {
     /// writes: the stack case here, every other out of line.
     #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
-        if let Out::Stack(msg) = &mut self.out {
-            if msg.try_extend_text(bytes) {
-                return;
-            }
+        if let Out::Stack(msg) = &mut self.out
+            && msg.try_extend_text(bytes)
+        {
+            return;
         }
         self.put_beyond_stack(bytes);
     }

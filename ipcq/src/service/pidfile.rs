@@ -122,10 +122,10 @@ impl PidFile {
 impl Drop for PidFile {
     fn drop(&mut self) {
         // Only remove the file if it is still ours.
-        if same_file(&self.lock, &self.path) {
-            if let Err(e) = std::fs::remove_file(&self.path) {
-                log::warn!("cannot remove the pid file {}: {e}", self.path.display());
-            }
+        if same_file(&self.lock, &self.path)
+            && let Err(e) = std::fs::remove_file(&self.path)
+        {
+            log::warn!("cannot remove the pid file {}: {e}", self.path.display());
         }
     }
 }

@@ -45,6 +45,57 @@ fn a_stale_pid_file_is_taken_over() {
 }
 
 #[test]
+fn a_child_forked_with_the_pid_file_leaves_it_to_the_parent() {
+    // The child's drop (or exit) neither removes the file nor unlocks it.
+    let dir = temp("forked");
+    let path = dir.path().join("d.pid");
+    let out = tests::run_ok(peer!("pidfile-forked", &path));
+    let pid = out
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("pid "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(out, format!("pid {pid}\nheld by {pid}\nremoved true\n"));
+}
+
+#[test]
+fn a_temporary_file_left_by_a_start_with_the_same_pid_is_replaced() {
+    // A daemon that is pid 1 of its container has the same pid every start;
+    // one that died between writing its temporary file and renaming it left
+    // the name this start uses.
+    let dir = temp("leftover");
+    let path = dir.path().join("d.pid");
+    let leftover = dir
+        .path()
+        .join(format!(".d.pid.{}.tmp", std::process::id()));
+    std::fs::write(&leftover, "").unwrap();
+    let taken = PidFile::acquire(&path).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("{}\n", std::process::id())
+    );
+    assert!(!leftover.exists());
+    drop(taken);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_pid_file_that_cannot_be_written_leaves_no_empty_file() {
+    // A directory at the temporary file's name makes the write fail after
+    // the pid file itself was created (empty) and locked.
+    let dir = temp("unwritable");
+    let path = dir.path().join("d.pid");
+    let blocker = dir
+        .path()
+        .join(format!(".d.pid.{}.tmp", std::process::id()));
+    std::fs::create_dir(&blocker).unwrap();
+    let e = PidFile::acquire(&path).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    assert!(!path.exists(), "an empty pid file was left");
+    std::fs::remove_dir(&blocker).unwrap();
+}
+
+#[test]
 fn a_symbolic_link_at_the_pid_file_path_is_not_followed() {
     let dir = temp("link");
     let victim = dir.path().join("precious");

@@ -1,12 +1,11 @@
 //! A pid file that is also the lock that keeps a second instance out.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{Error, Op, Result};
 
@@ -28,6 +27,10 @@ use crate::error::{Error, Op, Result};
 /// directory: keep pid files of such daemons in a directory the daemon's user
 /// owns, such as `/run/NAME/`.
 ///
+/// A child forked with the value (a worker the daemon starts without `exec`)
+/// shares the lock; when the child drops its copy, or exits, the pid file
+/// stays where it is, locked by the process that took it.
+///
 /// # Examples
 ///
 /// ```
@@ -45,8 +48,13 @@ use crate::error::{Error, Op, Result};
 #[must_use = "dropping the pid file removes it and releases its lock at once"]
 pub struct PidFile {
     path: PathBuf,
-    /// The locked file now at `path`; the lock lives as long as this does.
-    lock: Flock<File>,
+    /// The file now at `path`, under an exclusive `flock`. The lock belongs
+    /// to the open file, and lasts until every descriptor of it is closed:
+    /// this one, and its copies in forked children. Dropping never unlocks
+    /// it explicitly, which would unlock it for those children's parent too.
+    file: File,
+    /// The process that wrote the file: the one whose drop removes it.
+    owner: u32,
 }
 
 impl PidFile {
@@ -73,23 +81,23 @@ impl PidFile {
         // new empty one), so that two starters cannot both take over.
         let current = loop {
             let file = open_at(path)?;
-            let locked = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(locked) => locked,
-                Err((mut file, Errno::EWOULDBLOCK)) => {
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
                     return Err(Error::AlreadyRunning {
                         path: path.to_owned(),
-                        pid: read_pid(&mut file),
+                        pid: read_pid(&file),
                     });
                 }
-                Err((_, errno)) => return Err(io(path, errno.into())),
-            };
+                Err(TryLockError::Error(e)) => return Err(io(path, e)),
+            }
             // Between open and lock the file may have been replaced: then the
             // lock is on a file nobody will look at. Try again.
-            if same_file(&locked, path) {
-                break locked;
+            if same_file(&file, path) {
+                break file;
             }
         };
-        let stale = read_pid(&mut &*current);
+        let stale = read_pid(&current);
         if let Some(old) = stale.filter(|&old| i64::from(old) != i64::from(pid)) {
             log::info!(
                 "taking over the pid file {} left by pid {old}",
@@ -97,11 +105,23 @@ impl PidFile {
             );
         }
 
-        let lock = publish(path, pid)?;
+        let file = match publish(path, pid) {
+            Ok(file) => file,
+            Err(e) => {
+                // An empty file at the path is the one `open_at` just made
+                // (or one as useless): it goes, rather than stay for a
+                // reader that expects a pid in it.
+                if current.metadata().is_ok_and(|m| m.len() == 0) && same_file(&current, path) {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(e);
+            }
+        };
         drop(current);
         Ok(PidFile {
             path: path.to_owned(),
-            lock,
+            file,
+            owner: std::process::id(),
         })
     }
 
@@ -114,15 +134,22 @@ impl PidFile {
     /// taken (the double fork). The old file stays locked until the new one,
     /// locked too, has replaced it.
     pub(crate) fn set_pid(&mut self, pid: u32) -> Result<()> {
-        self.lock = publish(&self.path, pid)?;
+        self.file = publish(&self.path, pid)?;
+        self.owner = std::process::id();
         Ok(())
     }
 }
 
 impl Drop for PidFile {
     fn drop(&mut self) {
+        // A forked child's copy: the file and its lock stay the owner's (the
+        // descriptor closes with the value, and the lock lives on in the
+        // owner's).
+        if std::process::id() != self.owner {
+            return;
+        }
         // Only remove the file if it is still ours.
-        if same_file(&self.lock, &self.path)
+        if same_file(&self.file, &self.path)
             && let Err(e) = std::fs::remove_file(&self.path)
         {
             log::warn!("cannot remove the pid file {}: {e}", self.path.display());
@@ -193,9 +220,19 @@ fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
 }
 
 /// Writes the pid to a locked temporary file and renames it over `path`;
-/// returns the lock of the file now at `path`.
-fn publish(path: &Path, pid: u32) -> Result<Flock<File>> {
+/// returns the locked file now at `path`.
+///
+/// The caller holds the lock of the file at `path`, so a temporary file of
+/// the same name is a leftover of a process with this pid that died before
+/// its rename (a daemon that is pid 1 of its container starts with the same
+/// pid every time): it is removed first.
+fn publish(path: &Path, pid: u32) -> Result<File> {
     let tmp = temp_path(path, pid);
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => log::info!("removed {}, left by an earlier start", tmp.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&tmp, e)),
+    }
     let result = write_locked(&tmp, pid).and_then(|lock| {
         std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
         sync_dir(path);
@@ -208,7 +245,7 @@ fn publish(path: &Path, pid: u32) -> Result<Flock<File>> {
 }
 
 /// Creates `tmp` exclusively, locks it and writes the pid.
-fn write_locked(tmp: &Path, pid: u32) -> Result<Flock<File>> {
+fn write_locked(tmp: &Path, pid: u32) -> Result<File> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -221,12 +258,13 @@ fn write_locked(tmp: &Path, pid: u32) -> Result<Flock<File>> {
     // run by other users read the pid.
     file.set_permissions(std::fs::Permissions::from_mode(0o644))
         .map_err(|e| io(tmp, e))?;
-    let mut lock = Flock::lock(file, FlockArg::LockExclusiveNonblock)
-        .map_err(|(_, errno)| io(tmp, errno.into()))?;
-    lock.write_all(format!("{pid}\n").as_bytes())
-        .and_then(|()| lock.sync_all())
+    // Nobody else can have opened a file this process just created.
+    file.try_lock().map_err(|e| io(tmp, e.into()))?;
+    (&file)
+        .write_all(format!("{pid}\n").as_bytes())
+        .and_then(|()| file.sync_all())
         .map_err(|e| io(tmp, e))?;
-    Ok(lock)
+    Ok(file)
 }
 
 fn temp_path(path: &Path, pid: u32) -> PathBuf {
@@ -246,7 +284,7 @@ fn same_file(file: &File, path: &Path) -> bool {
 }
 
 /// The pid in a pid file: a number on the first of at most 64 bytes.
-fn read_pid(file: impl Read) -> Option<i32> {
+fn read_pid(file: &File) -> Option<i32> {
     let mut text = String::new();
     file.take(64).read_to_string(&mut text).ok()?;
     text.trim().parse().ok()

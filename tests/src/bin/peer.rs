@@ -27,6 +27,9 @@
 //!   peer daemon PIDFILE                              starts a daemon with that pid file, which runs
 //!                                                    until SIGTERM
 //!   peer daemon-in DIR                               starts a daemon in DIR, and ends
+//!   peer pidfile-forked PIDFILE                      takes the pid file, forks a child that drops
+//!                                                    its copy and exits, then prints whether the
+//!                                                    file is still there and still held
 //!   peer timed-in-unwind KEY                         makes a receive with a timeout from a Drop
 //!                                                    while a panic unwinds, then prints how many
 //!                                                    POSIX timers the process has
@@ -303,6 +306,37 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             let _ = child.kill();
             let _ = child.wait();
             drop(running);
+        }
+        "pidfile-forked" => {
+            let path = std::path::Path::new(&args[1]);
+            let pid_file = ipcq::service::PidFile::acquire(path)?;
+            // SAFETY: the peer has no other thread; the child only drops the
+            // value and exits.
+            #[allow(unsafe_code)]
+            match unsafe { nix::unistd::fork() }.expect("fork") {
+                nix::unistd::ForkResult::Child => {
+                    drop(pid_file);
+                    // SAFETY: _exit ends the child at once, running no atexit
+                    // handler and flushing nothing the parent will flush too.
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        libc::_exit(0)
+                    }
+                }
+                nix::unistd::ForkResult::Parent { child } => {
+                    nix::sys::wait::waitpid(child, None).expect("waitpid");
+                }
+            }
+            let pid = std::fs::read_to_string(path).unwrap_or_default();
+            writeln!(out, "pid {}", pid.trim()).unwrap();
+            match ipcq::service::PidFile::acquire(path) {
+                Err(ipcq::Error::AlreadyRunning { pid, .. }) => {
+                    writeln!(out, "held by {}", pid.unwrap_or(0)).unwrap();
+                }
+                other => writeln!(out, "not held: {other:?}").unwrap(),
+            }
+            drop(pid_file);
+            writeln!(out, "removed {}", !path.exists()).unwrap();
         }
         "daemon-in" => {
             // Fails in the daemon, after the fork, when DIR does not exist.

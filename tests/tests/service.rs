@@ -204,6 +204,19 @@ fn a_signal_ignored_before_the_first_watcher_stays_ignored() {
 }
 
 #[test]
+fn a_signal_no_watcher_left_takes_gets_its_default_action_back() {
+    // The watcher still installed takes SIGTERM and SIGINT, not SIGHUP: once
+    // the one with a reload is dropped, SIGHUP ends the process again.
+    assert_eq!(signals_dropped("hup-another", false).0, Some(libc::SIGHUP));
+}
+
+#[test]
+fn a_signal_that_comes_while_the_watcher_is_dropped_is_not_lost() {
+    let out = tests::run_ok(peer!("signal-while-dropping"));
+    assert_eq!(out, "stopped true\n");
+}
+
+#[test]
 fn a_relative_pid_file_path_stays_where_the_daemon_was_started() {
     // The daemon changes directory to /, after taking its pid file.
     let dir = temp("relative");

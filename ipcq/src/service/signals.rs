@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -23,12 +23,14 @@ use crate::sys;
 ///
 /// The signals are received by a thread of their own (through `signal-hook`),
 /// so handlers run as ordinary code, not in signal context. Dropping the
-/// [`SignalWatcher`] gives the signals back their default action (SIGTERM
-/// and SIGINT end the process again) once no other watcher is installed;
-/// a signal the process ignored or handled itself before the first watcher
-/// is left to it. (A handler the program registers through `signal-hook`
-/// after a watcher runs, and the default action after it once no watcher
-/// is left.)
+/// [`SignalWatcher`] gives each signal it took back its default action
+/// (SIGTERM and SIGINT end the process again) once no other watcher takes
+/// that signal; a signal the process ignored or handled itself before the
+/// first watcher is left to it. A signal that came before the drop and was
+/// not yet acted on (the watcher thread was busy in the reload callback,
+/// say) is acted on by the drop. (A handler the program registers through
+/// `signal-hook` after a watcher runs, and the default action after it once
+/// no watcher is left.)
 ///
 /// # Examples
 ///
@@ -75,41 +77,48 @@ impl Signals {
         if self.reload.is_some() {
             wanted.push(SIGHUP);
         }
-        let watching = Watching::begin(&wanted)?;
-        let mut signals = signal_hook::iterator::Signals::new(&wanted).map_err(|e| io_error(&e))?;
+        let watching = Watching::begin(wanted)?;
+        let mut signals =
+            signal_hook::iterator::Signals::new(&watching.signals).map_err(|e| io_error(&e))?;
         let handle = signals.handle();
-        let Signals { stop, mut reload } = self;
+        let mut actions = self;
         let thread = std::thread::Builder::new()
             .name("ipcq-signals".into())
             .spawn(move || {
                 for signal in signals.forever() {
-                    match signal {
-                        SIGHUP => {
-                            log::info!("SIGHUP: reloading");
-                            if let Some(reload) = reload.as_mut() {
-                                reload();
-                            }
-                        }
-                        _ => {
-                            log::info!(
-                                "{}: stopping after the message in hand",
-                                if signal == SIGTERM {
-                                    "SIGTERM"
-                                } else {
-                                    "SIGINT"
-                                }
-                            );
-                            stop.stop();
-                        }
-                    }
+                    actions.act(signal);
                 }
+                (signals, actions)
             })
             .map_err(|e| io_error(&e))?;
         Ok(SignalWatcher {
             handle,
             thread: Some(thread),
-            _watching: watching,
+            watching: Some(watching),
         })
+    }
+
+    /// Does what `signal` asks for.
+    fn act(&mut self, signal: i32) {
+        match signal {
+            SIGHUP => {
+                log::info!("SIGHUP: reloading");
+                if let Some(reload) = self.reload.as_mut() {
+                    reload();
+                }
+            }
+            _ => {
+                log::info!(
+                    "{}: stopping after the message in hand",
+                    if signal == SIGTERM {
+                        "SIGTERM"
+                    } else {
+                        "SIGINT"
+                    }
+                );
+                self.stop.stop();
+            }
+        }
     }
 }
 
@@ -126,10 +135,10 @@ fn io_error(e: &std::io::Error) -> Error {
 #[must_use = "dropping the watcher stops watching at once: keep it in a variable such as `_watcher`"]
 pub struct SignalWatcher {
     handle: Handle,
-    thread: Option<JoinHandle<()>>,
-    // Dropped after the fields above: the thread is gone before the default
-    // actions come back.
-    _watching: Watching,
+    /// The watcher thread, which hands back what it watched with once it
+    /// is closed.
+    thread: Option<JoinHandle<(signal_hook::iterator::Signals, Signals)>>,
+    watching: Option<Watching>,
 }
 
 impl fmt::Debug for Signals {
@@ -155,75 +164,99 @@ impl fmt::Debug for SignalWatcher {
 impl Drop for SignalWatcher {
     fn drop(&mut self) {
         self.handle.close();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let watched = self.thread.take().and_then(|thread| thread.join().ok());
+        // The default actions come back first (where no other watcher takes
+        // the signal), and then what came before is looked at: a signal
+        // either lands before and is acted on here, or after and takes its
+        // default action or goes to another watcher. None is lost.
+        drop(self.watching.take());
+        if let Some((mut signals, mut actions)) = watched {
+            for signal in signals.pending() {
+                actions.act(signal);
+            }
         }
     }
 }
 
-/// Watchers installed in this process and not yet dropped, and the signals
-/// whose default action comes back when there are none.
+/// The signals watchers have taken in this process, each with the number of
+/// installed watchers that take it now.
 ///
 /// signal-hook never uninstalls its handler: once it has caught a signal,
 /// the signal stays caught, and with no watcher left it would do nothing:
 /// a SIGTERM would no longer end the process. So for each signal a watcher
 /// takes, an action that runs the signal's default (`signal-hook`'s
 /// `register_conditional_default`) is registered once, armed while no
-/// watcher is installed.
-struct Registry {
+/// watcher takes that signal.
+static REGISTRY: Mutex<Vec<Taken>> = Mutex::new(Vec::new());
+
+/// A signal some watcher took at some time.
+struct Taken {
+    signal: i32,
+    /// Installed watchers that take it.
     watchers: usize,
-    /// Signals that have their conditional default action, or that were
-    /// ignored or handled before any watcher (and are left so).
-    seen: Vec<i32>,
+    /// Whether its default action is armed, for a signal that had its
+    /// default action before the first watcher; `None` for one the program
+    /// ignored or handled itself, which is left to the program.
+    idle: Option<Arc<AtomicBool>>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    watchers: 0,
-    seen: Vec::new(),
-});
-
-/// Whether the default actions are armed: no watcher is installed.
-fn idle() -> &'static Arc<AtomicBool> {
-    static IDLE: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    IDLE.get_or_init(|| Arc::new(AtomicBool::new(true)))
+/// One installed watcher, counted in [`REGISTRY`] for each of its signals
+/// while it lives.
+struct Watching {
+    signals: Vec<i32>,
 }
-
-/// One installed watcher, counted in [`REGISTRY`] while it lives.
-struct Watching;
 
 impl Watching {
-    fn begin(signals: &[i32]) -> Result<Watching> {
+    fn begin(signals: Vec<i32>) -> Result<Watching> {
         let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
-        for &signal in signals {
-            if registry.seen.contains(&signal) {
-                continue;
+        for &signal in &signals {
+            if !registry.iter().any(|t| t.signal == signal) {
+                registry.push(Taken {
+                    signal,
+                    watchers: 0,
+                    idle: conditional_default(signal)?,
+                });
             }
-            // Only a signal that had its default action before the first
-            // watcher gets it back: one the program ignored or handled
-            // itself is left to the program. Checked before signal-hook's
-            // handler replaces the disposition.
-            let default = Signal::try_from(signal)
-                .ok()
-                .and_then(|s| sys::has_default_action(s).ok())
-                .unwrap_or(false);
-            if default {
-                signal_hook::flag::register_conditional_default(signal, Arc::clone(idle()))
-                    .map_err(|e| io_error(&e))?;
-            }
-            registry.seen.push(signal);
         }
-        registry.watchers += 1;
-        idle().store(false, Ordering::SeqCst);
-        Ok(Watching)
+        for taken in registry.iter_mut().filter(|t| signals.contains(&t.signal)) {
+            taken.watchers += 1;
+            if let Some(idle) = &taken.idle {
+                idle.store(false, Ordering::SeqCst);
+            }
+        }
+        Ok(Watching { signals })
     }
+}
+
+/// Registers `signal`'s default action, armed while its flag is set, if the
+/// signal had its default action before the first watcher; `None` if the
+/// program ignored or handled it. Checked before signal-hook's handler
+/// replaces the disposition.
+fn conditional_default(signal: i32) -> Result<Option<Arc<AtomicBool>>> {
+    let default = Signal::try_from(signal)
+        .ok()
+        .and_then(|s| sys::has_default_action(s).ok())
+        .unwrap_or(false);
+    if !default {
+        return Ok(None);
+    }
+    let idle = Arc::new(AtomicBool::new(true));
+    signal_hook::flag::register_conditional_default(signal, Arc::clone(&idle))
+        .map_err(|e| io_error(&e))?;
+    Ok(Some(idle))
 }
 
 impl Drop for Watching {
     fn drop(&mut self) {
         let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
-        registry.watchers -= 1;
-        if registry.watchers == 0 {
-            idle().store(true, Ordering::SeqCst);
+        for taken in registry
+            .iter_mut()
+            .filter(|t| self.signals.contains(&t.signal))
+        {
+            taken.watchers -= 1;
+            if let (0, Some(idle)) = (taken.watchers, &taken.idle) {
+                idle.store(true, Ordering::SeqCst);
+            }
         }
     }
 }

@@ -22,8 +22,11 @@
 //!   peer slow-serve KEY MILLIS                       a Work worker that takes MILLIS per job and stops on SIGTERM
 //!   peer signals-dropped MODE                       installs signal watchers, drops one, raises a
 //!                                                    signal (MODE: alone, another, reinstalled,
-//!                                                    hup, handled), and prints what happened if
-//!                                                    it lives
+//!                                                    hup, hup-another, handled), and prints what
+//!                                                    happened if it lives
+//!   peer signal-while-dropping                       raises SIGTERM while a watcher is dropped
+//!                                                    during its reload, and prints whether the
+//!                                                    stop was requested
 //!   peer daemon PIDFILE                              starts a daemon with that pid file, which runs
 //!                                                    until SIGTERM
 //!   peer daemon-in DIR                               starts a daemon in DIR, and ends
@@ -433,16 +436,16 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             }
             let stop = StopHandle::new();
             let first = Signals::new(&stop).on_reload(|| {}).install()?;
-            let signal = if args[1] == "hup" {
+            let signal = if args[1].starts_with("hup") {
                 Signal::SIGHUP
             } else {
                 Signal::SIGTERM
             };
             // A watcher that is still installed when the first is dropped, or
-            // one installed after it.
+            // one installed after it; neither takes SIGHUP.
             let other = StopHandle::new();
             let second = match args[1].as_str() {
-                "another" => Some(Signals::new(&other).install()?),
+                "another" | "hup-another" => Some(Signals::new(&other).install()?),
                 _ => None,
             };
             drop(first);
@@ -451,7 +454,7 @@ fn run(args: &[String]) -> ipcq::Result<()> {
                 _ => second,
             };
             raise(signal).expect("raise");
-            if second.is_some() {
+            if second.is_some() && signal == Signal::SIGTERM {
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
                 while !other.is_stopped() && std::time::Instant::now() < deadline {
                     std::thread::sleep(std::time::Duration::from_millis(1));
@@ -465,6 +468,23 @@ fn run(args: &[String]) -> ipcq::Result<()> {
                     writeln!(out, "handled {handled}").unwrap();
                 }
             }
+        }
+        "signal-while-dropping" => {
+            // SIGTERM comes while the watcher is being dropped and its thread
+            // is still in a reload.
+            let stop = StopHandle::new();
+            let watcher = Signals::new(&stop)
+                .on_reload(|| std::thread::sleep(std::time::Duration::from_millis(500)))
+                .install()?;
+            raise(Signal::SIGHUP).expect("raise");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let term = std::thread::spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                raise(Signal::SIGTERM).expect("raise");
+            });
+            drop(watcher);
+            term.join().unwrap();
+            writeln!(out, "stopped {}", stop.is_stopped()).unwrap();
         }
         "fill-msgmni" => {
             // Run inside a new IPC namespace (unshare --ipc), whose limit is

@@ -543,3 +543,26 @@ fn clones_racing_for_buffered_messages_by_priority_both_get_one() {
         assert!(got.contains(&Some(Ranked::Low(round))), "{got:?}");
     }
 }
+
+#[test]
+fn a_batch_sized_before_msgmax_was_lowered_still_goes() {
+    // In a namespace of its own the limit can be lowered without touching the
+    // host's queues or the other tests. The batch was sized by the msgmax the
+    // handle read when it opened the queue; the kernel refuses it, and its
+    // messages go one by one, the batches after it sized by the new limit.
+    let out = std::process::Command::new("unshare")
+        .args([
+            "--ipc",
+            env!("CARGO_BIN_EXE_peer"),
+            "batch-after-msgmax-lowered",
+        ])
+        .output()
+        .expect("unshare (util-linux) is needed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text, "received in order true\nbatched true\n");
+}

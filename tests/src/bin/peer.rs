@@ -37,6 +37,8 @@
 //!                                                    while a panic unwinds, then prints how many
 //!                                                    POSIX timers the process has
 //!   peer fill-msgmni N                               in its own IPC namespace: creates queues past msgmni = N
+//!   peer batch-after-msgmax-lowered                  in its own IPC namespace: lowers msgmax after
+//!                                                    opening a queue, then sends a batch through it
 //!   peer ftok PATH ID
 //!
 //! An ipcq error ends the peer with status 3 after printing `error KIND: MESSAGE`.
@@ -485,6 +487,19 @@ fn run(args: &[String]) -> ipcq::Result<()> {
             drop(watcher);
             term.join().unwrap();
             writeln!(out, "stopped {}", stop.is_stopped()).unwrap();
+        }
+        "batch-after-msgmax-lowered" => {
+            // Run inside a new IPC namespace (unshare --ipc), whose msgmax is
+            // its own. The handle read msgmax (8192) when it opened the queue.
+            let q = TypedQueue::<Work>::create(Key::private())?;
+            std::fs::write("/proc/sys/kernel/msgmax", "4096").expect("set msgmax");
+            // About 9 KB in all: more than the new msgmax, less than the queue holds.
+            let msgs: Vec<Work> = (0..1000).map(Work::Urgent).collect();
+            let sysv = q.send_batch(&msgs)?;
+            let got = q.try_iter().collect::<ipcq::Result<Vec<Work>>>()?;
+            writeln!(out, "received in order {}", got == msgs).unwrap();
+            writeln!(out, "batched {}", sysv < msgs.len()).unwrap();
+            q.remove()?;
         }
         "fill-msgmni" => {
             // Run inside a new IPC namespace (unshare --ipc), whose limit is

@@ -45,7 +45,9 @@ use crate::error::counted;
 /// - Values may nest at most 128 levels deep (every struct, tuple, sequence,
 ///   map, enum, `Option` and newtype struct is a level), so that a message
 ///   type that contains itself cannot be sent a body that recurses until the
-///   receiving thread's stack overflows.
+///   receiving thread's stack overflows. Sending sets no such bound: a value
+///   nested deeper is sent, and every receive hands it back undecoded
+///   ([`Error::Decode`](crate::Error::Decode), [`DecodeReason::Body`](crate::DecodeReason::Body)).
 ///
 /// When the seed refuses a body, the error says which bound it crossed, in
 /// ipcq's words, whatever the format made of the refusal.

@@ -271,6 +271,10 @@ impl<M: QueueMessage, C: Codec> TypedQueue<M, C> {
     /// queue's removal); pass it by reference to keep it, or use
     /// [`send_timeout`](Self::send_timeout), whose error gives it back.
     ///
+    /// Receivers decode values nested at most 128 levels deep (see
+    /// [`Codec`]); a message whose fields nest deeper is sent, and comes back
+    /// from every receive as an [`Error::Decode`] with its bytes.
+    ///
     /// # Errors
     ///
     /// [`Error::TooLarge`] when the encoded message exceeds msgmax or the

@@ -444,6 +444,41 @@ fn a_sender_that_may_not_read_the_queue_hears_its_message_may_be_too_large() {
 }
 
 #[test]
+fn a_sender_that_may_not_read_the_queue_is_told_why_it_may_wait_for_ever() {
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to run ipcq as another user");
+        return;
+    }
+    let (key, queue) = TestKey::with_queue(|o| {
+        o.mode(0o622).capacity(100);
+    });
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
+        .args(["send", &key.arg(), "-t", "1", &"x".repeat(200)])
+        .uid(65534)
+        .gid(65534)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ipcq as nobody");
+    let wchan = format!("/proc/{}/wchan", child.id());
+    wait_until("send waits", || {
+        std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("msgsnd"))
+    });
+    let out = interrupt(child);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{said}");
+    assert!(
+        said.starts_with(
+            "ipcq: warning: waiting for room: the queue is full, or the message (200 bytes) \
+             is larger than its capacity, which this process may not read"
+        ),
+        "{said}"
+    );
+    assert_eq!(queue.stat().unwrap().messages, 0);
+}
+
+#[test]
 fn peek_shows_messages_and_leaves_them() {
     let (key, queue) = TestKey::with_queue(|_| {});
     queue.send(4, b"first").unwrap();

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use ipcq::{Error, Limits, MsgQueue, OpenOptions, StopHandle};
 
+use super::send::send_waiting;
 use super::show::read_dump;
 use super::{report_done, settings_given};
 use crate::cli::RestoreArgs;
@@ -104,6 +105,10 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
         )));
     }
 
+    // Without read permission the check above knew only msgmax: a message
+    // larger than the capacity would wait for ever. A send that waits says so.
+    let capacity_unknown = queue.stat().is_err();
+    let mut warned = false;
     // `sent` counts the file's messages now on the queue: those skipped, as a
     // previous run sent them, and those this run sent before this one.
     for (sent, message) in dump.messages.iter().enumerate().skip(skip) {
@@ -112,9 +117,14 @@ pub(crate) fn run(args: &RestoreArgs) -> Outcome {
             None if args.nowait => queue
                 .try_send(message.mtype, &message.body)
                 .map_err(Stopped::Error),
-            None => queue
-                .send(message.mtype, &message.body)
-                .map_err(Stopped::Error),
+            None => send_waiting(
+                &queue,
+                message.mtype,
+                &message.body,
+                capacity_unknown,
+                &mut warned,
+            )
+            .map_err(Stopped::Error),
         };
         if let Err(stopped) = result {
             let stopped = match (stopped, interrupts.caught()) {

@@ -11,6 +11,34 @@ use crate::cli::SendArgs;
 use crate::failure::{EXIT_INTERRUPTED, Failure, Outcome, exit_code};
 use crate::signals::{self, Interrupts};
 
+/// Sends `body`, waiting for room. Where this process may not read the
+/// queue's capacity, a message larger than it waits for ever as if the queue
+/// were full: a send that has to wait says so on stderr first, once per
+/// `warned`.
+pub(crate) fn send_waiting(
+    queue: &ipcq::MsgQueue,
+    mtype: i64,
+    body: &[u8],
+    capacity_unknown: bool,
+    warned: &mut bool,
+) -> ipcq::Result<()> {
+    if capacity_unknown && !*warned {
+        match queue.try_send(mtype, body) {
+            Err(ipcq::Error::WouldBlock { .. }) => {
+                eprintln!(
+                    "ipcq: warning: waiting for room: the queue is full, or the message ({} \
+                     bytes) is larger than its capacity, which this process may not read; \
+                     then this waits for ever (Ctrl-C stops it)",
+                    body.len()
+                );
+                *warned = true;
+            }
+            tried => return tried,
+        }
+    }
+    queue.send(mtype, body)
+}
+
 /// Sends the body exactly as given.
 pub(crate) fn run(args: &SendArgs) -> Outcome {
     let queue = args.key.key.open()?;
@@ -31,17 +59,8 @@ pub(crate) fn run(args: &SendArgs) -> Outcome {
     }
     // Without read permission the queue's capacity is unknown, and the kernel
     // treats a message larger than it as one that does not fit yet: it waits
-    // for ever, or reports a full queue. Say so where that may be the case.
+    // for ever, or reports a full queue. The errors and a send that waits say so.
     let capacity_unknown = queue.stat().is_err();
-    let default_capacity = ipcq::Limits::read().map_or(0, |l| l.msgmnb);
-    if capacity_unknown && body.len() > default_capacity && !args.nowait && args.timeout.is_none() {
-        eprintln!(
-            "ipcq: warning: {} bytes is more than a queue holds by default (kernel.msgmnb, \
-             {default_capacity} bytes), and this process may not read this queue's capacity: \
-             if the message is larger, this waits for ever",
-            body.len()
-        );
-    }
     // A send that may wait for room ends on SIGINT or SIGTERM saying that
     // nothing was sent, as the other waiting commands do.
     let stop = StopHandle::new();
@@ -52,7 +71,8 @@ pub(crate) fn run(args: &SendArgs) -> Outcome {
     } else if let Some(timeout) = args.timeout {
         queue.send_timeout(args.mtype, &body, timeout)
     } else {
-        queue.send(args.mtype, &body)
+        let mut warned = false;
+        send_waiting(&queue, args.mtype, &body, capacity_unknown, &mut warned)
     };
     match sent {
         Err(ipcq::Error::Stopped { .. }) => Err(Failure::with_code(

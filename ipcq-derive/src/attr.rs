@@ -70,13 +70,17 @@ pub(crate) struct VariantAttrs {
 
 pub(crate) fn enum_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EnumAttrs {
     let mut out = EnumAttrs::default();
+    // Whether `base` was written: `out.base` is also `Invalid` after an
+    // attribute that failed to parse, which gave none.
+    let mut base_written = false;
     for attr in attrs.iter().filter(|a| a.path().is_ident("ipcq")) {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("base") {
                 let setting = setting(cx, &meta.value()?.parse()?);
-                if out.base.is_present() {
+                if base_written {
                     cx.error_spanned_by(&meta.path, "duplicate ipcq attribute `base`");
                 }
+                base_written = true;
                 out.base = setting;
                 Ok(())
             } else if meta.path.is_ident("crate") {
@@ -134,13 +138,17 @@ pub(crate) fn variant_attrs(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
         encoding: Encoding::Typed,
         encoding_span: Span::call_site(),
     };
+    // Whether `mtype` was written: `out.mtype` is also `Invalid` after an
+    // attribute that failed to parse, which gave none.
+    let mut mtype_written = false;
     for attr in attrs.iter().filter(|a| a.path().is_ident("ipcq")) {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("mtype") {
                 let setting = setting(cx, &meta.value()?.parse()?);
-                if out.mtype.is_present() {
+                if mtype_written {
                     cx.error_spanned_by(&meta.path, "duplicate ipcq attribute `mtype`");
                 }
+                mtype_written = true;
                 out.mtype = setting;
                 Ok(())
             } else if meta.path.is_ident("text") || meta.path.is_ident("bytes") {

@@ -77,6 +77,20 @@ pub(crate) fn handler_ident(input: &syn::Ident, attrs: Option<&EnumAttrs>) -> Id
         .unwrap_or_else(|| format_ident!("{}Handler", input))
 }
 
+/// The `#[allow(...)]` and `#[expect(...)]` among `attrs`, each as an
+/// allowance: an expectation the user's item meets need not be met by the
+/// generated one too.
+fn allowances(attrs: &[syn::Attribute]) -> impl Iterator<Item = TokenStream> + '_ {
+    attrs.iter().filter_map(|a| {
+        let syn::Meta::List(list) = &a.meta else {
+            return None;
+        };
+        let tokens = &list.tokens;
+        (a.path().is_ident("allow") || a.path().is_ident("expect"))
+            .then(|| quote!(#[allow(#tokens)]))
+    })
+}
+
 fn kind_enum(input: &Enum<'_>) -> TokenStream {
     let krate = input.krate();
     let vis = input.vis;
@@ -89,17 +103,14 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
         .variants
         .iter()
         .map(|v| format!("`{name}::{}`, sent with mtype {}.", v.name(), mtype(v)));
-    // The user's `#[allow(...)]` and `#[expect(...)]` cover the variant names
-    // the Kind repeats; an expectation becomes an allowance there, since the
-    // Kind need not meet it.
-    let lints = input.original.attrs.iter().filter_map(|a| {
-        let syn::Meta::List(list) = &a.meta else {
-            return None;
-        };
-        let tokens = &list.tokens;
-        (a.path().is_ident("allow") || a.path().is_ident("expect"))
-            .then(|| quote!(#[allow(#tokens)]))
-    });
+    // The user's `#[allow(...)]` and `#[expect(...)]`, on the enum and on
+    // each variant, cover the variant names the Kind repeats.
+    let lints = allowances(&input.original.attrs);
+    let variant_lints: Vec<Vec<TokenStream>> = input
+        .variants
+        .iter()
+        .map(|v| allowances(&v.original.attrs).collect())
+        .collect();
     // A variant added to a `#[non_exhaustive]` enum adds a kind: other
     // crates must not match its kinds exhaustively either.
     let non_exhaustive = input
@@ -133,7 +144,7 @@ fn kind_enum(input: &Enum<'_>) -> TokenStream {
             ::core::hash::Hash
         )]
         #vis enum #kind {
-            #( #[doc = #docs] #idents, )*
+            #( #[doc = #docs] #(#variant_lints)* #idents, )*
         }
 
         #[automatically_derived]

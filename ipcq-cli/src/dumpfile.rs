@@ -171,9 +171,21 @@ pub(crate) fn encode(header: &Header, messages: &[Message]) -> Vec<u8> {
 /// [`FormatError`] for anything but a complete, intact version-1 dump.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Dump, FormatError> {
     let mut r = Reader { bytes, pos: 0 };
-    let truncated = |inside: &str| FormatError::Truncated {
-        inside: inside.to_owned(),
-        len: bytes.len(),
+    // A file that ends in a trailer whose checksum fails was changed, not
+    // cut: a changed count or length reads as records running past the end.
+    let changed = || {
+        let (rest, stored) = bytes.split_last_chunk::<4>()?;
+        if !rest.ends_with(&END_MARKER) {
+            return None;
+        }
+        let (stored, computed) = (u32::from_le_bytes(*stored), crc32(rest));
+        (stored != computed).then_some(FormatError::Checksum { stored, computed })
+    };
+    let truncated = |inside: &str| {
+        changed().unwrap_or_else(|| FormatError::Truncated {
+            inside: inside.to_owned(),
+            len: bytes.len(),
+        })
     };
     if bytes.is_empty() {
         return Err(FormatError::Empty);
@@ -443,6 +455,23 @@ mod tests {
     fn refuses_a_huge_count_without_allocating_it() {
         let mut bytes = encode(&header(), &[]);
         bytes[36..44].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(decode(&bytes), Err(FormatError::Truncated { .. })));
+        assert!(matches!(decode(&bytes), Err(FormatError::Checksum { .. })));
+        let cut = &bytes[..bytes.len() - 1];
+        assert!(matches!(decode(cut), Err(FormatError::Truncated { .. })));
+    }
+
+    #[test]
+    fn a_whole_file_with_a_changed_count_or_length_is_changed_not_cut() {
+        let bytes = encode(&header(), &messages()[..2]);
+        // The header's message count, and the first record's body length.
+        for (at, value) in [(36, 3), (60, 200)] {
+            let mut changed = bytes.clone();
+            changed[at] = value;
+            let err = decode(&changed).unwrap_err();
+            assert!(
+                matches!(err, FormatError::Checksum { .. }),
+                "byte {at}: {err}"
+            );
+        }
     }
 }

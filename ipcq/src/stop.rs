@@ -77,9 +77,9 @@ impl StopHandle {
     /// Requests a stop, and wakes every thread blocked on a queue with this handle.
     ///
     /// Returns once each of those threads has left its blocking call, or
-    /// after 5 seconds of waking them, with a warning logged, if one has not:
-    /// a thread that blocks [`WAKE_SIGNAL`] cannot be
-    /// woken.
+    /// after 5 seconds of waking them, with a warning logged, if one has not.
+    /// Each wait unblocks [`WAKE_SIGNAL`] for its length, so that takes a
+    /// thread the signal cannot reach, such as one a debugger holds stopped.
     ///
     /// It takes a lock and may sleep, so it is not for a signal handler: to
     /// stop on a signal, use [`service::Signals`](crate::service::Signals),

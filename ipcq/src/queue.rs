@@ -297,10 +297,10 @@ impl MsgQueue {
     /// microseconds on a virtual machine (an inter-processor interrupt, and
     /// the host scheduling the idle virtual CPU again), far longer than the
     /// message itself. A request and its reply that both arrive within the
-    /// spin never pay for that wake-up: on the two-CPU host of
+    /// spin never pay for that wake-up: on the two-CPU hosts of
     /// `docs/BENCHMARKS.md` a round trip of 16 or 256 bytes between two
-    /// processes on different CPUs that both spin 50 us takes 5.5 to 9 us
-    /// instead of 80 to 100, and uses less CPU time than the sleep and
+    /// processes on different CPUs that both spin 50 us takes 3.5 to 9 us
+    /// instead of 45 to 100, and uses less CPU time than the sleep and
     /// wake-up it saves.
     ///
     /// The price is CPU time when the wait is longer: every call that finds
@@ -310,7 +310,7 @@ impl MsgQueue {
     /// queue's lock in the kernel for a moment, so many handles spinning on
     /// one queue can slow its senders down. A process sharing one CPU with
     /// its peer yields it to the peer at each try, as a sleep would, and
-    /// pays for the tries: 0.7 to 2.9 us a round trip there. (A real-time
+    /// pays for the tries: 0.5 to 2.9 us a round trip there. (A real-time
     /// thread's `sched_yield` gives way only to real-time threads of its own
     /// priority: a real-time spinner shuts a normal peer on its CPU out
     /// until the spin is over.)

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     TempDir, TestId, TestKey, drain, interrupt, ipcq, ipcq_as_nobody, ipcq_with_input, spawn_ipcq,
-    wait_until,
+    spawn_ipcq_as_nobody, wait_in_msgsnd, wait_until,
 };
 use ipcq::{Key, QueueId, Selector};
 use serde_json::Value;
@@ -445,26 +445,14 @@ fn a_sender_that_may_not_read_the_queue_hears_its_message_may_be_too_large() {
 
 #[test]
 fn a_sender_that_may_not_read_the_queue_is_told_why_it_may_wait_for_ever() {
-    use std::os::unix::process::CommandExt;
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root to run ipcq as another user");
-        return;
-    }
     let (key, queue) = TestKey::with_queue(|o| {
         o.mode(0o622).capacity(100);
     });
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
-        .args(["send", &key.arg(), "-t", "1", &"x".repeat(200)])
-        .uid(65534)
-        .gid(65534)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run ipcq as nobody");
-    let wchan = format!("/proc/{}/wchan", child.id());
-    wait_until("send waits", || {
-        std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("msgsnd"))
-    });
+    let body = "x".repeat(200);
+    let Some(child) = spawn_ipcq_as_nobody(&["send", &key.arg(), "-t", "1", &body]) else {
+        return;
+    };
+    wait_in_msgsnd(&child);
     let out = interrupt(child);
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{said}");
@@ -703,10 +691,7 @@ fn sigint_ends_a_send_waiting_for_room_with_status_130() {
     });
     queue.send(1, &[0; 100]).unwrap();
     let child = spawn_ipcq(&["send", &key.arg(), "--type", "2", "waiting"]);
-    let wchan = format!("/proc/{}/wchan", child.id());
-    wait_until("send waits for room", || {
-        std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("msgsnd"))
-    });
+    wait_in_msgsnd(&child);
     let out = interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");

@@ -2,7 +2,10 @@
 
 mod common;
 
-use common::{TempDir, TestKey, drain, interrupt, ipcq, ipcq_as_nobody, spawn_ipcq, wait_until};
+use common::{
+    TempDir, TestKey, drain, interrupt, ipcq, ipcq_as_nobody, spawn_ipcq, spawn_ipcq_as_nobody,
+    wait_in_msgsnd, wait_until,
+};
 use ipcq::MsgQueue;
 
 /// Messages of mixed types and sizes: empty bodies, binary ones, one of the
@@ -376,11 +379,6 @@ fn a_restore_refused_outright_does_not_suggest_the_same_command_again() {
 #[test]
 fn a_restore_that_may_not_read_the_queue_is_told_why_it_may_wait_for_ever() {
     use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root to run ipcq as another user");
-        return;
-    }
     let (key, dir, file) = dumped("unreadable", "q.dump", &[(1, vec![7; 150])]);
     // Writable by everyone, readable by its owner alone, 100 bytes deep: the
     // check before sending knows only msgmax.
@@ -393,18 +391,10 @@ fn a_restore_that_may_not_read_the_queue_is_told_why_it_may_wait_for_ever() {
     // The file and its directory are the other user's to read and rewrite.
     std::fs::set_permissions(dir.0.as_path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ipcq"))
-        .args(["restore", &file, &key.arg()])
-        .uid(65534)
-        .gid(65534)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run ipcq as nobody");
-    let wchan = format!("/proc/{}/wchan", child.id());
-    wait_until("the restore waits", || {
-        std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("msgsnd"))
-    });
+    let Some(child) = spawn_ipcq_as_nobody(&["restore", &file, &key.arg()]) else {
+        return;
+    };
+    wait_in_msgsnd(&child);
     let out = interrupt(child);
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{said}");

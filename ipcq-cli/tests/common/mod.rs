@@ -92,6 +92,33 @@ pub fn ipcq_with_input(args: &[&str], input: &[u8]) -> Run {
     Run::from(args, out)
 }
 
+/// Starts `ipcq` with `args` as user and group `nobody` (65534), its output
+/// piped, or returns `None` when this process is not root and cannot.
+pub fn spawn_ipcq_as_nobody(args: &[&str]) -> Option<Child> {
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to run ipcq as another user");
+        return None;
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_ipcq"))
+        .args(args)
+        .uid(65534)
+        .gid(65534)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ipcq as nobody");
+    Some(child)
+}
+
+/// Waits until `child` is asleep in `msgsnd`, waiting for room.
+pub fn wait_in_msgsnd(child: &Child) {
+    let wchan = format!("/proc/{}/wchan", child.id());
+    wait_until("ipcq waits in msgsnd", || {
+        std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("msgsnd"))
+    });
+}
+
 /// Runs `ipcq` with `args` as user and group `nobody` (65534), or returns
 /// `None` when this process is not root and cannot.
 pub fn ipcq_as_nobody(args: &[&str]) -> Option<std::process::Output> {

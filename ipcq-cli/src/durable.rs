@@ -225,21 +225,26 @@ fn link_new(temp: &Path, path: &Path) -> Result<(), WriteError> {
     };
     match fs::hard_link(temp, path) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(refused(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "the file exists (pass --force to replace it)",
-        ))),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(refused(exists(path))),
         // File systems without hard links (FAT, some network ones): check, then rename.
         Err(_) => {
             if fs::symlink_metadata(path).is_ok() {
-                return Err(refused(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    "the file exists (pass --force to replace it)",
-                )));
+                return Err(refused(exists(path)));
             }
             fs::rename(temp, path).map_err(refused)
         }
     }
+}
+
+/// Why `path`, which exists, is not replaced: `--force` replaces a file, but
+/// not a directory.
+fn exists(path: &Path) -> io::Error {
+    let why = if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        "it is a directory: name a file in it"
+    } else {
+        "the file exists (pass --force to replace it)"
+    };
+    io::Error::new(io::ErrorKind::AlreadyExists, why)
 }
 
 /// Removes `path` and makes the removal durable.

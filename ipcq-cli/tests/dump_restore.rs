@@ -128,6 +128,14 @@ fn dump_keep_copies_and_show_prints_the_file() {
         "{err}"
     );
     assert_eq!(queue.stat().unwrap().messages, 3);
+    // Nor a directory, which --force would not replace either.
+    std::fs::create_dir(dir.path("sub")).unwrap();
+    let err = ipcq(&["dump", &key.arg(), &dir.arg("sub")]).fails(1);
+    assert!(
+        err.contains("it is a directory: name a file in it") && !err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(queue.stat().unwrap().messages, 3);
     ipcq(&["dump", &key.arg(), &file, "--force"]).ok();
     assert_eq!(queue.stat().unwrap().messages, 0);
 }

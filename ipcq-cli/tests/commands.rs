@@ -566,6 +566,8 @@ fn bad_keys_and_missing_queues_are_one_line_errors() {
     }
     let err = ipcq(&["stat", "id:2147483647"]).fails(1);
     assert!(err.contains("no queue has id"), "{err}");
+    // An id names no key to msgget.
+    assert!(!err.contains("msgget"), "{err}");
     assert!(!missing.exists());
     ipcq(&["frobnicate"]).fails(2);
     ipcq(&["recv", "1", "--timeout", "soon"]).fails(2);

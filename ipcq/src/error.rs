@@ -18,6 +18,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Op {
     /// Opening or creating a queue (`msgget`).
     Open,
+    /// Opening a queue by its id, whose key and owner are read from its
+    /// status (`msgctl IPC_STAT`) or `/proc/sysvipc/msg`.
+    OpenId,
     /// Sending a message (`msgsnd`).
     Send,
     /// Receiving a message (`msgrcv`).
@@ -52,6 +55,7 @@ impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Op::Open => "open the queue (msgget)",
+            Op::OpenId => "open the queue by its id",
             Op::Send => "send (msgsnd)",
             Op::Receive => "receive (msgrcv)",
             Op::Peek => "peek at a message (msgrcv MSG_COPY)",
@@ -617,7 +621,7 @@ fn permission(op: Op, errno: Errno) -> &'static str {
         (Op::Receive | Op::Stat | Op::Peek, _) => {
             "this needs read permission on the queue, or the CAP_IPC_OWNER capability"
         }
-        (Op::Open, _) => {
+        (Op::Open | Op::OpenId, _) => {
             "the queue exists but its mode does not allow this process in; CAP_IPC_OWNER bypasses queue permissions"
         }
         (Op::SetAttributes, _) => {

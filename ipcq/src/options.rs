@@ -252,14 +252,14 @@ impl OpenOptions {
             Ok(Some(status)) => status,
             Ok(None) => {
                 return Err(Error::NotFound {
-                    op: Op::Open,
+                    op: Op::OpenId,
                     errno: Errno::EINVAL,
                     what: format!("no queue has id {id}"),
                 });
             }
             Err(errno) => {
                 return Err(Error::Os {
-                    op: Op::Open,
+                    op: Op::OpenId,
                     errno,
                     detail: format!(
                         "queue {id} cannot be read (IPC_STAT) nor found in /proc/sysvipc/msg, so \
@@ -270,7 +270,7 @@ impl OpenOptions {
         };
         if !self.allow_foreign {
             // Nothing is created here, so no mode says what is wanted.
-            check_trusted(&status, self.trusted_owner, false)?;
+            check_trusted(Op::OpenId, &status, self.trusted_owner, false)?;
         }
         Ok(self.handle(status.key, id))
     }
@@ -285,7 +285,7 @@ impl OpenOptions {
     /// these options create queues with a mode that lets every user write.
     fn check_trusted(&self, status: &QueueStat) -> Result<()> {
         let creates_world_writable = (self.create || self.create_new) && self.mode & 0o002 != 0;
-        check_trusted(status, self.trusted_owner, creates_world_writable)
+        check_trusted(Op::Open, status, self.trusted_owner, creates_world_writable)
     }
 
     /// msgget, telling whether this call created the queue.
@@ -336,8 +336,10 @@ impl OpenOptions {
 /// Refuses a queue another user controls (owned or created by someone other
 /// than this user, root or `trusted_owner`: the creator keeps the owner's
 /// rights, and may give the queue to anyone), or writable by every user
-/// unless `world_writable` says that is what the caller creates queues with.
+/// unless `world_writable` says that is what the caller creates queues with;
+/// `op` is the opening that asks.
 fn check_trusted(
+    op: Op,
     entry: &QueueStat,
     trusted_owner: Option<u32>,
     world_writable: bool,
@@ -365,7 +367,7 @@ fn check_trusted(
         return Ok(());
     };
     Err(Error::Untrusted {
-        op: Op::Open,
+        op,
         errno: Errno::EPERM,
         key: entry.key,
         reason,

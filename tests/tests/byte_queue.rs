@@ -479,10 +479,9 @@ fn a_queue_every_user_may_write_to_is_refused_unless_allowed() {
     // Trusting the owner does not help here: the advice is about the mode.
     assert!(!err.to_string().contains("trust_owner"), "{err}");
     assert!(err.to_string().contains("allow_foreign(true)"), "{err}");
-    assert!(matches!(
-        MsgQueue::open_id(q.id()),
-        Err(Error::Untrusted { .. })
-    ));
+    let by_id = MsgQueue::open_id(q.id()).unwrap_err();
+    assert!(matches!(by_id, Error::Untrusted { .. }), "{by_id:?}");
+    assert_eq!((err.op(), by_id.op()), (ipcq::Op::Open, ipcq::Op::OpenId));
     let opened = OpenOptions::new()
         .allow_foreign(true)
         .open(q.key())

@@ -445,22 +445,24 @@ impl Packer<'_> {
             }
             Err(Error::TooLarge { .. }) => {
                 // The failed send read the limits again.
-                self.limit = self.queue.current_send_limit().0;
-                self.send_batch_split()
+                self.limit = self.queue.send_limit();
+                self.send_batch_in_parts(self.limit)
             }
             Err(error) => Err(self.failed(error)),
         }
     }
 
-    /// Sends the open batch's items, in order, as batches within the limit,
-    /// through `single` (which holds nothing while a batch is open); an item
-    /// that has a batch to itself goes as a message of its own.
-    fn send_batch_split(&mut self) -> Result<(), BatchError> {
+    /// Sends the open batch's items, in order, as batches of at most `limit`
+    /// bytes, through `single` (which holds nothing while a batch is open;
+    /// not through `item`, which may hold the message that closed it). An
+    /// item that has a batch to itself goes as a message of its own: with a
+    /// `limit` of 0, every item.
+    fn send_batch_in_parts(&mut self, limit: usize) -> Result<(), BatchError> {
         let mut at = BATCH_HEADER_LEN;
         let mut from = at;
         let mut count = 0;
         while let Some(item) = item_at(self.batch.text(), at) {
-            if count > 0 && BATCH_HEADER_LEN + (item.end - from) > self.limit {
+            if count > 0 && BATCH_HEADER_LEN + (item.end - from) > limit {
                 self.send_part(from..at, count)?;
                 (from, count) = (at, 0);
             }
@@ -479,14 +481,13 @@ impl Packer<'_> {
     fn send_part(&mut self, items: std::ops::Range<usize>, count: u32) -> Result<(), BatchError> {
         self.single.set_mtype(self.batch.mtype());
         self.single.clear_text();
-        let text = &self.batch.text()[items.clone()];
         if count == 1 {
             let item = item_at(self.batch.text(), items.start).expect("a framed item");
             self.single.extend_text(&self.batch.text()[item]);
         } else {
             self.single.extend_text(&[BATCH_MARKER]);
             self.single.extend_text(&count.to_le_bytes());
-            self.single.extend_text(text);
+            self.single.extend_text(&self.batch.text()[items]);
         }
         send(self.queue, self.single).map_err(|error| self.failed(error))?;
         self.count_sent(count as usize);
@@ -506,27 +507,10 @@ impl Packer<'_> {
             .and_then(|_| self.queue.send_msg(self.batch.outgoing(), Wait::No))
             .map_err(|error| self.failed(error))?;
         if !whole {
-            return self.send_batch_items();
+            // Item by item, each waiting for room as a single send would.
+            return self.send_batch_in_parts(0);
         }
         self.count_sent(self.in_run);
-        self.end_run();
-        Ok(())
-    }
-
-    /// Sends the open batch's messages one System V message each, each
-    /// waiting for room as a single send would.
-    fn send_batch_items(&mut self) -> Result<(), BatchError> {
-        // Through `single`, which holds nothing while a batch is open; not
-        // through `item`, which may hold the message that closed it.
-        self.single.set_mtype(self.batch.mtype());
-        let mut at = BATCH_HEADER_LEN;
-        while let Some(item) = item_at(self.batch.text(), at) {
-            at = item.end;
-            self.single.clear_text();
-            self.single.extend_text(&self.batch.text()[item]);
-            send(self.queue, self.single).map_err(|error| self.failed(error))?;
-            self.count_sent(1);
-        }
         self.end_run();
         Ok(())
     }

@@ -504,6 +504,12 @@ impl MsgQueue {
         self.error(Op::Send, errno)
     }
 
+    /// The send limit as last read (a send that fails with
+    /// [`Error::TooLarge`] has just read it again).
+    pub(crate) fn send_limit(&self) -> usize {
+        self.send_limit.load(Ordering::Relaxed)
+    }
+
     /// The send limit with the queue's capacity read again, for sizing
     /// batches: one `IPC_STAT`, where [`max_message_size`](Self::max_message_size)
     /// reads the kernel's limits too. With it, whether the capacity could be

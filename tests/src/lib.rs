@@ -23,6 +23,16 @@ impl TestQueue {
         Self::with(|_| {})
     }
 
+    /// A new queue of `capacity` bytes, full: it holds one message of mtype 1
+    /// and `capacity` zero bytes.
+    pub fn full(capacity: usize) -> Self {
+        let q = Self::with(|o| {
+            o.capacity(capacity as u64);
+        });
+        q.send(1, &vec![0; capacity]).expect("fill the test queue");
+        q
+    }
+
     /// A new queue with options set by `configure` (create_new is forced).
     pub fn with(configure: impl Fn(&mut OpenOptions)) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);

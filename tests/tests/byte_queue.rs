@@ -211,10 +211,7 @@ fn removal_wakes_a_blocked_receiver_in_another_process() {
 
 #[test]
 fn removal_wakes_blocked_senders_and_receivers_in_threads() {
-    let full = TestQueue::with(|o| {
-        o.capacity(8);
-    });
-    full.send(1, &[0; 8]).unwrap();
+    let full = TestQueue::full(8);
     let empty = TestQueue::new();
     std::thread::scope(|s| {
         let sender = s.spawn(|| full.send(1, b"more"));

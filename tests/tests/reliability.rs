@@ -153,10 +153,7 @@ fn a_signal_storm_loses_and_duplicates_nothing() {
 
 #[test]
 fn removal_under_load_ends_every_blocked_sender_and_receiver() {
-    let raw = TestQueue::with(|o| {
-        o.capacity(64);
-    });
-    raw.send(1, &[0; 64]).unwrap();
+    let raw = TestQueue::full(64);
     let mut peers: Vec<Child> = (0..3)
         .map(|_| {
             peer!("send-work", raw.key_arg(), "0", "1000")

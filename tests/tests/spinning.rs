@@ -298,10 +298,7 @@ fn a_spinning_send_goes_through_when_room_is_made() {
 
 #[test]
 fn a_stop_ends_a_spin_even_if_a_reset_follows() {
-    let q = TestQueue::with(|o| {
-        o.capacity(8);
-    });
-    q.send(1, &[0; 8]).unwrap();
+    let q = TestQueue::full(8);
     let stop = StopHandle::new();
     let spinning = spinning(&q, LONG_SPIN).with_stop(stop.clone());
     let (ready_tx, ready) = mpsc::channel();
@@ -357,10 +354,7 @@ fn a_stop_returns_only_once_a_spinning_call_has_left() {
 
 #[test]
 fn removing_the_queue_ends_a_spin() {
-    let q = TestQueue::with(|o| {
-        o.capacity(8);
-    });
-    q.send(1, &[0; 8]).unwrap();
+    let q = TestQueue::full(8);
     let spinning = spinning(&q, LONG_SPIN);
     std::thread::scope(|s| {
         let receiver = s.spawn(|| timed(|| spinning.recv(Selector::Type(2)).map(drop)));

@@ -49,10 +49,7 @@ fn a_waiting_message_is_returned_at_once_even_with_a_zero_timeout() {
 
 #[test]
 fn send_timeout_fails_on_a_queue_that_stays_full() {
-    let q = TestQueue::with(|o| {
-        o.capacity(10);
-    });
-    q.send(1, &[0; 10]).unwrap();
+    let q = TestQueue::full(10);
     let started = Instant::now();
     let err = q
         .send_timeout(1, b"x", Duration::from_millis(100))
